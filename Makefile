@@ -1,0 +1,60 @@
+# Heartwatch: `make run` starts it, `make test` tests it. Everything installs from this repo's files.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app wsgi
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: install install-dev run web worker migrate bootstrap demo service admin test test-sqlite test-postgres bench lint clean
+
+install: $(VENV)/.installed-runtime  ## the app's dependencies in .venv
+
+$(VENV)/.installed-runtime: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	touch $@
+
+install-dev: $(VENV)/.installed-dev  ## plus what the tests and benchmarks need
+
+$(VENV)/.installed-dev: $(VENV)/.installed-runtime requirements-dev.txt
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+migrate: install  ## apply database migrations (DATABASE_URL, default SQLite in instance/)
+	$(FLASK) db upgrade
+
+run: migrate  ## web and worker (Procfile), on SQLite by default; DATABASE_URL / REDIS_URL switch
+	@$(FLASK) bootstrap
+	HOST=$(HOST) $(BIN)/honcho start --port $(PORT) --procfile Procfile
+
+demo: migrate  ## load the demo data set through the ingest path
+	$(FLASK) demo
+
+service: migrate  ## make service NAME=billing PLATFORM=python
+	$(FLASK) create-service "$(NAME)" --platform $(or $(PLATFORM),other)
+
+admin: migrate  ## make admin EMAIL=a@b.c PASSWORD=...
+	$(FLASK) create-admin --email "$(EMAIL)" --password "$(PASSWORD)"
+
+test: install-dev  ## the whole suite on SQLite; again on PostgreSQL and Redis when TEST_DATABASE_URL and REDIS_URL are set
+	$(MAKE) test-sqlite
+	@if [ -n "$$TEST_DATABASE_URL" ]; then $(MAKE) test-postgres; else echo "TEST_DATABASE_URL unset: PostgreSQL/Redis run skipped"; fi
+
+test-sqlite: install-dev
+	env -u TEST_DATABASE_URL -u REDIS_URL $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test-postgres: install-dev
+	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+bench: install-dev  ## ingest benchmark (SQLite, and PostgreSQL when BENCH_DATABASE_URL is set)
+	$(BIN)/python bench/ingest.py
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

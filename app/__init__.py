@@ -1,0 +1,98 @@
+"""Heartwatch: self-hosted error logging, alerting and on-call."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app.config import Config
+from app.extensions import csrf, db, login_manager, migrate, sock
+
+INSTANCE_PATH = Path(os.environ.get("HEARTWATCH_INSTANCE_PATH") or Path(__file__).resolve().parents[1] / "instance")
+
+
+def create_app(config_class: type = Config, **overrides) -> Flask:
+    """Build a Heartwatch app: settings, extensions, blueprints and CLI commands."""
+    app = Flask(__name__, instance_path=str(INSTANCE_PATH))
+    app.config.from_object(config_class)
+    app.config.update(overrides)
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    _configure_logging(app)
+    _fill_instance_defaults(app)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parents[1] / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    sock.init_app(app)
+
+    from app import models  # noqa: F401  (registers every table with the metadata)
+    from app.jobs import huey
+
+    huey.immediate = bool(app.config.get("HUEY_IMMEDIATE"))
+
+    from app.views import api, auth, dashboard, webhooks
+
+    app.register_blueprint(api.bp, url_prefix="/api")
+    app.register_blueprint(webhooks.bp, url_prefix="/webhook")
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(dashboard.bp)
+    # Machines post to these with keys, not browser sessions: CSRF tokens do not apply.
+    csrf.exempt(api.bp)
+    csrf.exempt(webhooks.bp)
+
+    from app.cli import register_commands
+
+    register_commands(app)
+    return app
+
+
+def _configure_logging(app: Flask) -> None:
+    level = os.environ.get("LOG_LEVEL", "INFO").upper()
+    root = logging.getLogger("heartwatch")
+    if not root.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+def _fill_instance_defaults(app: Flask) -> None:
+    """The embedded defaults: SQLite in the instance folder, a secret key generated once and kept."""
+    instance = Path(app.instance_path)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{instance / 'heartwatch.db'}"
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if uri.startswith("sqlite"):
+        # A worker's write must not make a web write fail at once: wait for the lock instead.
+        options.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+    else:
+        options.setdefault("pool_size", 10)
+        options.setdefault("max_overflow", 20)
+        options.setdefault("pool_pre_ping", True)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    if not app.config.get("SECRET_KEY"):
+        key_file = instance / "secret_key"
+        if not key_file.exists():
+            key_file.write_text(secrets.token_hex(32))
+            key_file.chmod(0o600)
+        app.config["SECRET_KEY"] = key_file.read_text().strip()
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """WAL lets readers work while a writer commits; SQLite enforces foreign keys only when asked."""
+    import sqlite3
+
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()

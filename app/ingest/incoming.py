@@ -1,0 +1,259 @@
+"""IncomingError: what every source's payload becomes before it is recorded."""
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+TRUNCATION_MARKER = "…[truncated]"
+MAX_MESSAGE_CHARS = 8192
+MAX_STACK_TRACE_CHARS = 65536
+MAX_TAGS = 100
+MAX_TAG_KEY = 64
+MAX_TAG_VALUE = 200
+MAX_JSON_DEPTH = 8
+
+# Keys every webhook shape may carry besides its own (shared/DESIGN.md section 4).
+COMMON_FIELDS = frozenset({
+    "severity", "level", "environment", "release", "user", "request", "tags", "timestamp", "fingerprint",
+    "endpoint", "server_name", "extra", "event_id",
+})
+
+
+class InvalidPayload(ValueError):
+    """A payload that cannot be accepted; ``field`` names the offending field."""
+
+    def __init__(self, message: str, field: str | None = None, code: str = "invalid_field"):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code
+
+
+@dataclass
+class IncomingError:
+    """One error event, normalised, ready for ``record_error``.
+
+    ``exceptions`` is the chain, cause first and the raised exception last; each is
+    ``{"type", "value", "module", "frames"}`` with frames oldest first (Sentry's order).
+    """
+
+    service_id: int
+    source: str
+    error_type: str
+    message: str
+    severity: str | None = None
+    endpoint: str | None = None
+    stack_trace: str | None = None
+    exceptions: list[dict] = field(default_factory=list)
+    user: dict | None = None
+    request: dict | None = None
+    tags: dict[str, str] = field(default_factory=dict)
+    environment: str | None = None
+    release: str | None = None
+    server_name: str | None = None
+    platform: str | None = None
+    timestamp: dt.datetime | None = None
+    fingerprint: list[str] | None = None
+    event_id: str | None = None
+    http_status: int | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    raw_payload: str | None = None
+
+    @property
+    def frames(self) -> list[dict]:
+        """The frames of the raised (last) exception."""
+        return self.exceptions[-1]["frames"] if self.exceptions else []
+
+
+# --- field helpers shared by the normalisers -------------------------------------------------
+
+def truncate(value: str | None, limit: int) -> str | None:
+    """Cut an over-long string and mark it, rather than rejecting the event."""
+    if value is None:
+        return None
+    if len(value) <= limit:
+        return value
+    return value[: max(0, limit - len(TRUNCATION_MARKER))] + TRUNCATION_MARKER
+
+
+def optional_str(payload: dict, name: str, limit: int = 255, *, required: bool = False,
+                 field_name: str | None = None) -> str | None:
+    """A string field; numbers are accepted and turned into text, anything else is a 400."""
+    value = payload.get(name)
+    label = field_name or name
+    if value is None or value == "":
+        if required:
+            raise InvalidPayload(f"'{label}' is required", label, "missing_field")
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise InvalidPayload(f"'{label}' must be a string", label)
+    return truncate(str(value), limit)
+
+
+def optional_object(payload: dict, name: str) -> dict | None:
+    value = payload.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidPayload(f"'{name}' must be an object", name)
+    return clean_json(value)
+
+
+def parse_tags(value: Any, name: str = "tags") -> dict[str, str]:
+    """Tags as an object or a list of [key, value] pairs; values become strings."""
+    if value is None:
+        return {}
+    pairs: list[tuple[Any, Any]]
+    if isinstance(value, dict):
+        pairs = list(value.items())
+    elif isinstance(value, list):
+        pairs = []
+        for item in value:
+            if isinstance(item, (list, tuple)) and len(item) == 2:
+                pairs.append((item[0], item[1]))
+            else:
+                raise InvalidPayload(f"'{name}' must be an object or a list of [key, value] pairs", name)
+    else:
+        raise InvalidPayload(f"'{name}' must be an object", name)
+    tags: dict[str, str] = {}
+    for key, item in pairs[:MAX_TAGS]:
+        if item is None:
+            continue
+        tags[truncate(str(key), MAX_TAG_KEY)] = truncate(item if isinstance(item, str) else str(item),
+                                                          MAX_TAG_VALUE)
+    return tags
+
+
+def parse_timestamp(value: Any, name: str = "timestamp") -> dt.datetime | None:
+    """RFC 3339 / ISO 8601 text (Z or an offset, any fraction) or epoch seconds; no zone means UTC."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise InvalidPayload(f"'{name}' must be an ISO 8601 time or epoch seconds", name)
+    try:
+        if isinstance(value, (int, float)):
+            seconds = float(value)
+            if seconds > 1e11:  # milliseconds, as JavaScript's Date.now() gives
+                seconds /= 1000.0
+            return dt.datetime.fromtimestamp(seconds, dt.timezone.utc)
+        if not isinstance(value, str) or len(value) > 64:
+            raise ValueError
+        text = value.strip()
+        try:
+            return parse_timestamp(float(text), name)
+        except InvalidPayload:
+            raise
+        except ValueError:
+            pass
+        if text.endswith(("Z", "z")):
+            text = text[:-1] + "+00:00"
+        # Python 3.11 reads at most 6 fractional digits; SDKs send up to 9.
+        head, dot, rest = text.partition(".")
+        if dot:
+            digits = 0
+            while digits < len(rest) and rest[digits].isdigit():
+                digits += 1
+            text = head + "." + rest[:min(digits, 6)].ljust(6, "0") + rest[digits:]
+        parsed = dt.datetime.fromisoformat(text)
+    except (ValueError, OverflowError, OSError):
+        raise InvalidPayload(f"'{name}' must be an ISO 8601 time or epoch seconds", name) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=dt.timezone.utc)
+    return parsed.astimezone(dt.timezone.utc)
+
+
+def parse_fingerprint(value: Any) -> list[str] | None:
+    if value is None or value == "" or value == []:
+        return None
+    if isinstance(value, str):
+        return [truncate(value, 512)]
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+        return [truncate(str(v), 512) for v in value[:20]]
+    raise InvalidPayload("'fingerprint' must be a string or a list of strings", "fingerprint")
+
+
+def parse_event_id(value: Any) -> str | None:
+    """A client's event id (32 hex characters or a dashed UUID), canonicalised."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise InvalidPayload("'event_id' must be a UUID", "event_id")
+    try:
+        return str(uuid.UUID(value.strip()))
+    except ValueError:
+        raise InvalidPayload("'event_id' must be a UUID (32 hex characters)", "event_id") from None
+
+
+def clean_json(value: Any, depth: int = 0) -> Any:
+    """Drop NUL characters (PostgreSQL rejects them in text and JSONB) and cap nesting."""
+    if isinstance(value, str):
+        return value.replace("\x00", "") if "\x00" in value else value
+    if depth >= MAX_JSON_DEPTH:
+        return "[too deep]"
+    if isinstance(value, dict):
+        return {clean_json(str(k), depth + 1): clean_json(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [clean_json(v, depth + 1) for v in value]
+    if isinstance(value, float) and value != value:  # NaN is not JSON
+        return None
+    return value
+
+
+def apply_common_fields(incoming: IncomingError, payload: dict, known: frozenset[str]) -> IncomingError:
+    """Read the optional fields every source may carry, and keep unknown ones as extra data."""
+    from app.ingest.severity import normalise_severity
+
+    raw_severity = payload.get("severity", payload.get("level"))
+    if raw_severity is not None and incoming.severity is None:
+        incoming.severity = normalise_severity(raw_severity, field="severity" if "severity" in payload
+                                               else "level")
+    incoming.environment = optional_str(payload, "environment", 64) or incoming.environment
+    incoming.release = optional_str(payload, "release", 128) or incoming.release
+    incoming.server_name = optional_str(payload, "server_name", 255) or incoming.server_name
+    incoming.endpoint = optional_str(payload, "endpoint", 512) or incoming.endpoint
+    user = optional_object(payload, "user")
+    if user is not None:
+        incoming.user = user
+    request = optional_object(payload, "request")
+    if request is not None:
+        incoming.request = request
+    incoming.tags.update(parse_tags(payload.get("tags")))
+    timestamp = parse_timestamp(payload.get("timestamp"))
+    if timestamp is not None:
+        incoming.timestamp = timestamp
+    fingerprint = parse_fingerprint(payload.get("fingerprint"))
+    if fingerprint is not None:
+        incoming.fingerprint = fingerprint
+    event_id = parse_event_id(payload.get("event_id"))
+    if event_id is not None:
+        incoming.event_id = event_id
+    extra = payload.get("extra")
+    if isinstance(extra, dict):
+        incoming.extra.update(clean_json(extra))
+    for key, value in payload.items():
+        if key not in known and key not in COMMON_FIELDS:
+            incoming.extra[str(key)[:64]] = clean_json(value)
+    if not incoming.endpoint and incoming.request:
+        incoming.endpoint = endpoint_from_request(incoming.request)
+    return incoming
+
+
+def endpoint_from_request(request: dict) -> str | None:
+    """'GET /users/12' from a request's method and URL (scheme, host and query dropped)."""
+    url = request.get("url") or request.get("path")
+    if not isinstance(url, str) or not url:
+        return None
+    if "://" in url:
+        url = "/" + url.split("://", 1)[1].partition("/")[2]
+    path = url.partition("?")[0].partition("#")[0] or "/"
+    method = request.get("method")
+    if isinstance(method, str) and method:
+        path = f"{method.upper()[:10]} {path}"
+    return truncate(path, 512)
+
+
+def error_chain(error_type: str | None, message: str | None, frames: list[dict]) -> list[dict]:
+    """A one-exception chain for sources that send a single exception."""
+    return [{"type": error_type, "value": message, "module": None, "frames": frames}]

@@ -1,0 +1,104 @@
+"""Severity: taken from the payload (with synonyms), else classified by configurable rules."""
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from app.ingest.incoming import IncomingError, InvalidPayload
+
+SYNONYMS = {
+    "critical": "critical", "fatal": "critical", "emergency": "critical", "emerg": "critical",
+    "alert": "critical", "crit": "critical",
+    "high": "high", "error": "high", "err": "high", "severe": "high",
+    "medium": "medium", "warning": "medium", "warn": "medium",
+    "low": "low", "notice": "low",
+    "info": "info", "information": "info", "informational": "info", "debug": "info", "trace": "info",
+    "fine": "info", "finer": "info", "finest": "info", "config": "info", "verbose": "info",
+}
+
+# The built-in rules; SEVERITY_RULES (JSON of the same shape) replaces any of the keys.
+DEFAULT_RULES: dict[str, Any] = {
+    # Exact exception type (the last dotted/backslashed part) → severity.
+    "types": {
+        "MemoryError": "critical", "OutOfMemoryError": "critical", "StackOverflowError": "critical",
+        "RecursionError": "critical", "SystemError": "critical", "FatalError": "critical",
+        "FatalErrorException": "critical", "SecurityException": "critical",
+        "DatabaseError": "critical", "OperationalError": "critical", "PDOException": "critical",
+        "SQLException": "critical", "CannotGetJdbcConnectionException": "critical",
+        "ValidationError": "medium", "ValidationException": "medium", "ChunkLoadError": "medium",
+        "NotFoundHttpException": "low", "Http404": "low", "NotFound": "low",
+        "ModelNotFoundException": "low", "AuthenticationException": "low",
+    },
+    # A word in the type name → severity (checked after exact types).
+    "type_contains": {"Timeout": "high", "Deadlock": "critical", "Connection": "high"},
+    # HTTP status of the failed request.
+    "status": {"5xx": "high", "4xx": "medium", "401": "low", "403": "low", "404": "low", "429": "medium"},
+    # Otherwise by platform, then the default.
+    "platform": {"javascript": "medium"},
+    "default": "high",
+}
+
+
+def normalise_severity(value: Any, field: str = "severity") -> str:
+    """Map a payload's severity or level (any common synonym, any case) to ours, or raise 400."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        # Syslog numbers (0 emergency .. 7 debug), as some loggers send them.
+        syslog = {0: "critical", 1: "critical", 2: "critical", 3: "high", 4: "medium", 5: "low", 6: "info",
+                  7: "info"}
+        if value in syslog:
+            return syslog[value]
+    if isinstance(value, str):
+        mapped = SYNONYMS.get(value.strip().lower())
+        if mapped:
+            return mapped
+    raise InvalidPayload(
+        f"'{field}' must be one of critical, high, medium, low, info (or fatal, error, warning, notice, debug)",
+        field,
+    )
+
+
+@lru_cache(maxsize=8)
+def load_rules(configured: str | None) -> dict[str, Any]:
+    rules = dict(DEFAULT_RULES)
+    if configured:
+        try:
+            custom = json.loads(configured)
+        except ValueError as exc:
+            raise RuntimeError(f"SEVERITY_RULES is not valid JSON: {exc}") from exc
+        if not isinstance(custom, dict):
+            raise RuntimeError("SEVERITY_RULES must be a JSON object")
+        rules.update(custom)
+    return rules
+
+
+def short_type(error_type: str) -> str:
+    for sep in ("\\", "."):
+        error_type = error_type.rpartition(sep)[2] or error_type
+    return error_type
+
+
+def classify(incoming: IncomingError, rules: dict[str, Any] | None = None) -> str:
+    """The payload's severity when it gave one, else the first rule that matches."""
+    if incoming.severity:
+        return incoming.severity
+    rules = rules or DEFAULT_RULES
+    name = short_type(incoming.error_type or "")
+    if name in rules.get("types", {}):
+        return rules["types"][name]
+    for word, severity in rules.get("type_contains", {}).items():
+        if word in name:
+            return severity
+    status = incoming.http_status
+    if status is not None:
+        by_status = rules.get("status", {})
+        exact = by_status.get(str(status))
+        if exact:
+            return exact
+        family = by_status.get(f"{status // 100}xx")
+        if family:
+            return family
+    platform = (incoming.platform or "").lower()
+    if platform in rules.get("platform", {}):
+        return rules["platform"][platform]
+    return rules.get("default", "high")

@@ -1,0 +1,353 @@
+"""Stack-trace parsers: turn the text (or structured traces) that SDKs and loggers send into frames.
+
+Pure Python, no third-party dependencies, safe on untrusted input: no public function raises, no regular
+expression can backtrack catastrophically, and the work is capped (``MAX_LINES`` lines read,
+``MAX_FRAMES`` frames per exception, ``MAX_CHAIN`` exceptions per chain, ``MAX_STR`` characters per field).
+
+Shapes (Sentry's conventions):
+
+* a *frame* is a dict with exactly the keys of :data:`FRAME_KEYS` (``None`` when unknown,
+  ``in_app`` always a bool); build one with :func:`make_frame`;
+* an *exception* is ``{"type", "value", "module", "frames"}`` with frames ordered **oldest first**,
+  the frame that raised last; ``type`` is the short class name and ``module`` its package / namespace
+  (``java.lang`` for ``java.lang.IllegalStateException``) when the text gives one;
+* a *chain* is a list of exceptions ordered **cause first**, the raised (outermost) exception last.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+MAX_LINES = 2000
+MAX_LINE_CHARS = 4096
+MAX_FRAMES = 250
+MAX_CHAIN = 10
+MAX_STR = 1000
+MAX_CONTEXT_LINES = 50
+MAX_JSON_CHARS = 2_000_000
+
+FRAME_KEYS = ("filename", "abs_path", "function", "module", "lineno", "colno", "in_app", "context_line",
+              "pre_context", "post_context")
+
+
+def _trunc(value: Any) -> str | None:
+    """``value`` as a string of at most ``MAX_STR`` characters (``None`` stays ``None``)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        try:
+            value = str(value)
+        except Exception:
+            return None
+    return value[:MAX_STR]
+
+
+def make_frame(**kw: Any) -> dict:
+    """A frame dict with every key of :data:`FRAME_KEYS`; missing keys are ``None`` (``in_app`` ``False``).
+
+    String fields are cut to ``MAX_STR`` characters, context lists to ``MAX_CONTEXT_LINES`` entries;
+    unknown keyword arguments are ignored.
+    """
+    frame = {key: kw.get(key) for key in FRAME_KEYS}
+    for key in ("filename", "abs_path", "function", "module", "context_line"):
+        frame[key] = _trunc(frame[key])
+    if frame["filename"] is None:
+        frame["filename"] = ""
+    for key in ("lineno", "colno"):
+        frame[key] = _to_int(frame[key])
+    for key in ("pre_context", "post_context"):
+        value = frame[key]
+        if value is None:
+            continue
+        if isinstance(value, (list, tuple)):
+            frame[key] = [_trunc(line) or "" for line in value[:MAX_CONTEXT_LINES]]
+        else:
+            frame[key] = None
+    frame["in_app"] = bool(frame["in_app"])
+    return frame
+
+
+def make_exception(type_: Any = None, value: Any = None, module: Any = None,
+                   frames: list[dict] | None = None) -> dict:
+    """An exception dict; keeps the newest ``MAX_FRAMES`` frames (the last ones, frames being oldest first)."""
+    frames = list(frames or [])
+    if len(frames) > MAX_FRAMES:
+        frames = frames[-MAX_FRAMES:]
+    return {"type": _trunc(type_) or None, "value": _trunc(value), "module": _trunc(module) or None,
+            "frames": frames}
+
+
+def _cap_chain(chain: list[dict]) -> list[dict]:
+    """At most ``MAX_CHAIN`` exceptions, keeping the outermost ones (the end of a cause-first chain)."""
+    return chain[-MAX_CHAIN:] if len(chain) > MAX_CHAIN else chain
+
+
+def _to_text(text: Any) -> str:
+    """Best-effort ``str`` for whatever came in: bytes are decoded leniently, ``None`` is ``""``."""
+    if text is None:
+        return ""
+    if isinstance(text, str):
+        return text
+    if isinstance(text, (bytes, bytearray, memoryview)):
+        try:
+            return bytes(text[: MAX_LINES * MAX_LINE_CHARS]).decode("utf-8", errors="replace")
+        except Exception:
+            return ""
+    try:
+        return str(text)
+    except Exception:
+        return ""
+
+
+def _lines(text: Any, tail: bool = False) -> list[str]:
+    """The first (or, with ``tail``, the last) ``MAX_LINES`` lines of ``text``, each cut to ``MAX_LINE_CHARS``.
+
+    ``\\r\\n`` and lone ``\\r`` count as line breaks; NUL characters are dropped.
+    """
+    text = _to_text(text)
+    if not text:
+        return []
+    budget = MAX_LINES * (MAX_LINE_CHARS + 2)
+    text = text[-budget:] if tail else text[:budget]
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\x00" in text:
+        text = text.replace("\x00", "")
+    lines = text.split("\n")
+    lines = lines[-MAX_LINES:] if tail else lines[:MAX_LINES]
+    return [line[:MAX_LINE_CHARS] if len(line) > MAX_LINE_CHARS else line for line in lines]
+
+
+def _to_int(value: Any) -> int | None:
+    """A non-negative int from an int, a float or a string of ASCII digits; anything else is ``None``."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value if 0 <= value < 10**12 else None
+    if isinstance(value, float):
+        if value != value or not (0 <= value < 10**12):
+            return None
+        return int(value)
+    if isinstance(value, str):
+        value = value.strip()
+        if value and len(value) <= 12 and value.isascii() and value.isdigit():
+            return int(value)
+    return None
+
+
+def _is_digits(value: str) -> bool:
+    return bool(value) and len(value) <= 12 and value.isascii() and value.isdigit()
+
+
+def _split_location(loc: str) -> tuple[str, int | None, int | None]:
+    """``"file:line:col"`` / ``"file:line"`` / ``"file"`` -> ``(file, line, col)`` (right to left, so URLs
+    and Windows drive letters keep their colons)."""
+    head, sep, last = loc.rpartition(":")
+    if not sep or not _is_digits(last):
+        return loc, None, None
+    head2, sep2, middle = head.rpartition(":")
+    if sep2 and _is_digits(middle):
+        return head2, int(middle), int(last)
+    return head, int(last), None
+
+
+def _looks_absolute(path: str) -> bool:
+    """A POSIX absolute path, a Windows drive path, a UNC path or a URL."""
+    if not path:
+        return False
+    if path.startswith(("/", "\\\\")):
+        return True
+    if len(path) > 2 and path[1] == ":" and path[0].isalpha() and path[2] in "\\/":
+        return True
+    scheme, sep, _ = path.partition("://")
+    return bool(sep) and scheme.replace("-", "").replace("+", "").replace(".", "").isalnum()
+
+
+def _abs_path(path: str | None) -> str | None:
+    return path if path and _looks_absolute(path) else None
+
+
+def _is_identifier(name: str, extra: str = "") -> bool:
+    """Letters, digits, ``_`` and the characters of ``extra``; not empty, not starting with a digit."""
+    if not name or len(name) > 300 or name[0].isdigit():
+        return False
+    for char in name:
+        if not (char.isalnum() or char == "_" or char in extra):
+            return False
+    return True
+
+
+def _fallback(text: Any) -> list[dict]:
+    """One exception with no type and no frames whose value is the first non-empty line (or ``None``)."""
+    first = None
+    try:
+        for line in _lines(text)[:50]:
+            if line.strip():
+                first = line.strip()
+                break
+    except Exception:
+        first = None
+    return [make_exception(None, first, None, [])]
+
+
+from app.ingest.stacktraces.dart import parse_dart_stack  # noqa: E402
+from app.ingest.stacktraces.java import parse_java_elements, parse_java_stack_trace  # noqa: E402
+from app.ingest.stacktraces.javascript import parse_js_stack, parse_react_component_stack  # noqa: E402
+from app.ingest.stacktraces.php import (  # noqa: E402
+    parse_php_exception_text,
+    parse_php_trace,
+    parse_php_trace_text,
+    php_exception_chain,
+)
+from app.ingest.stacktraces.python import parse_python_traceback  # noqa: E402
+
+_PLATFORMS = {
+    "python": "python", "py": "python", "django": "python", "flask": "python",
+    "php": "php", "laravel": "php", "symfony": "php",
+    "java": "java", "jvm": "java", "kotlin": "java", "scala": "java", "groovy": "java", "android": "java",
+    "javascript": "javascript", "js": "javascript", "node": "javascript", "nodejs": "javascript",
+    "node.js": "javascript", "browser": "javascript", "typescript": "javascript", "ts": "javascript",
+    "react": "javascript", "react-native": "javascript", "deno": "javascript", "bun": "javascript",
+    "dart": "dart", "flutter": "dart",
+}
+
+
+def _parse_js_chain(text: Any) -> list[dict]:
+    return parse_js_stack(text)
+
+
+def _parse_php_text(text: Any) -> list[dict]:
+    return parse_php_exception_text(text)
+
+
+_PARSERS = {
+    "python": parse_python_traceback,
+    "php": _parse_php_text,
+    "java": parse_java_stack_trace,
+    "javascript": _parse_js_chain,
+    "dart": parse_dart_stack,
+}
+
+
+def _guess_platform(lines: list[str]) -> str | None:
+    """Score each platform by the lines that look like its frames; the best score wins (ties: dict order)."""
+    scores = {"python": 0, "php": 0, "dart": 0, "java": 0, "javascript": 0}
+    for line in lines:
+        s = line.strip()
+        if not s:
+            continue
+        if s.endswith("Traceback (most recent call last):"):
+            scores["python"] += 10
+            continue
+        if s.startswith('File "') and '", line ' in s:
+            scores["python"] += 2
+            continue
+        if s.startswith("#"):
+            if ".php(" in s or "[internal function]" in s or s.endswith("{main}"):
+                scores["php"] += 2
+            elif "(package:" in s or "(dart:" in s or ".dart:" in s:
+                scores["dart"] += 2
+            continue
+        if s == "<asynchronous suspension>":
+            scores["dart"] += 1
+            continue
+        if s.startswith("Caused by: "):
+            scores["java"] += 1
+            continue
+        if s.startswith("at "):
+            body = s[3:].strip()
+            open_ = body.find("(")
+            if open_ > 0 and " " not in body[:open_] and ")" in body[open_:]:
+                loc = body[open_ + 1:]
+                if (".java:" in loc or ".kt:" in loc or ".scala:" in loc or ".groovy:" in loc
+                        or loc.startswith(("Native Method", "Unknown Source"))):
+                    scores["java"] += 2
+                else:
+                    scores["java"] += 1
+            elif (body.endswith(")") and " (" in body) or body in ("<anonymous>", "native") \
+                    or _split_location(body)[1] is not None:
+                scores["javascript"] += 2
+            continue
+        tokens = s.split()
+        if len(tokens) >= 2 and (".dart" in tokens[0] or tokens[0].startswith("dart:")):
+            a, _, b = tokens[1].partition(":")
+            if _is_digits(a) and (not b or _is_digits(b)):
+                scores["dart"] += 2
+                continue
+        if "@" in s:
+            _, _, loc = s.partition("@")
+            _, lineno, _ = _split_location(loc)
+            if lineno is not None or loc == "[native code]":
+                scores["javascript"] += 2
+    best = max(scores, key=lambda name: scores[name])
+    return best if scores[best] > 0 else None
+
+
+def _from_structure(data: Any) -> list[dict]:
+    """Chains from already-structured traces: a PHP exception object, a PHP ``getTrace()`` array or a list
+    of Java ``StackTraceElement`` dicts."""
+    if isinstance(data, dict):
+        if "trace" in data and ("class" in data or "message" in data):
+            return php_exception_chain(data)
+        return []
+    if isinstance(data, list) and data and isinstance(data[0], dict):
+        first = data[0]
+        if "className" in first or "methodName" in first:
+            return parse_java_elements(data)
+        if "function" in first or "file" in first:
+            frames = parse_php_trace(data)
+            return [make_exception(None, None, None, frames)] if frames else []
+    return []
+
+
+def detect_and_parse(text: Any, platform: str | None = None) -> list[dict]:
+    """Parse a stack trace in any supported format into a chain (cause first, raised exception last).
+
+    ``platform`` is a hint (``python``, ``php``, ``java``/``kotlin``, ``javascript``/``node``/``browser``,
+    ``dart``/``flutter``; case-insensitive); without one, or when the hinted parser finds nothing, the format
+    is guessed from the text (``Traceback (most recent call last):``, ``\\tat com.x.Y.z(Y.java:1)``,
+    ``#0 /x.php(1): ...``, ``#0 f (package:x/y.dart:1:2)``, ``at f (url:1:2)``, ``f@url:1:2``...).
+    JSON text (or a dict / list) holding a PHP exception object, a PHP ``getTrace()`` array or Java
+    ``StackTraceElement`` dicts is accepted too.
+
+    Never raises and never returns an empty list: when nothing matches the result is
+    ``[{"type": None, "value": <first non-empty line or None>, "module": None, "frames": []}]``.
+    """
+    try:
+        if isinstance(text, (dict, list)):
+            return _from_structure(text) or _fallback(None)
+        text = _to_text(text)
+        stripped = text.lstrip()[:1]
+        if stripped in ("{", "[") and len(text) <= MAX_JSON_CHARS:
+            try:
+                data = json.loads(text)
+            except Exception:
+                data = None
+            if data is not None:
+                chain = _from_structure(data)
+                if chain:
+                    return chain
+        hint = _PLATFORMS.get(platform.strip().lower()) if isinstance(platform, str) else None
+        tried = None
+        if hint:
+            tried = hint
+            chain = _PARSERS[hint](text)
+            if chain:
+                return chain
+        guess = _guess_platform(_lines(text))
+        if guess and guess != tried:
+            chain = _PARSERS[guess](text)
+            if chain:
+                return chain
+    except Exception:
+        pass
+    return _fallback(text)
+
+
+__all__ = [
+    "FRAME_KEYS", "MAX_CHAIN", "MAX_FRAMES", "MAX_LINES", "MAX_STR",
+    "detect_and_parse", "make_exception", "make_frame",
+    "parse_dart_stack", "parse_java_elements", "parse_java_stack_trace", "parse_js_stack",
+    "parse_php_exception_text", "parse_php_trace", "parse_php_trace_text", "php_exception_chain",
+    "parse_python_traceback", "parse_react_component_stack",
+]

@@ -1,0 +1,103 @@
+"""Errors (one per service and fingerprint) and their occurrences (every event received)."""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from app.extensions import db
+from app.models.types import JSONType, UTCDateTime, new_uuid, utcnow
+
+# Lowest to highest; the level is stored beside the name so "highest seen" and sorting are numeric.
+SEVERITIES = ("info", "low", "medium", "high", "critical")
+SEVERITY_LEVEL = {name: level for level, name in enumerate(SEVERITIES, start=1)}
+STATUSES = ("new", "assigned", "in_progress", "resolved", "ignored")
+OPEN_STATUSES = ("new", "assigned", "in_progress")
+
+
+class ErrorLog(db.Model):
+    """One tracked error: every event of a service with the same fingerprint."""
+
+    __tablename__ = "error_logs"
+    __table_args__ = (
+        UniqueConstraint("service_id", "fingerprint", name="uq_error_logs_service_fingerprint"),
+        Index("ix_error_logs_status_last_seen", "status", "last_seen"),
+        Index("ix_error_logs_severity_last_seen", "severity_level", "last_seen"),
+        Index("ix_error_logs_service_last_seen", "service_id", "last_seen"),
+        Index("ix_error_logs_assignee_status", "assigned_to_id", "status"),
+        Index("ix_error_logs_env_last_seen", "environment", "last_seen"),
+        Index("ix_error_logs_first_seen", "first_seen"),
+        Index("ix_error_logs_last_seen", "last_seen"),
+        Index("ix_error_logs_occurrence_count", "occurrence_count"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    severity_level: Mapped[int] = mapped_column(SmallInteger)
+    error_type: Mapped[str] = mapped_column(String(255))
+    message: Mapped[str] = mapped_column(Text)
+    culprit: Mapped[str | None] = mapped_column(String(512))
+    endpoint: Mapped[str | None] = mapped_column(String(512))
+    platform: Mapped[str | None] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(16), default="new")
+    resolved: Mapped[bool] = mapped_column(Boolean, default=False)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("developers.id", ondelete="SET NULL"))
+    resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    resolution_note: Mapped[str | None] = mapped_column(Text)
+    assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("developers.id", ondelete="SET NULL"))
+    assigned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    occurrence_count: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    environment: Mapped[str | None] = mapped_column(String(64))
+    release: Mapped[str | None] = mapped_column(String(128))
+    pattern_id: Mapped[int | None] = mapped_column(ForeignKey("error_patterns.id", ondelete="SET NULL"),
+                                                   index=True)
+    regressed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    regression_count: Mapped[int] = mapped_column(Integer, default=0)
+    severity_raised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    service = relationship("Service")
+    assigned_to = relationship("Developer", foreign_keys=[assigned_to_id])
+    resolved_by = relationship("Developer", foreign_keys=[resolved_by_id])
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class ErrorOccurrence(db.Model):
+    """One event received for an error. Its id is the client's event id when it sent one,
+    so an SDK's retry of the same event is recognised and stored once."""
+
+    __tablename__ = "error_occurrences"
+    __table_args__ = (
+        Index("ix_error_occurrences_error_timestamp", "error_id", "timestamp"),
+        Index("ix_error_occurrences_received_at", "received_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    error_id: Mapped[str] = mapped_column(ForeignKey("error_logs.id", ondelete="CASCADE"))
+    service_id: Mapped[int] = mapped_column(Integer)
+    source: Mapped[str] = mapped_column(String(16))
+    timestamp: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    message: Mapped[str | None] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(16))
+    stack_trace: Mapped[str | None] = mapped_column(Text)
+    # The exception chain, cause first, each with its parsed frames (oldest first).
+    exceptions: Mapped[list | None] = mapped_column(JSONType)
+    user: Mapped[dict | None] = mapped_column(JSONType)
+    request: Mapped[dict | None] = mapped_column(JSONType)
+    tags: Mapped[dict | None] = mapped_column(JSONType)
+    extra: Mapped[dict | None] = mapped_column(JSONType)
+    environment: Mapped[str | None] = mapped_column(String(64))
+    release: Mapped[str | None] = mapped_column(String(128))
+    server_name: Mapped[str | None] = mapped_column(String(255))
+    endpoint: Mapped[str | None] = mapped_column(String(512))
+    raw_payload: Mapped[str | None] = mapped_column(Text)
+
+    error = relationship("ErrorLog")

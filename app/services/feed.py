@@ -1,0 +1,107 @@
+"""The live feed: events about errors, fanned out to every open dashboard.
+
+With ``REDIS_URL`` events go through Redis pub/sub, so every web process's websockets see
+what any process or job recorded; without it an in-process broadcaster serves the embedded
+default (one web process with threads, see the Procfile).
+"""
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+
+import orjson
+from flask import current_app
+
+log = logging.getLogger("heartwatch.feed")
+CHANNEL = "heartwatch:feed"
+
+
+class LocalBroadcaster:
+    """Subscribers are bounded queues; a slow reader loses old events, never blocks a publisher."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subscribers: set[queue.Queue] = set()
+
+    def publish(self, event: dict) -> None:
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for q in subscribers:
+            try:
+                q.put_nowait(event)
+            except queue.Full:
+                pass
+
+    def subscribe(self, maxsize: int = 100) -> queue.Queue:
+        q: queue.Queue = queue.Queue(maxsize=maxsize)
+        with self._lock:
+            self._subscribers.add(q)
+        return q
+
+    def unsubscribe(self, q: queue.Queue) -> None:
+        with self._lock:
+            self._subscribers.discard(q)
+
+
+local = LocalBroadcaster()
+_redis_clients: dict[str, object] = {}
+_listener_lock = threading.Lock()
+_listener_pid: int | None = None
+
+
+def _redis(url: str):
+    client = _redis_clients.get(url)
+    if client is None:
+        import redis
+
+        client = _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    return client
+
+
+def publish(event: dict) -> None:
+    """Send an event to every live dashboard; never raises (the feed is best effort)."""
+    url = current_app.config.get("REDIS_URL")
+    try:
+        if url:
+            _redis(url).publish(CHANNEL, orjson.dumps(event))
+        else:
+            local.publish(event)
+    except Exception:
+        log.warning("live feed publish failed", exc_info=True)
+
+
+def _listen(url: str) -> None:
+    import redis
+
+    while True:
+        try:
+            pubsub = redis.Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
+            pubsub.subscribe(CHANNEL)
+            for message in pubsub.listen():
+                try:
+                    local.publish(orjson.loads(message["data"]))
+                except orjson.JSONDecodeError:
+                    continue
+        except Exception:
+            log.warning("live feed listener lost Redis; reconnecting", exc_info=True)
+            threading.Event().wait(1.0)
+
+
+def subscribe() -> queue.Queue:
+    """A queue of feed events for one websocket. With Redis, one listener thread per process
+    relays the channel into the local broadcaster (started here: threads do not survive a fork)."""
+    global _listener_pid
+    import os
+
+    url = current_app.config.get("REDIS_URL")
+    if url:
+        with _listener_lock:
+            if _listener_pid != os.getpid():
+                _listener_pid = os.getpid()
+                threading.Thread(target=_listen, args=(url,), name="feed-listener", daemon=True).start()
+    return local.subscribe()
+
+
+def unsubscribe(q: queue.Queue) -> None:
+    local.unsubscribe(q)

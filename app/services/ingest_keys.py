@@ -1,0 +1,60 @@
+"""Ingest keys: which service an event belongs to, answered from a short-lived in-process cache."""
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from dataclasses import dataclass
+
+from flask import current_app
+from sqlalchemy import or_, select
+
+from app.extensions import db
+from app.models import Service
+from app.models.types import utcnow
+
+
+@dataclass(frozen=True)
+class IngestService:
+    """The little the ingest path needs to know about a service."""
+
+    id: int
+    slug: str
+    platform: str
+    rate_limit_per_minute: int | None
+
+
+_cache: dict[str, tuple[float, IngestService | None]] = {}
+_cache_lock = threading.Lock()
+
+
+def generate_ingest_key() -> str:
+    return secrets.token_hex(16)  # 32 hex characters, like a Sentry public key
+
+
+def resolve_ingest_key(key: str | None) -> IngestService | None:
+    """The active service whose current key, or previous key within its grace period, is ``key``."""
+    if not key or len(key) > 64:
+        return None
+    now = time.monotonic()
+    hit = _cache.get(key)
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    service = db.session.execute(
+        select(Service).where(or_(Service.ingest_key == key, Service.previous_ingest_key == key))
+    ).scalar_one_or_none()
+    found = None
+    if service is not None and service.active:
+        if service.ingest_key == key or (service.previous_key_expires_at and
+                                         service.previous_key_expires_at > utcnow()):
+            found = IngestService(service.id, service.slug, service.platform, service.rate_limit_per_minute)
+    ttl = current_app.config.get("INGEST_KEY_CACHE_SECONDS", 30)
+    with _cache_lock:
+        _cache[key] = (now + ttl, found)
+    return found
+
+
+def forget_cached_keys() -> None:
+    """Drop the cache (after a rotation in this process, and between tests)."""
+    with _cache_lock:
+        _cache.clear()

@@ -1,0 +1,81 @@
+"""Per-service ingest rate limits, and the count of events dropped by them.
+
+A fixed one-minute window: in Redis when ``REDIS_URL`` is set (shared by every web process),
+in process otherwise (the embedded default runs one web process).
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from flask import current_app
+from sqlalchemy import update
+
+from app.extensions import db
+from app.models import Service
+
+log = logging.getLogger("heartwatch.ingest")
+WINDOW = 60
+DROP_FLUSH_SECONDS = 1.0
+
+_local_counts: dict[tuple[int, int], int] = {}
+_local_lock = threading.Lock()
+_dropped: dict[int, int] = {}
+_dropped_flushed_at: dict[int, float] = {}
+
+
+def check_rate(service_id: int, limit: int | None) -> int | None:
+    """Count one event; None when allowed, else the seconds until the window reopens."""
+    limit = limit or current_app.config["RATE_LIMIT_PER_MINUTE"]
+    if limit <= 0:
+        return None
+    now = time.time()
+    window = int(now // WINDOW)
+    retry_after = max(1, int((window + 1) * WINDOW - now))
+    url = current_app.config.get("REDIS_URL")
+    if url:
+        from app.services.feed import _redis
+
+        key = f"heartwatch:rate:{service_id}:{window}"
+        try:
+            pipe = _redis(url).pipeline()
+            pipe.incr(key)
+            pipe.expire(key, WINDOW * 2)
+            count = pipe.execute()[0]
+        except Exception:
+            log.warning("rate limiter could not reach Redis; letting the event through", exc_info=True)
+            return None
+    else:
+        with _local_lock:
+            count = _local_counts.get((service_id, window), 0) + 1
+            _local_counts[(service_id, window)] = count
+            if len(_local_counts) > 10000:
+                for stale in [k for k in _local_counts if k[1] < window]:
+                    del _local_counts[stale]
+    return None if count <= limit else retry_after
+
+
+def record_dropped(service_id: int) -> None:
+    """Count an event refused by the rate limit, so drops are visible, never silent.
+
+    Counts are added to the service row at most once a second per service and process, so a
+    flood of refused events does not become a flood of writes.
+    """
+    now = time.monotonic()
+    with _local_lock:
+        _dropped[service_id] = _dropped.get(service_id, 0) + 1
+        if now - _dropped_flushed_at.get(service_id, 0.0) < DROP_FLUSH_SECONDS:
+            return
+        count = _dropped.pop(service_id)
+        _dropped_flushed_at[service_id] = now
+    db.session.execute(update(Service).where(Service.id == service_id)
+                       .values(dropped_events=Service.dropped_events + count))
+    db.session.commit()
+
+
+def reset_local_state() -> None:
+    with _local_lock:
+        _local_counts.clear()
+        _dropped.clear()
+        _dropped_flushed_at.clear()

@@ -1,0 +1,35 @@
+"""The few expressions that PostgreSQL and SQLite spell differently."""
+from __future__ import annotations
+
+from sqlalchemy import func, literal_column
+
+from app.extensions import db
+
+
+def dialect() -> str:
+    return db.engine.dialect.name
+
+
+def hour_bucket(column):
+    """The timestamp truncated to the hour, as text 'YYYY-MM-DDTHH:00' on both databases."""
+    if dialect() == "postgresql":
+        return func.to_char(func.date_trunc("hour", func.timezone("UTC", column)), 'YYYY-MM-DD"T"HH24":00"')
+    return func.strftime("%Y-%m-%dT%H:00", column)
+
+
+def day_bucket(column):
+    if dialect() == "postgresql":
+        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
+    return func.strftime("%Y-%m-%d", column)
+
+
+def seconds_between(later, earlier):
+    if dialect() == "postgresql":
+        return func.extract("epoch", later - earlier)
+    return (func.julianday(later) - func.julianday(earlier)) * literal_column("86400.0")
+
+
+def contains_ci(column, text: str):
+    """Case-insensitive substring match, with LIKE wildcards in the text taken literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")
