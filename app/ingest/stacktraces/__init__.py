@@ -234,6 +234,8 @@ def _guess_platform(lines: list[str]) -> str | None:
     scores = {"python": 0, "php": 0, "dart": 0, "java": 0, "javascript": 0}
     for line in lines:
         s = line.strip()
+        if s.startswith(("E/flutter", "I/flutter")):  # Android logcat: "E/flutter ( 6310): #0 ..."
+            s = s.partition("): ")[2].strip()
         if not s:
             continue
         if s.endswith("Traceback (most recent call last):"):
@@ -283,6 +285,10 @@ def _guess_platform(lines: list[str]) -> str | None:
     return best if scores[best] > 0 else None
 
 
+def _has_frames(chain: list[dict]) -> bool:
+    return any(exc["frames"] for exc in chain)
+
+
 def _from_structure(data: Any) -> list[dict]:
     """Chains from already-structured traces: a PHP exception object, a PHP ``getTrace()`` array or a list
     of Java ``StackTraceElement`` dicts."""
@@ -304,7 +310,7 @@ def detect_and_parse(text: Any, platform: str | None = None) -> list[dict]:
     """Parse a stack trace in any supported format into a chain (cause first, raised exception last).
 
     ``platform`` is a hint (``python``, ``php``, ``java``/``kotlin``, ``javascript``/``node``/``browser``,
-    ``dart``/``flutter``; case-insensitive); without one, or when the hinted parser finds nothing, the format
+    ``dart``/``flutter``; case-insensitive); without one, or when the hinted parser finds no frame, the format
     is guessed from the text (``Traceback (most recent call last):``, ``\\tat com.x.Y.z(Y.java:1)``,
     ``#0 /x.php(1): ...``, ``#0 f (package:x/y.dart:1:2)``, ``at f (url:1:2)``, ``f@url:1:2``...).
     JSON text (or a dict / list) holding a PHP exception object, a PHP ``getTrace()`` array or Java
@@ -328,17 +334,18 @@ def detect_and_parse(text: Any, platform: str | None = None) -> list[dict]:
                 if chain:
                     return chain
         hint = _PLATFORMS.get(platform.strip().lower()) if isinstance(platform, str) else None
-        tried = None
+        hinted: list[dict] = []
         if hint:
-            tried = hint
-            chain = _PARSERS[hint](text)
-            if chain:
-                return chain
+            hinted = _PARSERS[hint](text)
+            if _has_frames(hinted):
+                return hinted
         guess = _guess_platform(_lines(text))
-        if guess and guess != tried:
+        if guess and guess != hint:
             chain = _PARSERS[guess](text)
-            if chain:
+            if _has_frames(chain) or (chain and not hinted):
                 return chain
+        if hinted:
+            return hinted
     except Exception:
         pass
     return _fallback(text)

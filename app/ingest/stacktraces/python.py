@@ -160,6 +160,7 @@ def _parse(text: Any) -> list[dict]:
     state = "idle"  # idle | frames | message
     linked = False  # a chain marker was seen since the last complete exception
     preamble: list[str] = []  # non-indented lines seen while idle (a traceback-less cause, or log noise)
+    preamble_closed = False
 
     def finish() -> None:
         nonlocal current
@@ -243,9 +244,13 @@ def _parse(text: Any) -> list[dict]:
         # idle
         if not linked:
             if not stripped:
-                preamble.clear()
-            elif raw[:1] not in (" ", "\t") and len(preamble) < 50:
-                preamble.append(raw.rstrip())
+                preamble_closed = True
+            elif raw[:1] not in (" ", "\t"):
+                if preamble_closed:  # keep only the last run of lines
+                    preamble.clear()
+                    preamble_closed = False
+                if len(preamble) < 50:
+                    preamble.append(raw.rstrip())
             continue
         if stripped and raw[:1] not in (" ", "\t"):
             # a cause/context printed without a traceback: just its exception line

@@ -1,0 +1,103 @@
+"""Test fixtures: an app on a fresh database per test, its clients, a live server.
+
+The suite runs on SQLite by default; with TEST_DATABASE_URL (PostgreSQL) and REDIS_URL set it
+runs against those real servers instead (`make test` does both).
+"""
+from __future__ import annotations
+
+import os
+import threading
+
+import pytest
+from sqlalchemy import text
+from werkzeug.serving import make_server
+
+from app import create_app
+from app.config import TestConfig, normalise_database_url
+from app.extensions import db
+from app.services import rate_limit
+from app.services.ingest_keys import forget_cached_keys
+
+POSTGRES_URL = normalise_database_url(os.environ.get("TEST_DATABASE_URL"))
+REDIS_URL = os.environ.get("REDIS_URL") or None
+_schema_ready = False
+
+
+def _reset_redis() -> None:
+    if not REDIS_URL:
+        return
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL)
+    keys = list(client.scan_iter("heartwatch:rate:*"))
+    if keys:
+        client.delete(*keys)
+
+
+@pytest.fixture
+def app(tmp_path):
+    """A Heartwatch app on an empty database of its own."""
+    global _schema_ready
+    uri = POSTGRES_URL or f"sqlite:///{tmp_path / 'test.db'}"
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=uri, REDIS_URL=REDIS_URL)
+    forget_cached_keys()
+    rate_limit.reset_local_state()
+    _reset_redis()
+    with app.app_context():
+        if POSTGRES_URL:
+            if not _schema_ready:
+                db.drop_all()
+                db.create_all()
+                _schema_ready = True
+            else:
+                tables = ", ".join(t.name for t in db.metadata.sorted_tables)
+                db.session.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+                db.session.commit()
+        else:
+            db.create_all()
+        yield app
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over real HTTP on a free loopback port, in a thread; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def service(app):
+    from tests.factories import make_service
+
+    return make_service("Django AI", platform="python")
+
+
+@pytest.fixture
+def lead(app, service):
+    from tests.factories import make_developer
+
+    return make_developer("Lena Lead", role="lead", services=[service], on_call=True)
+
+
+@pytest.fixture
+def api(client, lead):
+    """A JSON client authenticated with a lead's personal token."""
+    from tests.factories import ApiClient, make_token
+
+    return ApiClient(client, make_token(lead))

@@ -1,0 +1,50 @@
+"""Plain make_* functions that create test data through the real services."""
+from __future__ import annotations
+
+import itertools
+
+from app.models import Developer, Service
+from app.services import accounts
+
+_counter = itertools.count(1)
+
+
+def make_service(name: str | None = None, platform: str = "python", **kwargs) -> Service:
+    return accounts.create_service(name or f"Service {next(_counter)}", platform, **kwargs)
+
+
+def make_developer(name: str | None = None, *, email: str | None = None, role: str = "developer",
+                   services: list[Service] | None = None, on_call: bool = False, max_load: int = 10,
+                   password: str | None = "correct horse battery", phone: str | None = None) -> Developer:
+    n = next(_counter)
+    return accounts.create_developer(name or f"Developer {n}", email or f"dev{n}@example.test", role=role,
+                                     services=services, on_call=on_call, max_load=max_load,
+                                     password=password, phone=phone)
+
+
+def make_token(developer: Developer) -> str:
+    return accounts.create_api_token(developer)
+
+
+class ApiClient:
+    """The Flask test client with a bearer token on every request."""
+
+    def __init__(self, client, token: str):
+        self.client, self.token = client, token
+
+    def _headers(self, headers=None):
+        return {"Authorization": f"Bearer {self.token}", **(headers or {})}
+
+    def get(self, url, **kw):
+        return self.client.get(url, headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def post(self, url, **kw):
+        return self.client.post(url, headers=self._headers(kw.pop("headers", None)), **kw)
+
+    def patch(self, url, **kw):
+        return self.client.patch(url, headers=self._headers(kw.pop("headers", None)), **kw)
+
+
+def ingest(client, service: Service, payload: dict, path: str = "/api/errors/", **headers):
+    """Post an event with the service's ingest key; returns the response."""
+    return client.post(path, json=payload, headers={"X-Api-Key": service.ingest_key, **headers})
