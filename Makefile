@@ -12,16 +12,18 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 install: $(VENV)/.installed-runtime  ## the app's dependencies in .venv
 
-$(VENV)/.installed-runtime: requirements.txt
+$(VENV)/.installed-runtime: requirements.txt package.json
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
+	./scripts/vendor-assets.sh
 	touch $@
 
 install-dev: $(VENV)/.installed-dev  ## plus what the tests and benchmarks need
 
-$(VENV)/.installed-dev: $(VENV)/.installed-runtime requirements-dev.txt
+$(VENV)/.installed-dev: $(VENV)/.installed-runtime requirements-dev.txt package.json
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	./scripts/install-browser.sh
 	touch $@
 
 migrate: install  ## apply database migrations (DATABASE_URL, default SQLite in instance/)

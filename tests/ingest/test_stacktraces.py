@@ -620,6 +620,12 @@ def test_java_multiline_message_is_kept_whole():
     assert exc["value"] == "Invalid order:\n - quantity must be positive\n - sku missing"
 
 
+def test_java_log_line_before_the_exception_line_is_not_taken_for_the_type():
+    [exc] = parse_java_stack_trace("ERROR: request failed\njava.lang.IllegalStateException: closed\n"
+                                   "\tat com.acme.Pool.get(Pool.java:5)")
+    assert (exc["type"], exc["module"], exc["value"]) == ("IllegalStateException", "java.lang", "closed")
+
+
 # ------------------------------------------------------------------------------------------ Java elements
 
 
@@ -764,6 +770,14 @@ def test_js_error_without_message_and_uncaught_prefix_and_polyfills():
     [exc] = parse_js_stack(JS_NO_MESSAGE)
     assert (exc["type"], exc["value"]) == ("Error", None)
     assert [f["in_app"] for f in exc["frames"]] == [True, False]
+
+
+def test_js_node_uncaught_output_skips_the_source_excerpt_before_the_error_line():
+    text = ("/srv/api/x.js:12\n    throw new Error('boom');\n    ^\n\nError: boom\n"
+            "    at Object.<anonymous> (/srv/api/x.js:12:11)\n\nNode.js v18.17.0")
+    [exc] = parse_js_stack(text)
+    assert (exc["type"], exc["value"]) == ("Error", "boom")
+    assert [(f["filename"], f["lineno"], f["colno"]) for f in exc["frames"]] == [("/srv/api/x.js", 12, 11)]
 
 
 # ------------------------------------------------------------------------------------------ JS (Firefox)

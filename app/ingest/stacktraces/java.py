@@ -80,27 +80,28 @@ def _parse_header(lines: list[str]) -> tuple[str | None, str | None, str | None]
         candidates.pop()
     if not candidates:
         return None, None, None
-    for index, line in enumerate(candidates):
-        text = line.strip()
-        if text.startswith("Exception in thread \""):
-            end = text.find("\" ", len("Exception in thread \""))
-            if end >= 0:
-                text = text[end + 2:].strip()
-        head, sep, message = text.partition(":")
-        head = head.strip()
-        if not _is_identifier(head, ".$"):
-            continue
-        if not ("." in head or head.endswith(TYPE_SUFFIXES) or index == 0):
-            continue
-        if sep:
-            message = message[1:] if message.startswith(" ") else message
+    # first a line naming a qualified / Exception-like type, else a bare identifier on the first line
+    for strict in (True, False):
+        for index, line in enumerate(candidates if strict else candidates[:1]):
+            text = line.strip()
+            if text.startswith("Exception in thread \""):
+                end = text.find("\" ", len("Exception in thread \""))
+                if end >= 0:
+                    text = text[end + 2:].strip()
+            head, sep, message = text.partition(":")
+            head = head.strip()
+            if not _is_identifier(head, ".$"):
+                continue
+            if strict and not ("." in head or head.endswith(TYPE_SUFFIXES)):
+                continue
             rest = candidates[index + 1:]
-            value = "\n".join([message] + rest) if rest else message
-        else:
-            rest = candidates[index + 1:]
-            value = "\n".join(rest) if rest else None
-        package, _, short = head.rpartition(".")
-        return short or head, value, package or None
+            if sep:
+                message = message[1:] if message.startswith(" ") else message
+                value = "\n".join([message] + rest) if rest else message
+            else:
+                value = "\n".join(rest) if rest else None
+            package, _, short = head.rpartition(".")
+            return short or head, value, package or None
     return None, "\n".join(line.strip() for line in candidates), None
 
 

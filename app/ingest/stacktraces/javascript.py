@@ -20,6 +20,7 @@ NOT_IN_APP_PARTS = ("node_modules", "node:internal", "<anonymous>", "[native cod
                     "safari-extension://", "safari-web-extension://", "webpack/bootstrap")
 NOT_IN_APP_NAMES = ("native", "<anonymous>", "[native code]", "")
 UNCAUGHT_PREFIXES = ("Uncaught (in promise) ", "Uncaught ")
+ERROR_SUFFIXES = ("Error", "Exception")
 
 
 def _in_app(filename: str) -> bool:
@@ -111,20 +112,24 @@ def _parse_header(lines: list[str]) -> tuple[str | None, str | None]:
         texts.pop(0)
     if not texts:
         return None, None
-    for index, line in enumerate(texts):
-        text = line.strip()
-        for prefix in UNCAUGHT_PREFIXES:
-            if text.startswith(prefix):
-                text = text[len(prefix):]
-                break
-        head, sep, message = text.partition(":")
-        head = head.strip()
-        rest = texts[index + 1:]
-        if sep and _is_identifier(head, "$.") and not message.startswith("//"):
-            message = message[1:] if message.startswith(" ") else message
-            return head, "\n".join([message] + rest) if rest else message
-        if not sep and _is_identifier(head, "$.") and head.endswith(("Error", "Exception")):
-            return head, "\n".join(rest) if rest else None
+    # first a line naming an Error-like type, else any ``Name: message`` / ``Name`` line
+    for strict in (True, False):
+        for index, line in enumerate(texts):
+            text = line.strip()
+            for prefix in UNCAUGHT_PREFIXES:
+                if text.startswith(prefix):
+                    text = text[len(prefix):]
+                    break
+            head, sep, message = text.partition(":")
+            head = head.strip()
+            if not _is_identifier(head, "$.") or (strict and not head.endswith(ERROR_SUFFIXES)):
+                continue
+            rest = texts[index + 1:]
+            if sep and not message.startswith("//"):
+                message = message[1:] if message.startswith(" ") else message
+                return head, "\n".join([message] + rest) if rest else message
+            if not sep and head.endswith(ERROR_SUFFIXES):
+                return head, "\n".join(rest) if rest else None
     return None, "\n".join(line.strip() for line in texts)
 
 
