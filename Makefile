@@ -6,6 +6,8 @@ BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Links in notifications and DSNs point here unless HEARTWATCH_BASE_URL says otherwise.
+export HEARTWATCH_BASE_URL ?= http://$(HOST):$(PORT)
 export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: install install-dev run web worker migrate bootstrap demo service admin test test-sqlite test-postgres bench lint clean
