@@ -10,7 +10,7 @@ PORT ?= 5000
 export HEARTWATCH_BASE_URL ?= http://$(HOST):$(PORT)
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install install-dev run web worker migrate bootstrap demo service admin test test-sqlite test-postgres bench lint clean
+.PHONY: install install-dev run web worker migrate bootstrap demo service admin test test-sqlite test-postgres bench bench-dashboard lint clean
 
 install: $(VENV)/.installed-runtime  ## the app's dependencies in .venv
 
@@ -25,6 +25,7 @@ install-dev: $(VENV)/.installed-dev  ## plus what the tests and benchmarks need
 
 $(VENV)/.installed-dev: $(VENV)/.installed-runtime requirements-dev.txt package.json
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	$(BIN)/pip install --quiet --upgrade --target $(VENV)/sentry-sdk-1 sentry-sdk==1.45.1  # tests/sentry: the /store/ SDK
 	./scripts/install-browser.sh
 	touch $@
 
@@ -56,6 +57,12 @@ test-postgres: install-dev
 
 bench: install-dev  ## ingest benchmark (SQLite, and PostgreSQL when BENCH_DATABASE_URL is set)
 	$(BIN)/python bench/ingest.py
+
+bench-dashboard: install-dev  ## dashboard page times with 100,000 errors (BENCH_DATABASE_URL: a PostgreSQL database of its own)
+	$(BIN)/python bench/dashboard.py
+
+bench-notify: install-dev  ## ingest-to-e-mail latency, 200 critical errors (PostgreSQL too with BENCH_DATABASE_URL and BENCH_REDIS_URL)
+	$(BIN)/python bench/notify_latency.py --db $(if $(BENCH_DATABASE_URL),both,sqlite)
 
 lint: install-dev
 	$(BIN)/ruff check .

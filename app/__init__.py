@@ -24,6 +24,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     Path(app.instance_path).mkdir(parents=True, exist_ok=True)
     _configure_logging(app)
     _fill_instance_defaults(app)
+    _check_settings(app)
 
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parents[1] / "migrations"))
@@ -42,9 +43,16 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     app.register_blueprint(webhooks.bp, url_prefix="/webhook")
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
+    from app.views import feed
+
+    app.register_blueprint(feed.bp, url_prefix="/feed")
     # Machines post to these with keys, not browser sessions: CSRF tokens do not apply.
     csrf.exempt(api.bp)
     csrf.exempt(webhooks.bp)
+    from app.views import sentry
+
+    app.register_blueprint(sentry.bp, url_prefix="/api")
+    csrf.exempt(sentry.bp)
 
     from app.cli import register_commands
 
@@ -60,6 +68,13 @@ def _configure_logging(app: Flask) -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
         root.addHandler(handler)
     root.setLevel(level)
+
+
+def _check_settings(app: Flask) -> None:
+    """Fail at start, with the setting's name, rather than on the first event."""
+    from app.ingest.severity import load_rules
+
+    load_rules(app.config.get("SEVERITY_RULES"))
 
 
 def _fill_instance_defaults(app: Flask) -> None:

@@ -9,6 +9,7 @@ from flask import Flask, current_app
 
 from app.models import PLATFORMS, ROLES
 from app.services import accounts
+from app.services.dsn import dsn_for
 
 
 def _emit(as_json: bool, data: dict, text: str) -> None:
@@ -22,13 +23,6 @@ def _fail(exc: accounts.AccountError, as_json: bool):
     raise click.ClickException(exc.message)
 
 
-def dsn_for(service) -> str:
-    """The Sentry-style DSN of a service: its ingest key as the public key, its id as the project."""
-    base = current_app.config["BASE_URL"]
-    scheme, _, rest = base.partition("://")
-    return f"{scheme}://{service.ingest_key}@{rest}/{service.id}"
-
-
 def register_commands(app: Flask) -> None:
     @app.cli.command("create-admin")
     @click.option("--email", required=True)
@@ -37,6 +31,9 @@ def register_commands(app: Flask) -> None:
     @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
     def create_admin(email, password, name, as_json):
         """Create an admin account."""
+        if not password.strip():
+            # An admin without a password could never sign in, and would block ensure_admin.
+            _fail(accounts.AccountError("the admin needs a password", "password"), as_json)
         try:
             admin = accounts.create_developer(name, email, role="admin", password=password, max_load=0)
         except accounts.AccountError as exc:

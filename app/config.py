@@ -4,6 +4,7 @@ Unset means a safe default or the feature is off; README.md lists them all.
 """
 from __future__ import annotations
 
+import datetime as dt
 import os
 
 
@@ -74,12 +75,66 @@ class Config:
     SMTP_TLS = os.environ.get("SMTP_TLS", "none")
     MAIL_FROM = os.environ.get("MAIL_FROM", "heartwatch@localhost")
 
+    # Notification channels (docs/notifications.md). Each is off while its settings are unset.
+    SLACK_WEBHOOK_URL = os.environ.get("SLACK_WEBHOOK_URL") or None
+    SLACK_BOT_TOKEN = os.environ.get("SLACK_BOT_TOKEN") or None
+    SLACK_CHANNEL = os.environ.get("SLACK_CHANNEL") or None
+    SLACK_API_BASE = os.environ.get("SLACK_API_BASE", "https://slack.com/api").rstrip("/")
+    TWILIO_ACCOUNT_SID = os.environ.get("TWILIO_ACCOUNT_SID") or None
+    TWILIO_AUTH_TOKEN = os.environ.get("TWILIO_AUTH_TOKEN") or None
+    TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER") or None
+    TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "https://api.twilio.com").rstrip("/")
+    NOTIFY_TIMEOUT_SECONDS = _int("NOTIFY_TIMEOUT_SECONDS", 10)
+    # A delivery being sent is leased this long; a worker killed mid-send is retried after it.
+    NOTIFY_LEASE_SECONDS = _int("NOTIFY_LEASE_SECONDS", 120)
+
+    # Defaults of the runtime settings (app/services/settings.py); the dashboard can change them.
+    NOTIFY_RETRY_DELAYS_MINUTES = os.environ.get("NOTIFY_RETRY_DELAYS_MINUTES", "1,4,16")
+    SMS_SEVERITIES = os.environ.get("SMS_SEVERITIES", "critical")
+    THRESHOLD_ERRORS_PER_HOUR = _int("THRESHOLD_ERRORS_PER_HOUR", 100)
+    THRESHOLD_CRITICAL_PER_HOUR = _int("THRESHOLD_CRITICAL_PER_HOUR", 50)
+    THRESHOLD_RATE_RISE_PERCENT = _int("THRESHOLD_RATE_RISE_PERCENT", 50)
+    THRESHOLD_RATE_MIN_ERRORS = _int("THRESHOLD_RATE_MIN_ERRORS", 20)
+    THRESHOLD_ESCALATION_BACKLOG = _int("THRESHOLD_ESCALATION_BACKLOG", 10)
+    ALERT_COOLDOWN_MINUTES = _int("ALERT_COOLDOWN_MINUTES", 60)
+    ESCALATE_CRITICAL_AFTER_MINUTES = _int("ESCALATE_CRITICAL_AFTER_MINUTES", 60)
+    ESCALATE_HIGH_AFTER_MINUTES = _int("ESCALATE_HIGH_AFTER_MINUTES", 240)
+    INTERVAL_RETRY_NOTIFICATIONS_MINUTES = _int("INTERVAL_RETRY_NOTIFICATIONS_MINUTES", 60)
+    INTERVAL_PATTERNS_MINUTES = _int("INTERVAL_PATTERNS_MINUTES", 1440)
+    INTERVAL_ESCALATION_MINUTES = _int("INTERVAL_ESCALATION_MINUTES", 15)
+    INTERVAL_RETENTION_MINUTES = _int("INTERVAL_RETENTION_MINUTES", 1440)
+    INTERVAL_THRESHOLDS_MINUTES = _int("INTERVAL_THRESHOLDS_MINUTES", 15)
+    INTERVAL_MIRROR_MINUTES = _int("INTERVAL_MIRROR_MINUTES", 1)
+    DAILY_SUMMARY_TIME = os.environ.get("DAILY_SUMMARY_TIME", "08:00")
+    RETENTION_RESOLVED_DAYS = _int("RETENTION_RESOLVED_DAYS", RETENTION_DAYS)
+    RETENTION_NOTIFICATION_DAYS = _int("RETENTION_NOTIFICATION_DAYS", RETENTION_DAYS)
+    PATTERN_WINDOW_DAYS = _int("PATTERN_WINDOW_DAYS", 30)
+
     HUEY_IMMEDIATE = _bool("HUEY_IMMEDIATE", False)
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"
-    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", False)
+    # Secure cookies when Heartwatch is served over HTTPS (a proxy hides the scheme from the app).
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", BASE_URL.startswith("https://"))
     WTF_CSRF_TIME_LIMIT = None
+
+    # Dashboard
+    REMEMBER_COOKIE_DURATION = dt.timedelta(days=_int("REMEMBER_COOKIE_DAYS", 14))
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
+    # Failed sign-ins per e-mail and client address before a pause of LOGIN_LOCKOUT_SECONDS.
+    LOGIN_MAX_ATTEMPTS = _int("LOGIN_MAX_ATTEMPTS", 5)
+    LOGIN_LOCKOUT_SECONDS = _int("LOGIN_LOCKOUT_SECONDS", 900)
+    # Overview counters and chart series are this many seconds old at most.
+    DASHBOARD_CACHE_SECONDS = _int("DASHBOARD_CACHE_SECONDS", 5)
+    # Past days of the 30-day chart change only by late events: they are recounted this often.
+    DASHBOARD_HISTORY_CACHE_SECONDS = _int("DASHBOARD_HISTORY_CACHE_SECONDS", 600)
+    # Origins allowed to open the live feed besides the dashboard's own (comma-separated).
+    FEED_ALLOWED_ORIGINS = [o.strip().rstrip("/") for o in os.environ.get("FEED_ALLOWED_ORIGINS", "").split(",")
+                            if o.strip()]
+    # Pings find dead feed connections (a closed laptop) so their threads are freed.
+    SOCK_SERVER_OPTIONS = {"ping_interval": 25}
 
 
 class TestConfig(Config):

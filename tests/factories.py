@@ -48,3 +48,16 @@ class ApiClient:
 def ingest(client, service: Service, payload: dict, path: str = "/api/errors/", **headers):
     """Post an event with the service's ingest key; returns the response."""
     return client.post(path, json=payload, headers={"X-Api-Key": service.ingest_key, **headers})
+
+
+def make_error(service: Service, error_type: str = "ValueError", message: str = "bad value", **fields):
+    """Record one event through the real ingest path (normaliser + record_error); returns its ErrorLog."""
+    from app.extensions import db
+    from app.ingest.sources import NORMALISERS
+    from app.models import ErrorLog
+    from app.services.errors import record_error
+
+    incoming = NORMALISERS["api"]({"error_type": error_type, "message": message, **fields}, service.id)
+    incoming.platform = incoming.platform or service.platform
+    result = record_error(incoming)
+    return db.session.get(ErrorLog, result.error_id, populate_existing=True)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -89,7 +90,12 @@ def optional_str(payload: dict, name: str, limit: int = 255, *, required: bool =
         return None
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
         raise InvalidPayload(f"'{label}' must be a string", label)
-    return truncate(str(value), limit)
+    return truncate(strip_nul(str(value)), limit)
+
+
+def strip_nul(text: str) -> str:
+    """Drop NUL characters: PostgreSQL rejects them in text and JSONB, and they carry nothing."""
+    return text.replace("\x00", "") if "\x00" in text else text
 
 
 def optional_object(payload: dict, name: str) -> dict | None:
@@ -121,9 +127,18 @@ def parse_tags(value: Any, name: str = "tags") -> dict[str, str]:
     for key, item in pairs[:MAX_TAGS]:
         if item is None:
             continue
-        tags[truncate(str(key), MAX_TAG_KEY)] = truncate(item if isinstance(item, str) else str(item),
-                                                          MAX_TAG_VALUE)
+        tags[_tag_key(strip_nul(str(key)))] = truncate(
+            strip_nul(item if isinstance(item, str) else str(item)), MAX_TAG_VALUE)
     return tags
+
+
+def _tag_key(key: str) -> str:
+    # Long keys often share their start ("feature_flag.checkout..."): a digest of the whole key
+    # keeps them apart after the cut, and the same long key always gets the same short one.
+    if len(key) <= MAX_TAG_KEY:
+        return key
+    digest = hashlib.sha1(key.encode("utf-8", "replace")).hexdigest()[:8]
+    return key[: MAX_TAG_KEY - len(TRUNCATION_MARKER) - 9] + "~" + digest + TRUNCATION_MARKER
 
 
 def parse_timestamp(value: Any, name: str = "timestamp") -> dt.datetime | None:
@@ -157,11 +172,12 @@ def parse_timestamp(value: Any, name: str = "timestamp") -> dt.datetime | None:
                 digits += 1
             text = head + "." + rest[:min(digits, 6)].ljust(6, "0") + rest[digits:]
         parsed = dt.datetime.fromisoformat(text)
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=dt.timezone.utc)
+        # Year 1 or 9999 with an offset falls outside datetime's range once moved to UTC.
+        return parsed.astimezone(dt.timezone.utc)
     except (ValueError, OverflowError, OSError):
         raise InvalidPayload(f"'{name}' must be an ISO 8601 time or epoch seconds", name) from None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=dt.timezone.utc)
-    return parsed.astimezone(dt.timezone.utc)
 
 
 def parse_fingerprint(value: Any) -> list[str] | None:
@@ -169,7 +185,8 @@ def parse_fingerprint(value: Any) -> list[str] | None:
         return None
     if isinstance(value, str):
         return [truncate(value, 512)]
-    if isinstance(value, list) and all(isinstance(v, (str, int, float)) for v in value):
+    if isinstance(value, list) and all(isinstance(v, (str, int, float)) and not isinstance(v, bool)
+                                       for v in value):
         return [truncate(str(v), 512) for v in value[:20]]
     raise InvalidPayload("'fingerprint' must be a string or a list of strings", "fingerprint")
 
@@ -189,13 +206,35 @@ def parse_event_id(value: Any) -> str | None:
 def clean_json(value: Any, depth: int = 0) -> Any:
     """Drop NUL characters (PostgreSQL rejects them in text and JSONB) and cap nesting."""
     if isinstance(value, str):
-        return value.replace("\x00", "") if "\x00" in value else value
+        return strip_nul(value)
     if depth >= MAX_JSON_DEPTH:
         return "[too deep]"
+    # Strings, numbers and None inside are cleaned in the loops, not by a call each: this runs on
+    # every stored event (a 15-frame stack is some 300 values) and the calls were most of its cost.
+    inner = depth + 1
     if isinstance(value, dict):
-        return {clean_json(str(k), depth + 1): clean_json(v, depth + 1) for k, v in value.items()}
+        cleaned = {}
+        for key, item in value.items():
+            key = key if type(key) is str else str(key)
+            if "\x00" in key:
+                key = key.replace("\x00", "")
+            if type(item) is str:
+                cleaned[key] = item.replace("\x00", "") if "\x00" in item else item
+            elif inner < MAX_JSON_DEPTH and (item is None or type(item) is int or type(item) is bool):
+                cleaned[key] = item
+            else:
+                cleaned[key] = clean_json(item, inner)
+        return cleaned
     if isinstance(value, (list, tuple)):
-        return [clean_json(v, depth + 1) for v in value]
+        items = []
+        for item in value:
+            if type(item) is str:
+                items.append(item.replace("\x00", "") if "\x00" in item else item)
+            elif inner < MAX_JSON_DEPTH and (item is None or type(item) is int or type(item) is bool):
+                items.append(item)
+            else:
+                items.append(clean_json(item, inner))
+        return items
     if isinstance(value, float) and value != value:  # NaN is not JSON
         return None
     return value
@@ -205,10 +244,10 @@ def apply_common_fields(incoming: IncomingError, payload: dict, known: frozenset
     """Read the optional fields every source may carry, and keep unknown ones as extra data."""
     from app.ingest.severity import normalise_severity
 
-    raw_severity = payload.get("severity", payload.get("level"))
+    severity_field = "severity" if payload.get("severity") is not None else "level"
+    raw_severity = payload.get(severity_field)
     if raw_severity is not None and incoming.severity is None:
-        incoming.severity = normalise_severity(raw_severity, field="severity" if "severity" in payload
-                                               else "level")
+        incoming.severity = normalise_severity(raw_severity, field=severity_field)
     incoming.environment = optional_str(payload, "environment", 64) or incoming.environment
     incoming.release = optional_str(payload, "release", 128) or incoming.release
     incoming.server_name = optional_str(payload, "server_name", 255) or incoming.server_name
@@ -230,11 +269,13 @@ def apply_common_fields(incoming: IncomingError, payload: dict, known: frozenset
     if event_id is not None:
         incoming.event_id = event_id
     extra = payload.get("extra")
-    if isinstance(extra, dict):
+    if extra is not None:
+        if not isinstance(extra, dict):
+            raise InvalidPayload("'extra' must be an object", "extra")
         incoming.extra.update(clean_json(extra))
     for key, value in payload.items():
         if key not in known and key not in COMMON_FIELDS:
-            incoming.extra[str(key)[:64]] = clean_json(value)
+            incoming.extra[strip_nul(str(key))[:64]] = clean_json(value)
     if not incoming.endpoint and incoming.request:
         incoming.endpoint = endpoint_from_request(incoming.request)
     return incoming

@@ -60,6 +60,8 @@ def normalise_severity(value: Any, field: str = "severity") -> str:
 
 @lru_cache(maxsize=8)
 def load_rules(configured: str | None) -> dict[str, Any]:
+    """The built-in rules with the keys of ``SEVERITY_RULES`` (JSON text) replacing theirs; raises
+    RuntimeError naming the mistake when the setting is not valid."""
     rules = dict(DEFAULT_RULES)
     if configured:
         try:
@@ -69,7 +71,29 @@ def load_rules(configured: str | None) -> dict[str, Any]:
         if not isinstance(custom, dict):
             raise RuntimeError("SEVERITY_RULES must be a JSON object")
         rules.update(custom)
-    return rules
+    return _checked(rules)
+
+
+def _checked(rules: dict[str, Any]) -> dict[str, Any]:
+    """Rules with every severity spelled our way; a typo fails loudly here, not as a 500 per event."""
+    def severity_of(value: Any, where: str) -> str:
+        mapped = SYNONYMS.get(value.strip().lower()) if isinstance(value, str) else None
+        if mapped is None:
+            raise RuntimeError(f"SEVERITY_RULES: {where} is {value!r}, not a severity")
+        return mapped
+
+    checked: dict[str, Any] = {}
+    for key, value in rules.items():
+        if key == "default":
+            checked[key] = severity_of(value, "default")
+        elif key in ("types", "type_contains", "status", "platform"):
+            if not isinstance(value, dict):
+                raise RuntimeError(f"SEVERITY_RULES: {key} must be an object")
+            checked[key] = {str(name): severity_of(level, f"{key}.{name}") for name, level in value.items()}
+        else:
+            raise RuntimeError(f"SEVERITY_RULES: unknown key {key!r} (types, type_contains, status, platform, "
+                               "default)")
+    return checked
 
 
 def short_type(error_type: str) -> str:

@@ -59,3 +59,5 @@ def enqueue_error_event(error_id: str, event: str) -> None:
 
 # Importing the task modules registers their tasks with the consumer.
 from app.jobs import notifications  # noqa: E402,F401
+from app.jobs import scheduled  # noqa: E402,F401
+from app.jobs import mirror  # noqa: E402,F401

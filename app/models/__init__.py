@@ -7,9 +7,15 @@ from app.models.notification import CHANNELS, NOTIFICATION_STATUSES, ErrorNotifi
 from app.models.pattern import ErrorPattern
 from app.models.service import PLATFORMS, Service
 from app.models.stats import ErrorStat
+from app.models.alerts import AlertState, ErrorEventDispatch, MetricSnapshot
+from app.models.oncall import OnCallOverride, OnCallShift
+from app.models.settings import ScheduledJob, Setting
+from app.models.webhook import WEBHOOK_EVENTS, WebhookSubscription
 
 __all__ = [
     "ApiToken", "AuditEvent", "CHANNELS", "Developer", "ErrorEscalation", "ErrorLog", "ErrorNotification",
     "ErrorOccurrence", "ErrorPattern", "ErrorStat", "NOTIFICATION_STATUSES", "OPEN_STATUSES", "PLATFORMS",
     "ROLES", "SEVERITIES", "SEVERITY_LEVEL", "STATUSES", "SUPERVISOR_ROLES", "Service", "developer_services",
+    "AlertState", "ErrorEventDispatch", "MetricSnapshot", "OnCallOverride", "OnCallShift", "ScheduledJob",
+    "Setting", "WEBHOOK_EVENTS", "WebhookSubscription",
 ]

@@ -59,6 +59,9 @@ class ErrorLog(db.Model):
     regressed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     regression_count: Mapped[int] = mapped_column(Integer, default=0)
     severity_raised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # The error's first Slack message (Web API), so what happens next is posted in its thread.
+    slack_channel: Mapped[str | None] = mapped_column(String(64))
+    slack_thread_ts: Mapped[str | None] = mapped_column(String(32))
 
     service = relationship("Service")
     assigned_to = relationship("Developer", foreign_keys=[assigned_to_id])

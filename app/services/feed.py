@@ -48,6 +48,9 @@ local = LocalBroadcaster()
 _redis_clients: dict[str, object] = {}
 _listener_lock = threading.Lock()
 _listener_pid: int | None = None
+# Set once the listener's SUBSCRIBE is confirmed: a socket opened before that would miss events.
+_listener_ready = threading.Event()
+LISTENER_READY_WAIT = 2.0
 
 
 def _redis(url: str):
@@ -76,14 +79,20 @@ def _listen(url: str) -> None:
 
     while True:
         try:
-            pubsub = redis.Redis.from_url(url).pubsub(ignore_subscribe_messages=True)
+            pubsub = redis.Redis.from_url(url).pubsub()
             pubsub.subscribe(CHANNEL)
             for message in pubsub.listen():
+                if message["type"] == "subscribe":
+                    _listener_ready.set()
+                    continue
+                if message["type"] != "message":
+                    continue
                 try:
                     local.publish(orjson.loads(message["data"]))
                 except orjson.JSONDecodeError:
                     continue
         except Exception:
+            _listener_ready.clear()
             log.warning("live feed listener lost Redis; reconnecting", exc_info=True)
             threading.Event().wait(1.0)
 
@@ -99,7 +108,9 @@ def subscribe() -> queue.Queue:
         with _listener_lock:
             if _listener_pid != os.getpid():
                 _listener_pid = os.getpid()
+                _listener_ready.clear()
                 threading.Thread(target=_listen, args=(url,), name="feed-listener", daemon=True).start()
+        _listener_ready.wait(LISTENER_READY_WAIT)
     return local.subscribe()
 
 

@@ -40,9 +40,15 @@ def resolve_ingest_key(key: str | None) -> IngestService | None:
     hit = _cache.get(key)
     if hit is not None and hit[0] > now:
         return hit[1]
-    service = db.session.execute(
-        select(Service).where(or_(Service.ingest_key == key, Service.previous_ingest_key == key))
-    ).scalar_one_or_none()
+    # A connection of its own, given back at once: through the request's session it would stay checked
+    # out while the request waits for the group-commit writer, and a burst of misses (a cold cache,
+    # every key expiring together) could then hold the whole pool.
+    with db.engine.connect() as conn:
+        service = conn.execute(
+            select(Service.id, Service.slug, Service.platform, Service.rate_limit_per_minute, Service.active,
+                   Service.ingest_key, Service.previous_key_expires_at)
+            .where(or_(Service.ingest_key == key, Service.previous_ingest_key == key))
+        ).one_or_none()
     found = None
     if service is not None and service.active:
         if service.ingest_key == key or (service.previous_key_expires_at and

@@ -5,6 +5,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import (
@@ -61,10 +62,19 @@ def parse_int_arg(value: str | None, name: str, default: int, low: int, high: in
     return number
 
 
+def _time_arg(value: str | None) -> str | None:
+    # An unencoded "+02:00" in a query string arrives as " 02:00": read it as the offset it was.
+    if value and "T" in value and " " in value.partition("T")[2]:
+        return value.replace(" ", "+")
+    return value
+
+
 def parse_error_filters(args, *, current_developer_id: int | None = None) -> ErrorFilters:
     """Read filters from a query-string mapping; raises QueryError naming the bad parameter."""
-    from app.ingest.incoming import InvalidPayload, parse_timestamp
+    from app.ingest.incoming import InvalidPayload, parse_timestamp, strip_nul
 
+    # PostgreSQL refuses NUL in any text parameter; it can never match anything stored.
+    args = {name: strip_nul(value) for name, value in args.items() if isinstance(value, str)}
     filters = ErrorFilters()
     for token in _csv(args.get("service")):
         if token.isdigit():
@@ -92,12 +102,12 @@ def parse_error_filters(args, *, current_developer_id: int | None = None) -> Err
     filters.environment = (args.get("environment") or "").strip() or None
     filters.q = (args.get("q") or "").strip()[:200] or None
     try:
-        filters.since = parse_timestamp(args.get("since"), "since")
-        filters.until = parse_timestamp(args.get("until"), "until")
+        filters.since = parse_timestamp(_time_arg(args.get("since")), "since")
+        filters.until = parse_timestamp(_time_arg(args.get("until")), "until")
     except InvalidPayload as exc:
         raise QueryError(exc.message, exc.field or "since") from None
     sort = (args.get("sort") or "-last_seen").strip()
-    if sort.lstrip("-") not in SORTS:
+    if sort.removeprefix("-") not in SORTS:
         raise QueryError(f"sort must be one of {', '.join(SORTS)} (prefix - for descending)", "sort")
     filters.sort = sort
     filters.page = parse_int_arg(args.get("page"), "page", 1, 1, 100000)
@@ -109,7 +119,8 @@ def _filtered(stmt, filters: ErrorFilters):
     if filters.service_ids:
         stmt = stmt.where(ErrorLog.service_id.in_(filters.service_ids))
     if filters.severities:
-        stmt = stmt.where(ErrorLog.severity.in_(filters.severities))
+        # The level, not the name: it is the indexed column (and always agrees with the name).
+        stmt = stmt.where(ErrorLog.severity_level.in_(sorted(SEVERITY_LEVEL[s] for s in filters.severities)))
     if filters.statuses:
         statuses = set(filters.statuses)
         if "open" in statuses:
@@ -134,9 +145,11 @@ def _filtered(stmt, filters: ErrorFilters):
 def list_errors(filters: ErrorFilters) -> tuple[list[ErrorLog], int]:
     """One page of errors and the total that match."""
     total = db.session.execute(_filtered(select(func.count()).select_from(ErrorLog), filters)).scalar_one()
-    column = SORTS[filters.sort.lstrip("-")]
+    column = SORTS[filters.sort.removeprefix("-")]
     order = column.desc() if filters.sort.startswith("-") else column.asc()
+    # Each item shows its service and assignee: load them with the page, not one query per row.
     stmt = (_filtered(select(ErrorLog), filters).order_by(order, ErrorLog.id)
+            .options(selectinload(ErrorLog.service), selectinload(ErrorLog.assigned_to))
             .offset((filters.page - 1) * filters.per_page).limit(filters.per_page))
     return list(db.session.execute(stmt).scalars()), total
 
@@ -252,6 +265,9 @@ def patterns_query():
 
 
 def notifications_query(channel: str | None = None, status: str | None = None, error_id: str | None = None):
+    from app.ingest.incoming import strip_nul
+
+    channel, status, error_id = (strip_nul(v) if v else v for v in (channel, status, error_id))
     stmt = select(ErrorNotification).order_by(ErrorNotification.created_at.desc(), ErrorNotification.id.desc())
     if channel:
         stmt = stmt.where(ErrorNotification.channel == channel)

@@ -35,14 +35,9 @@ def check_rate(service_id: int, limit: int | None) -> int | None:
     retry_after = max(1, int((window + 1) * WINDOW - now))
     url = current_app.config.get("REDIS_URL")
     if url:
-        from app.services.feed import _redis
-
         key = f"heartwatch:rate:{service_id}:{window}"
         try:
-            pipe = _redis(url).pipeline()
-            pipe.incr(key)
-            pipe.expire(key, WINDOW * 2)
-            count = pipe.execute()[0]
+            count = _window_counter(url)(keys=[key], args=[WINDOW * 2])
         except Exception:
             log.warning("rate limiter could not reach Redis; letting the event through", exc_info=True)
             return None
@@ -54,6 +49,32 @@ def check_rate(service_id: int, limit: int | None) -> int | None:
                 for stale in [k for k in _local_counts if k[1] < window]:
                     del _local_counts[stale]
     return None if count <= limit else retry_after
+
+
+# Count and set the window's expiry in one round trip (a MULTI/EXEC pipeline took four commands per
+# event); the key outlives its one-minute window either way.
+_COUNT_IN_WINDOW = """
+local count = redis.call('INCR', KEYS[1])
+if count == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return count
+"""
+_counters: dict[str, object] = {}
+_counters_lock = threading.Lock()
+
+
+def _window_counter(url: str):
+    counter = _counters.get(url)
+    if counter is None:
+        # Under a lock: a client built twice by racing threads and one dropped closes the other's
+        # connections when it is collected.
+        with _counters_lock:
+            counter = _counters.get(url)
+            if counter is None:
+                import redis
+
+                client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+                counter = _counters[url] = client.register_script(_COUNT_IN_WINDOW)
+    return counter
 
 
 def record_dropped(service_id: int) -> None:

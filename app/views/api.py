@@ -5,7 +5,7 @@ from flask import Blueprint, g, request
 
 from app.extensions import db
 from app.ingest.sources import NORMALISERS
-from app.models import Developer, ErrorLog
+from app.models import SEVERITIES, STATUSES, Developer, ErrorLog
 from app.services import accounts, escalation, queries, triage
 from app.views import serializers as out
 from app.views.errors import ApiError, register_json_errors
@@ -32,11 +32,14 @@ def authenticate():
 
 
 def _json_body() -> dict:
-    return parse_json_object(read_body(65536, 65536)) if request.content_length != 0 else {}
+    # Actions whose fields are all optional (resolve) may be posted without any body at all.
+    body = read_body(65536, 65536)
+    return parse_json_object(body) if body.strip() else {}
 
 
 def _error_or_404(error_id: str) -> ErrorLog:
-    error = db.session.get(ErrorLog, error_id) if len(error_id) <= 36 else None
+    # Ids are 36-character UUIDs: anything else (too long, a NUL PostgreSQL would refuse) cannot exist.
+    error = db.session.get(ErrorLog, error_id) if len(error_id) <= 36 and "\x00" not in error_id else None
     if error is None:
         raise ApiError(404, f"no error with id {error_id}")
     return error
@@ -120,12 +123,20 @@ def update_error(error_id: str):
     unknown = set(body) - {"status", "severity", "assigned_to", "note"}
     if unknown:
         raise ApiError(400, f"unknown field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
-    for name in ("status", "severity"):
-        if name in body and not isinstance(body[name], str):
-            raise ApiError(400, f"'{name}' must be a string", field=name)
+    # Every field is checked before anything changes: a bad status must not leave an assignment behind.
+    allowed = {"status": STATUSES, "severity": SEVERITIES}
+    for name, choices in allowed.items():
+        if name in body and body[name] not in choices:
+            raise ApiError(400, f"'{name}' must be one of {', '.join(choices)}", field=name)
+    if body.get("note") is not None and not isinstance(body["note"], str):
+        raise ApiError(400, "'note' must be a string", field="note")
     if "assigned_to" in body:
         target = None if body["assigned_to"] is None else _developer_or_error(body["assigned_to"], "assigned_to")
-        _triage(lambda: triage.assign_error(error, target, g.actor))
+        try:
+            triage.assign_error(error, target, g.actor)
+        except triage.TriageError as exc:
+            field = "assigned_to" if exc.field == "developer_id" else exc.field
+            raise ApiError(exc.status, exc.message, field=field) from None
     if "severity" in body:
         _triage(lambda: triage.set_severity(error, body["severity"], g.actor))
     if "status" in body:

@@ -1,31 +1,38 @@
-"""Sign-in and sign-out for the dashboard."""
-from __future__ import annotations
+"""Sign-in and sign-out for the dashboard.
 
-from urllib.parse import urlsplit
+Passwords are checked by ``app/services/sign_in.py`` (scrypt hashes, a limit on failed attempts);
+the session and remember-me cookies are HttpOnly and SameSite=Lax, Secure when Heartwatch is served
+over HTTPS (see app/config.py).
+"""
+from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from app.extensions import db, login_manager
 from app.models import Developer
-from app.services import accounts
+from app.services import sign_in
+from app.views.dashboard import security_headers
+from app.views.dashboard.common import safe_back
 
 bp = Blueprint("auth", __name__)
 login_manager.login_view = "auth.login"
+login_manager.login_message = "Sign in to see that page."
+login_manager.login_message_category = "info"
 
 
 @login_manager.user_loader
 def load_user(user_id: str):
     if not user_id.isdigit():
         return None
-    return db.session.get(Developer, int(user_id))
+    developer = db.session.get(Developer, int(user_id))
+    # A disabled account's session and remember-me cookie stop working at once.
+    return developer if developer is not None and developer.active else None
 
 
-def _safe_next(target: str | None) -> str:
-    # Only same-site paths: an open redirect after sign-in is a phishing tool.
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return url_for("dashboard.index")
+@bp.after_request
+def _headers(response):
+    return security_headers(response)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -33,13 +40,18 @@ def login():
     if current_user.is_authenticated:
         return redirect(url_for("dashboard.index"))
     if request.method == "POST":
-        developer = accounts.developer_by_email(request.form.get("email", ""))
-        if developer is not None and developer.active and accounts.verify_password(
-                developer, request.form.get("password", "")):
+        email = request.form.get("email", "")
+        try:
+            developer = sign_in.authenticate(email, request.form.get("password", ""), request.remote_addr)
+        except sign_in.SignInRefused as exc:
+            minutes = max(1, -(-exc.retry_after // 60))
+            flash(f"Too many failed sign-ins. Try again in {minutes} minute{'s' if minutes != 1 else ''}.", "error")
+            return render_template("auth/login.html", email=email), 429, {"Retry-After": str(exc.retry_after)}
+        if developer is not None:
             login_user(developer, remember=bool(request.form.get("remember")))
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(safe_back(request.args.get("next"), url_for("dashboard.index")), code=303)
         flash("Wrong e-mail or password.", "error")
-        return render_template("auth/login.html"), 401
+        return render_template("auth/login.html", email=email), 401
     return render_template("auth/login.html")
 
 
@@ -47,4 +59,5 @@ def login():
 @login_required
 def logout():
     logout_user()
-    return redirect(url_for("auth.login"))
+    flash("Signed out.", "info")
+    return redirect(url_for("auth.login"), code=303)

@@ -1,7 +1,7 @@
 """One JSON error shape for the whole API: ``{"error": {"code", "message", "field"}}``."""
 from __future__ import annotations
 
-from flask import Response, jsonify
+from flask import Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 CODES = {
@@ -41,4 +41,34 @@ def register_json_errors(blueprint) -> None:
 
     @blueprint.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        return error_response(exc.code or 500, exc.description or exc.name)
+        return _from_http_exception(exc)
+
+    blueprint.record(_answer_routing_errors_in_json)
+
+
+def _answer_routing_errors_in_json(state) -> None:
+    """An unknown URL or method under a JSON blueprint's prefix is answered in JSON too.
+
+    Flask hands routing errors (404, 405) to the app's handlers only, since no blueprint matched;
+    a client posting to ``/webhook/lavarel/`` must still get the JSON shape it can read.
+    """
+    app = state.app
+    prefixes = app.extensions.setdefault("heartwatch_json_prefixes", set())
+    prefixes.add((state.url_prefix or "").rstrip("/") + "/")
+    if app.extensions.get("heartwatch_json_routing_errors"):
+        return
+    app.extensions["heartwatch_json_routing_errors"] = True
+
+    def routing_error(exc: HTTPException):
+        if request.blueprint is None and any(request.path.startswith(p) for p in prefixes if p != "/"):
+            return _from_http_exception(exc)
+        return exc
+
+    app.register_error_handler(404, routing_error)
+    app.register_error_handler(405, routing_error)
+
+
+def _from_http_exception(exc: HTTPException) -> Response:
+    # Keep the exception's own headers (Allow on a 405), not its HTML content type.
+    headers = {name: value for name, value in exc.get_headers() if name.lower() != "content-type"}
+    return error_response(exc.code or 500, exc.description or exc.name, headers=headers)

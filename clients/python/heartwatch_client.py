@@ -452,9 +452,12 @@ class HeartwatchMiddleware:
     def _report(self, exc, environ):
         try:
             client = self.client or get_client()
+            # "GET /orders/5", as the server derives it from a request: the same error reported by
+            # this middleware and by a Sentry SDK gets the same endpoint.
+            path = _wsgi_text(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")) or "/"
+            method = _wsgi_text(environ.get("REQUEST_METHOD") or "").upper()
             client.capture_exception(exc, severity=self.severity, request=_request_info(environ),
-                                     endpoint=_wsgi_text(environ.get("SCRIPT_NAME", "")
-                                                         + environ.get("PATH_INFO", "")) or "/")
+                                     endpoint=f"{method} {path}" if method else path)
         except Exception:
             logger.debug("heartwatch: middleware could not report", exc_info=True)
 

@@ -12,6 +12,27 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 
 
+@pytest.fixture
+def app(app):
+    """The app with CSRF protection on, as in production: browser tests submit real forms.
+
+    Failed sign-ins and cached overview figures from earlier tests are forgotten, so a test sees
+    only its own data."""
+    from app.services import dashboard, sign_in
+
+    app.config["WTF_CSRF_ENABLED"] = True
+    sign_in.reset_local_state()
+    if app.config.get("REDIS_URL"):
+        import redis
+
+        client = redis.Redis.from_url(app.config["REDIS_URL"])
+        stale = list(client.scan_iter("heartwatch:login:*"))
+        if stale:
+            client.delete(*stale)
+    dashboard.clear_cache()
+    return app
+
+
 @pytest.fixture(scope="session")
 def browser():
     if not os.path.exists(CHROMIUM):

@@ -214,7 +214,7 @@ def test_wsgi_middleware_reports_and_reraises(server, client):
         browser.get("/stream").get_data()
 
     first, second = received(server, client)
-    assert (first["error_type"], first["endpoint"]) == ("LookupError", "/widgets/7")
+    assert (first["error_type"], first["endpoint"]) == ("LookupError", "GET /widgets/7")
     request = first["request"]
     assert request["method"] == "GET"
     assert request["url"] == "http://localhost/widgets/7"
@@ -223,7 +223,7 @@ def test_wsgi_middleware_reports_and_reraises(server, client):
     assert request["headers"]["Referer"] == "http://localhost/home"
     assert "secret" not in json.dumps(first)
     assert {name.lower() for name in request["headers"]}.isdisjoint({"cookie", "authorization", "x-api-key"})
-    assert (second["error_type"], second["message"], second["endpoint"]) == ("OSError", "stream broke", "/stream")
+    assert (second["error_type"], second["message"], second["endpoint"]) == ("OSError", "stream broke", "GET /stream")
 
 
 @pytest.mark.parametrize("propagate", [False, True])
@@ -248,7 +248,7 @@ def test_flask_middleware(server, client, propagate):
     [event] = received(server, client)  # reported exactly once either way
     assert event["error_type"] == f"{__name__}.PaymentError"
     assert event["message"] == "order 5 unpaid"
-    assert event["endpoint"] == "/orders/5"
+    assert event["endpoint"] == "GET /orders/5"
     assert event["request"]["method"] == "GET"
     assert event["request"]["query_string"] == "x=1"
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from app.ingest.incoming import (
     MAX_MESSAGE_CHARS, MAX_STACK_TRACE_CHARS, IncomingError, InvalidPayload, apply_common_fields, error_chain,
-    optional_str, truncate,
+    optional_str, strip_nul, truncate,
 )
 from app.ingest.stacktraces import detect_and_parse, make_frame
 
@@ -35,17 +35,34 @@ def parse_frames(value, field: str = "frames") -> list[dict]:
                     raise InvalidPayload(f"'{field}[{index}].{key}' must be a number",
                                          f"{field}[{index}].{key}") from None
             elif key == "in_app":
-                frame[key] = bool(raw)
+                frame[key] = _flag(raw, f"{field}[{index}].{key}")
             elif key in ("pre_context", "post_context"):
-                if isinstance(raw, list):
-                    frame[key] = [truncate(str(line), 1000) for line in raw[:20]]
+                if not isinstance(raw, list) or not all(isinstance(line, str) for line in raw):
+                    raise InvalidPayload(f"'{field}[{index}].{key}' must be a list of source lines",
+                                         f"{field}[{index}].{key}")
+                frame[key] = [truncate(strip_nul(line), 1000) for line in raw[:20]]
             else:
-                frame[key] = truncate(str(raw), 1000)
+                if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+                    raise InvalidPayload(f"'{field}[{index}].{key}' must be a string", f"{field}[{index}].{key}")
+                frame[key] = truncate(strip_nul(str(raw)), 1000)
         frames.append(make_frame(**frame))
     return frames
 
 
+def _flag(value, field: str) -> bool:
+    # "false" is truthy in Python; clients that stringify booleans mean the opposite.
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
+        return value.strip().lower() in ("true", "1")
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    raise InvalidPayload(f"'{field}' must be true or false", field)
+
+
 def _status(value) -> int | None:
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) == 3:
+        value = int(value)
     if isinstance(value, int) and not isinstance(value, bool) and 100 <= value <= 599:
         return value
     return None
@@ -54,8 +71,9 @@ def _status(value) -> int | None:
 def http_status_of(payload: dict) -> int | None:
     """The HTTP status of the failed request, when the payload says it (for severity rules)."""
     for key in ("status_code", "http_status"):
-        if _status(payload.get(key)):
-            return payload[key]
+        status = _status(payload.get(key))
+        if status:
+            return status
     request = payload.get("request")
     if isinstance(request, dict):
         response = request.get("response")

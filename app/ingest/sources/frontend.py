@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from app.ingest.incoming import (
     MAX_MESSAGE_CHARS, MAX_STACK_TRACE_CHARS, IncomingError, InvalidPayload, apply_common_fields,
-    optional_str, truncate,
+    optional_str, strip_nul, truncate,
 )
 from app.ingest.stacktraces import make_frame, parse_js_stack, parse_react_component_stack
 
 KNOWN = frozenset({"message", "name", "stack", "filename", "lineno", "colno", "url", "userAgent",
                    "componentStack", "framework", "type", "reason"})
+UNCAUGHT_PREFIXES = ("Uncaught (in promise) ", "Uncaught ")
 
 
 def _number(payload: dict, key: str) -> int | None:
@@ -19,7 +20,7 @@ def _number(payload: dict, key: str) -> int | None:
         return None
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         raise InvalidPayload(f"'{key}' must be a number", key) from None
 
 
@@ -29,24 +30,32 @@ def normalise(payload: dict, service_id: int) -> IncomingError:
     name = optional_str(payload, "name", 255)
     message = optional_str(payload, "message", MAX_MESSAGE_CHARS)
     stack = optional_str(payload, "stack", MAX_STACK_TRACE_CHARS)
-    if event_type == "unhandledrejection" and reason is not None:
+    rejection = event_type == "unhandledrejection"
+    if rejection and reason is not None:
         if isinstance(reason, dict):
             name = name or optional_str(reason, "name", 255, field_name="reason.name")
             message = message or optional_str(reason, "message", MAX_MESSAGE_CHARS, field_name="reason.message")
             stack = stack or optional_str(reason, "stack", MAX_STACK_TRACE_CHARS, field_name="reason.stack")
+        elif isinstance(reason, (list, bool)):
+            message = message or truncate(strip_nul(str(reason)), MAX_MESSAGE_CHARS)
         else:
-            message = message or truncate(str(reason), MAX_MESSAGE_CHARS)
-        name = name or "UnhandledRejection"
+            # A promise rejected with a plain value (a string, a number): that value is the message.
+            message = message or optional_str(payload, "reason", MAX_MESSAGE_CHARS)
     if not message:
         raise InvalidPayload("'message' is required", "message", "missing_field")
-    # window.onerror prefixes "Uncaught "; the same error thrown elsewhere has no prefix.
-    if message.startswith("Uncaught "):
-        message = message[len("Uncaught "):]
+    # Browsers prefix uncaught errors ("Uncaught ", "Uncaught (in promise) " in Chrome); the same
+    # error caught and reported by the app has no prefix, and both must group together.
+    for prefix in UNCAUGHT_PREFIXES:
+        if message.startswith(prefix):
+            message = message[len(prefix):]
+            break
     chain = parse_js_stack(stack) if stack else []
     parsed_type = chain[-1].get("type") if chain else None
-    if not name and ": " in message and " " not in message.partition(": ")[0]:
-        name, _, message = message.partition(": ")
-    error_type = name or parsed_type or "Error"
+    head, sep, rest = message.partition(": ")
+    if sep and rest and " " not in head and head in (name, parsed_type, None if name else head):
+        # window.onerror's message repeats the type ("TypeError: x is undefined").
+        name, message = name or head, rest
+    error_type = name or parsed_type or ("UnhandledRejection" if rejection else "Error")
     if not chain or not chain[-1]["frames"]:
         filename = optional_str(payload, "filename", 1000)
         frames = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from app.ingest.incoming import (
     MAX_MESSAGE_CHARS, MAX_STACK_TRACE_CHARS, IncomingError, InvalidPayload, apply_common_fields,
-    optional_str, truncate,
+    optional_str, parse_timestamp, truncate,
 )
 from app.ingest.sources.api import http_status_of
 from app.ingest.stacktraces import parse_java_elements, parse_java_stack_trace
@@ -59,6 +59,5 @@ def normalise(payload: dict, service_id: int) -> IncomingError:
         if value:
             incoming.tags[key] = value
     incoming.server_name = optional_str(payload, "HOSTNAME", 255)
-    if payload.get("timestamp") is None and payload.get("@timestamp") is not None:
-        payload = {**payload, "timestamp": payload["@timestamp"]}
+    incoming.timestamp = parse_timestamp(payload.get("@timestamp"), "@timestamp")
     return apply_common_fields(incoming, payload, KNOWN)

@@ -18,10 +18,13 @@ def normalise(payload: dict, service_id: int) -> IncomingError:
         raise InvalidPayload("'exception' is required and must be an object with class and message",
                              "exception", "missing_field" if exception is None else "invalid_field")
     error_class = exception.get("class")
-    if not isinstance(error_class, str) or not error_class.strip():
+    if error_class is not None and not isinstance(error_class, str):
+        raise InvalidPayload("'exception.class' must be the exception's class name", "exception.class")
+    if not error_class or not error_class.strip():
         raise InvalidPayload("'exception.class' is required", "exception.class", "missing_field")
-    if exception.get("trace") is not None and not isinstance(exception.get("trace"), list):
-        raise InvalidPayload("'exception.trace' must be a list of frames", "exception.trace")
+    # getTrace() gives a list; reporters that only have getTraceAsString() send its text.
+    if exception.get("trace") is not None and not isinstance(exception.get("trace"), (list, str)):
+        raise InvalidPayload("'exception.trace' must be a list of frames or the trace as text", "exception.trace")
     message = exception.get("message")
     message = truncate(str(message), MAX_MESSAGE_CHARS) if message not in (None, "") else error_class
     chain = php_exception_chain(exception)

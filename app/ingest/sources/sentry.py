@@ -1,0 +1,283 @@
+"""A Sentry event (what every official Sentry SDK sends) as an IncomingError.
+
+The SDKs are machine-written but many and various: a field of an unexpected shape is dropped,
+never a reason to refuse the event; only an event that is not a JSON object is refused (earlier,
+by the envelope reader). Shapes follow Sentry's event payload documentation.
+"""
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from app.ingest.incoming import (
+    MAX_MESSAGE_CHARS, IncomingError, InvalidPayload, clean_json, endpoint_from_request, parse_event_id,
+    parse_fingerprint, parse_tags, parse_timestamp, strip_nul, truncate,
+)
+from app.ingest.severity import normalise_severity
+from app.ingest.stacktraces import MAX_CHAIN, MAX_FRAMES, make_exception, make_frame
+
+DEFAULT_ENVIRONMENT = "production"
+MESSAGE_TYPE = "Message"
+MAX_BREADCRUMBS = 100
+AUTO_IP = ("{{auto}}", "{{ auto }}")
+SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
+                               "x-sentry-auth", "x-csrftoken", "x-csrf-token", "x-xsrf-token"})
+FILTERED = "[Filtered]"
+# Kept as they came, for the error page (contexts: os, runtime, browser, device, trace ...).
+EXTRA_FIELDS = ("contexts", "sdk", "logger", "transaction", "dist")
+
+
+def _text(value: Any, limit: int) -> str | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    text = strip_nul(value if isinstance(value, str) else str(value))
+    return truncate(text, limit) if text else None
+
+
+def _values(value: Any) -> list:
+    """Sentry's interfaces come as ``{"values": [...]}`` or as a bare list."""
+    if isinstance(value, dict):
+        value = value.get("values")
+    return value if isinstance(value, list) else []
+
+
+def _format_params(template: str, params: Any) -> str:
+    """printf- or brace-style ``template`` filled from ``params``, without Python's ``%``:
+    a client's ``%999999999s`` must not allocate a gigabyte."""
+    if isinstance(params, dict):
+        out, i = [], 0
+        while i < len(template):
+            start = template.find("%(", i)
+            close = template.find(")", start + 2) if start >= 0 else -1
+            if start < 0 or close < 0 or close + 1 >= len(template):
+                out.append(template[i:])
+                break
+            name = template[start + 2:close]
+            out.append(template[i:start])
+            out.append(str(params[name]) if name in params else template[start:close + 2])
+            i = close + 2
+        return "".join(out)
+    if not isinstance(params, list) or not params:
+        return template
+    out, i, n = [], 0, 0
+    while i < len(template):
+        char = template[i]
+        pair = template[i:i + 2]
+        if pair == "%%":
+            out.append("%")
+            i += 2
+        elif char == "%" and i + 1 < len(template) and template[i + 1] in "sdifr" and n < len(params):
+            out.append(str(params[n]))
+            n += 1
+            i += 2
+        elif pair == "{}" and n < len(params):
+            out.append(str(params[n]))
+            n += 1
+            i += 2
+        else:
+            out.append(char)
+            i += 1
+    return "".join(out)
+
+
+def _log_message(event: dict) -> str | None:
+    """The event's message: ``logentry``/``message`` as text or as ``{formatted, message, params}``."""
+    for key in ("logentry", "message"):
+        value = event.get(key)
+        if isinstance(value, str) and value:
+            return truncate(value, MAX_MESSAGE_CHARS)
+        if isinstance(value, dict):
+            formatted = value.get("formatted")
+            if isinstance(formatted, str) and formatted:
+                return truncate(formatted, MAX_MESSAGE_CHARS)
+            template = value.get("message")
+            if isinstance(template, str) and template:
+                return truncate(_format_params(template[:MAX_MESSAGE_CHARS], value.get("params")),
+                                MAX_MESSAGE_CHARS)
+    return None
+
+
+def _frames(stacktrace: Any) -> list[dict]:
+    if not isinstance(stacktrace, dict):
+        return []
+    raw = stacktrace.get("frames")
+    if not isinstance(raw, list):
+        return []
+    frames = []
+    for item in raw[-MAX_FRAMES:]:
+        if not isinstance(item, dict):
+            continue
+        in_app = item.get("in_app")
+        frames.append(make_frame(
+            filename=item.get("filename") or item.get("abs_path") or "", abs_path=item.get("abs_path"),
+            function=item.get("function") or item.get("raw_function"), module=item.get("module"),
+            lineno=item.get("lineno"), colno=item.get("colno"), in_app=in_app is True,
+            context_line=item.get("context_line"), pre_context=item.get("pre_context"),
+            post_context=item.get("post_context"),
+        ))
+    return frames
+
+
+def _exception_chain(event: dict) -> tuple[list[dict], str | None, dict | None]:
+    """The chain (cause first, raised last, as Sentry orders it), the raised exception's whole
+    message (a chain entry keeps the first 1,000 characters) and its mechanism."""
+    values = [v for v in _values(event.get("exception")) if isinstance(v, dict)]
+    chain = []
+    for value in values[-MAX_CHAIN:]:
+        chain.append(make_exception(_text(value.get("type"), 255), _text(value.get("value"), MAX_MESSAGE_CHARS),
+                                    _text(value.get("module"), 255), _frames(value.get("stacktrace"))))
+    if not values:
+        return chain, None, None
+    mechanism = values[-1].get("mechanism")
+    return chain, _text(values[-1].get("value"), MAX_MESSAGE_CHARS), mechanism if isinstance(mechanism, dict) else None
+
+
+def _thread_frames(event: dict) -> list[dict]:
+    """Frames of the crashed (or else the current) thread: SDKs send the stack there when they
+    attach one to a message, or when an exception's own stack is missing."""
+    threads = [t for t in _values(event.get("threads")) if isinstance(t, dict) and t.get("stacktrace")]
+    for wanted in ("crashed", "current"):
+        for thread in threads:
+            if thread.get(wanted) is True:
+                return _frames(thread["stacktrace"])
+    if len(threads) == 1:
+        return _frames(threads[0]["stacktrace"])
+    return _frames(event.get("stacktrace"))  # the legacy top-level interface
+
+
+def _tags(value: Any) -> dict[str, str]:
+    try:
+        return parse_tags(value)
+    except InvalidPayload:
+        if not isinstance(value, list):
+            return {}
+        return parse_tags([item for item in value if isinstance(item, (list, tuple)) and len(item) == 2])
+
+
+def _user(value: Any, client_address: str | None) -> dict | None:
+    if not isinstance(value, dict):
+        return None
+    user = clean_json(value)
+    if user.get("ip_address") in AUTO_IP:
+        # "{{auto}}" asks the server to fill in the address the event came from.
+        if client_address:
+            user["ip_address"] = client_address
+        else:
+            user.pop("ip_address")
+    return user or None
+
+
+def _headers(value: Any) -> dict | None:
+    if isinstance(value, list):
+        value = {str(pair[0]): pair[1] for pair in value if isinstance(pair, (list, tuple)) and len(pair) == 2}
+    if not isinstance(value, dict):
+        return None
+    return {str(name): FILTERED if str(name).lower() in SENSITIVE_HEADERS else item for name, item in value.items()}
+
+
+def _request(value: Any) -> dict | None:
+    """The request, with credentials filtered (an SDK with send_default_pii sends them)."""
+    if not isinstance(value, dict):
+        return None
+    request = clean_json(value)
+    if "headers" in request:
+        request["headers"] = _headers(request["headers"])
+    if request.get("cookies"):
+        request["cookies"] = FILTERED
+    return request
+
+
+def _http_status(event: dict) -> int | None:
+    contexts = event.get("contexts")
+    response = contexts.get("response") if isinstance(contexts, dict) else None
+    status = response.get("status_code") if isinstance(response, dict) else None
+    if isinstance(status, int) and not isinstance(status, bool) and 100 <= status <= 599:
+        return status
+    return None
+
+
+def event_id_of(event: dict, envelope_event_id: Any = None) -> str:
+    """The event's id as a dashed UUID: the envelope header's, else the event's, else a new one."""
+    for candidate in (envelope_event_id, event.get("event_id")):
+        try:
+            parsed = parse_event_id(candidate)
+        except InvalidPayload:
+            continue
+        if parsed:
+            return parsed
+    return str(uuid.uuid4())
+
+
+def normalise(event: dict, service_id: int, *, event_id: str | None = None,
+              client_address: str | None = None) -> IncomingError:
+    """A decoded Sentry event (``/store/`` body or an envelope's event item) as an IncomingError.
+
+    ``event_id`` is the id already settled on (see :func:`event_id_of`); ``client_address`` fills
+    a ``{{auto}}`` user IP address.
+    """
+    chain, raised_message, mechanism = _exception_chain(event)
+    log_message = _log_message(event)
+    if chain and not any(e["frames"] for e in chain):
+        chain[-1]["frames"] = _thread_frames(event)
+    raised = chain[-1] if chain else None
+    if raised is not None:
+        error_type = raised["type"] or "Error"
+        message = raised_message or log_message or ""
+    else:
+        error_type = MESSAGE_TYPE
+        message = log_message or ""
+        frames = _thread_frames(event)
+        if frames:
+            chain = [make_exception(error_type, message, None, frames)]
+
+    incoming = IncomingError(service_id=service_id, source="sentry", error_type=truncate(error_type, 255),
+                             message=message, exceptions=chain, http_status=_http_status(event))
+    incoming.event_id = event_id or event_id_of(event)
+    level = event.get("level")
+    try:
+        incoming.severity = normalise_severity(level if level not in (None, "") else "error", field="level")
+    except InvalidPayload:
+        incoming.severity = None  # an unknown level: let the rules classify
+    incoming.platform = _text(event.get("platform"), 32)
+    incoming.environment = _text(event.get("environment"), 64) or DEFAULT_ENVIRONMENT
+    incoming.release = _text(event.get("release"), 128)
+    incoming.server_name = _text(event.get("server_name"), 255)
+    try:
+        incoming.timestamp = parse_timestamp(event.get("timestamp"))
+    except InvalidPayload:
+        incoming.timestamp = None  # the time received
+    try:
+        incoming.fingerprint = parse_fingerprint(event.get("fingerprint"))
+    except InvalidPayload:
+        incoming.fingerprint = None
+    incoming.user = _user(event.get("user"), client_address)
+    incoming.request = _request(event.get("request"))
+    if incoming.request:
+        incoming.endpoint = endpoint_from_request(incoming.request)
+
+    tags = _tags(event.get("tags"))
+    logger = _text(event.get("logger"), 200)
+    if logger:
+        tags.setdefault("logger", logger)
+    if mechanism is not None:
+        if isinstance(mechanism.get("handled"), bool):
+            tags.setdefault("handled", "yes" if mechanism["handled"] else "no")
+        mechanism_type = _text(mechanism.get("type"), 64)
+        if mechanism_type:
+            tags.setdefault("mechanism", mechanism_type)
+    incoming.tags = tags
+
+    extra = event.get("extra")
+    if isinstance(extra, dict):
+        incoming.extra.update(clean_json(extra))
+    for key in EXTRA_FIELDS:
+        if event.get(key) not in (None, "", {}, []):
+            incoming.extra[key] = clean_json(event[key])
+    breadcrumbs = _values(event.get("breadcrumbs"))
+    if breadcrumbs:
+        incoming.extra["breadcrumbs"] = clean_json(breadcrumbs[-MAX_BREADCRUMBS:])
+    if log_message and raised is not None and log_message != message:
+        incoming.extra["log_message"] = log_message
+    if mechanism is not None:
+        incoming.extra["mechanism"] = clean_json(mechanism)
+    return incoming

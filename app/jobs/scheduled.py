@@ -1,0 +1,215 @@
+"""Scheduled work: retries, pattern analysis, escalation, retention, the daily summary, thresholds.
+
+One Huey periodic task (``run_scheduled_work``) ticks every minute in every consumer and starts
+the jobs that are due, each as its own task. Intervals are runtime settings
+(app/services/settings.py), so changing one in the dashboard takes effect at the next tick without
+a restart. With several consumers every tick is seen several times: a run is claimed with one
+conditional UPDATE on ``scheduled_jobs`` (only one consumer wins it), and a job holds a lease while it
+runs (a second start returns at once; a worker killed mid-run leaves a lease that expires). The
+jobs themselves lock the rows they work on (SKIP LOCKED on PostgreSQL) and write idempotently.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import traceback
+from dataclasses import dataclass
+
+from huey import crontab
+
+from app.jobs import huey, task_app_context
+
+log = logging.getLogger("heartwatch.jobs")
+TOLERANCE = dt.timedelta(seconds=30)  # ticks land a few seconds apart: do not skip a run by a second
+
+
+@dataclass(frozen=True)
+class ScheduledWork:
+    name: str
+    interval_setting: str | None = None
+    daily_time_setting: str | None = None
+    lease: dt.timedelta = dt.timedelta(minutes=30)
+    needs_mongo: bool = False
+
+
+SCHEDULE = (
+    ScheduledWork("retry_failed_notifications", "interval_retry_notifications_minutes"),
+    ScheduledWork("analyze_error_patterns", "interval_patterns_minutes", lease=dt.timedelta(hours=2)),
+    ScheduledWork("escalate_unresolved_errors", "interval_escalation_minutes"),
+    ScheduledWork("clean_old_error_logs", "interval_retention_minutes", lease=dt.timedelta(hours=2)),
+    ScheduledWork("generate_daily_error_summary", daily_time_setting="daily_summary_time", lease=dt.timedelta(hours=1)),
+    ScheduledWork("check_error_thresholds", "interval_thresholds_minutes"),
+    ScheduledWork("mirror_to_mongodb", "interval_mirror_minutes", lease=dt.timedelta(minutes=15), needs_mongo=True),
+)
+BY_NAME = {work.name: work for work in SCHEDULE}
+
+
+def _ensure_row(name: str) -> None:
+    from app.extensions import db
+    from app.models import ScheduledJob
+    from app.services.notifications import dialect_insert
+
+    db.session.execute(dialect_insert()(ScheduledJob).values(name=name, run_count=0)
+                       .on_conflict_do_nothing(index_elements=["name"]))
+
+
+def daily_slot(now: dt.datetime, hhmm: str) -> dt.datetime:
+    """The latest moment at or before ``now`` when the local clock read ``hhmm`` (HEARTWATCH_TIMEZONE)."""
+    from app.services.stats import zone
+
+    tz = zone()
+    local = now.astimezone(tz)
+    hour, minute = (int(part) for part in hhmm.split(":"))
+    slot = dt.datetime.combine(local.date(), dt.time(hour, minute), tzinfo=tz)
+    if slot > local:
+        slot = dt.datetime.combine(local.date() - dt.timedelta(days=1), dt.time(hour, minute), tzinfo=tz)
+    return slot.astimezone(dt.timezone.utc)
+
+
+def due_before(work: ScheduledWork, now: dt.datetime, values: dict) -> dt.datetime:
+    """A job is due when its last start is at or before this moment."""
+    if work.daily_time_setting:
+        return daily_slot(now, values[work.daily_time_setting]) - dt.timedelta(microseconds=1)
+    return now - dt.timedelta(minutes=int(values[work.interval_setting])) + TOLERANCE
+
+
+def claim_due(now: dt.datetime | None = None) -> list[str]:
+    """The jobs due now that this consumer won (each due run is won by exactly one)."""
+    from flask import current_app
+    from sqlalchemy import update
+
+    from app.extensions import db
+    from app.models import ScheduledJob
+    from app.models.types import utcnow
+    from app.services import settings
+
+    now = now or utcnow()
+    values = settings.current()
+    won = []
+    for work in SCHEDULE:
+        if work.needs_mongo and not current_app.config.get("MONGO_URL"):
+            continue
+        _ensure_row(work.name)
+        before = due_before(work, now, values)
+        result = db.session.execute(
+            update(ScheduledJob).where(
+                ScheduledJob.name == work.name,
+                ScheduledJob.last_started_at.is_(None) | (ScheduledJob.last_started_at <= before),
+                ScheduledJob.running_until.is_(None) | (ScheduledJob.running_until < now))
+            .values(last_started_at=now).execution_options(synchronize_session=False))
+        db.session.commit()
+        if result.rowcount == 1:
+            won.append(work.name)
+    return won
+
+
+def run_job(name: str, work_function, now: dt.datetime | None = None) -> dict | None:
+    """Run one job under its lease and record the outcome; None when another run holds the lease.
+
+    A failed run keeps the previous result (the mirror reads its last covered time from it).
+    """
+    from sqlalchemy import update
+
+    from app.extensions import db
+    from app.models import ScheduledJob
+    from app.models.types import utcnow
+
+    now = now or utcnow()
+    lease = BY_NAME[name].lease if name in BY_NAME else dt.timedelta(minutes=30)
+    _ensure_row(name)
+    taken = db.session.execute(
+        update(ScheduledJob).where(ScheduledJob.name == name,
+                                   ScheduledJob.running_until.is_(None) | (ScheduledJob.running_until < now))
+        .values(running_until=now + lease).execution_options(synchronize_session=False)).rowcount == 1
+    db.session.commit()
+    if not taken:
+        log.info("%s is running elsewhere; this start is skipped", name)
+        return None
+    try:
+        result = work_function()
+    except Exception as exc:
+        db.session.rollback()
+        log.exception("scheduled job %s failed", name)
+        db.session.execute(update(ScheduledJob).where(ScheduledJob.name == name).values(
+            running_until=None, last_finished_at=utcnow(), last_status="failed",
+            last_error="".join(traceback.format_exception_only(exc)).strip()[:2000],
+            run_count=ScheduledJob.run_count + 1).execution_options(synchronize_session=False))
+        db.session.commit()
+        raise
+    db.session.execute(update(ScheduledJob).where(ScheduledJob.name == name).values(
+        running_until=None, last_finished_at=utcnow(), last_status="ok", last_error=None,
+        last_result=result if isinstance(result, dict) else {"result": result},
+        run_count=ScheduledJob.run_count + 1).execution_options(synchronize_session=False))
+    db.session.commit()
+    return result
+
+
+@huey.periodic_task(crontab())
+def run_scheduled_work() -> list[str]:
+    """Every minute: start each job whose interval (or daily time) has come."""
+    with task_app_context():
+        due = claim_due()
+    for name in due:
+        TASKS[name]()
+    return due
+
+
+def _retry_failed_notifications() -> dict:
+    from app.services import notifications
+
+    recovered = notifications.recover_lost_events()
+    return {"recovered_events": recovered, **notifications.retry_due()}
+
+
+def _escalate() -> dict:
+    from app.services.escalation import escalate_unresolved
+
+    return {"escalations": len(escalate_unresolved())}
+
+
+def _thresholds() -> dict:
+    from app.services.thresholds import check_thresholds
+
+    snapshot = check_thresholds()
+    return {"snapshot": snapshot.id, "breaches": snapshot.breaches or [], "alerted": snapshot.alerted or []}
+
+
+def _patterns() -> dict:
+    from app.services.patterns import analyze_patterns
+
+    return analyze_patterns()
+
+
+def _retention() -> dict:
+    from app.services.retention import purge
+
+    return purge()
+
+
+def _summary() -> dict:
+    from app.services.stats import generate_daily_summary
+
+    return generate_daily_summary()
+
+
+def _task(name: str, work_function):
+    def run() -> dict | None:
+        with task_app_context():
+            return run_job(name, work_function)
+
+    run.__name__ = name
+    run.__doc__ = f"The scheduled job {name}, under its lease."
+    return huey.task(name=name)(run)
+
+
+retry_failed_notifications = _task("retry_failed_notifications", _retry_failed_notifications)
+analyze_error_patterns = _task("analyze_error_patterns", _patterns)
+escalate_unresolved_errors = _task("escalate_unresolved_errors", _escalate)
+clean_old_error_logs = _task("clean_old_error_logs", _retention)
+generate_daily_error_summary = _task("generate_daily_error_summary", _summary)
+check_error_thresholds = _task("check_error_thresholds", _thresholds)
+TASKS = {
+    "retry_failed_notifications": retry_failed_notifications, "analyze_error_patterns": analyze_error_patterns,
+    "escalate_unresolved_errors": escalate_unresolved_errors, "clean_old_error_logs": clean_old_error_logs,
+    "generate_daily_error_summary": generate_daily_error_summary, "check_error_thresholds": check_error_thresholds,
+}  # app/jobs/mirror.py adds the mirror

@@ -1,0 +1,1 @@
+"""Notification channels: e-mail, Slack, SMS and custom webhooks, each behind ``Channel.send``."""

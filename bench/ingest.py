@@ -1,0 +1,616 @@
+"""The ingest benchmark: Heartwatch under gunicorn, exactly as the Procfile starts it, on a fresh
+database, fed realistic events by a load client in a separate process.
+
+For each database (SQLite; PostgreSQL + Redis when a server URL is given) and each concurrency it
+creates a fresh database (``flask db upgrade``), creates one service per source (``flask
+create-service --json``), starts the Procfile's web command, warms up, posts N events, stops the
+server with SIGTERM and then checks the database: the sum of ``occurrence_count`` and the number of
+``error_occurrences`` must both equal the number of events acknowledged (201; 200 for Sentry
+envelopes). It prints events/s, latency percentiles and CPU use, and any answer that was not an
+acknowledgement.
+
+    .venv/bin/python bench/ingest.py                                # SQLite, concurrency 8 and 32
+    BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
+    BENCH_REDIS_URL=redis://127.0.0.1:6379/7 .venv/bin/python bench/ingest.py --db postgres
+    .venv/bin/python bench/ingest.py --sigterm                      # stop the server mid-run, check no ack is lost
+
+See bench/README.md. Only loopback addresses are used; every run is bounded in events and time.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCH = Path(__file__).resolve().parent
+VENV_BIN = Path(sys.executable).parent
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+STARTUP_TIMEOUT = 60.0
+PHASE_TIMEOUT = 300.0  # a hard cap on any load phase, whatever the event count
+MIXES = ("json", "sentry")
+
+
+# =============================================================================== the load client
+# Runs in its own process (``bench/ingest.py load ...``) so it does not share a GIL with anything.
+# asyncio over raw keep-alive sockets with pre-built requests: far less client CPU per request than
+# http.client, so the server, not the client, is what is measured (the client's CPU is reported).
+
+class Http:
+    """One keep-alive HTTP/1.1 connection."""
+
+    def __init__(self, host: str, port: int):
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def connect(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        sock = self.writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    async def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+            with contextlib.suppress(Exception):
+                await self.writer.wait_closed()
+        self.reader = self.writer = None
+
+    async def exchange(self, request: bytes) -> tuple[int, bytes]:
+        if self.writer is None:
+            await self.connect()
+        self.writer.write(request)
+        head = await self.reader.readuntil(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = int(lines[0].split(b" ", 2)[1])
+        length, close = 0, False
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            name = name.strip().lower()
+            if name == b"content-length":
+                length = int(value)
+            elif name == b"connection" and value.strip().lower() == b"close":
+                close = True
+        body = await self.reader.readexactly(length) if length else b""
+        if close:
+            await self.close()
+        return status, body
+
+
+def build_requests(mix: str, services: dict, host: str, port: int, count: int, seed: int) -> list[bytes]:
+    """Pre-built HTTP requests: a pool of distinct JSON events reused in turn, or (Sentry) one distinct
+    envelope per request, since envelopes carry event ids and a repeated id is stored once."""
+    sys.path.insert(0, str(BENCH))
+    sys.path.insert(0, str(ROOT))
+    import payloads
+
+    requests = []
+    if mix == "json":
+        for source, body in payloads.json_pool(min(count, 2000), seed):
+            head = (f"POST {payloads.PATHS[source]} HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                    f"Content-Type: application/json\r\nX-Api-Key: {services[source]['ingest_key']}\r\n"
+                    f"Content-Length: {len(body)}\r\n\r\n")
+            requests.append(head.encode() + body)
+    else:
+        for source, body, encoding in payloads.sentry_pool(count, seed):
+            service = services[source]
+            head = (f"POST /api/{service['id']}/envelope/ HTTP/1.1\r\nHost: {host}:{port}\r\n"
+                    f"Content-Type: application/x-sentry-envelope\r\nContent-Encoding: {encoding}\r\n"
+                    f"X-Sentry-Auth: Sentry sentry_key={service['ingest_key']}, sentry_version=7, "
+                    f"sentry_client=sentry.python/2.75.0\r\nContent-Length: {len(body)}\r\n\r\n")
+            requests.append(head.encode() + body)
+    return requests
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])  # utime + stime
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
+def _postgres_backends(dbname: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if cmdline.startswith(b"postgres: ") and f" {dbname} ".encode() in cmdline:
+                pids.append(int(entry.name))
+    return pids
+
+
+def _machine_ticks() -> tuple[int, int]:
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]
+    return sum(values), idle
+
+
+class CpuWatch:
+    """CPU seconds used by the server's workers, PostgreSQL's backends, the client, and the machine."""
+
+    def __init__(self, worker_pids: list[int], pg_db: str | None):
+        self.worker_pids, self.pg_db = worker_pids, pg_db
+        self.hz = os.sysconf("SC_CLK_TCK")
+
+    def snapshot(self) -> dict:
+        pg_pids = _postgres_backends(self.pg_db) if self.pg_db else []
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        total, idle = _machine_ticks()
+        return {"workers": {p: _cpu_ticks(p) for p in self.worker_pids},
+                "postgres": {p: _cpu_ticks(p) for p in pg_pids},
+                "client": usage.ru_utime + usage.ru_stime, "total": total, "idle": idle}
+
+    def delta(self, before: dict, after: dict, wall: float) -> dict:
+        def used(kind):
+            return sum(after[kind][p] - before[kind].get(p, 0) for p in after[kind]) / self.hz
+
+        busy = (after["total"] - before["total"]) - (after["idle"] - before["idle"])
+        ncpu = os.cpu_count() or 1
+        workers, postgres = used("workers"), used("postgres")
+        client = after["client"] - before["client"]
+        return {"server_workers_s": round(workers, 2), "postgres_s": round(postgres, 2),
+                "client_s": round(client, 2),
+                "machine_busy_pct": round(100.0 * busy / max(1, after["total"] - before["total"]), 1),
+                # CPU time of everything else on the machine meanwhile (other work skews a run)
+                "others_s": round(max(0.0, busy / self.hz - workers - postgres - client), 2),
+                "cpus": ncpu, "wall_s": round(wall, 2)}
+
+
+async def _run_phase(host: str, port: int, requests: list[bytes], start: int, count: int | None,
+                     seconds: float | None, concurrency: int, acked_status: int, stats: dict,
+                     record_latency: bool, stop_when_refused: bool) -> int:
+    """Post requests[start:] with ``concurrency`` connections until ``count`` are sent or ``seconds``
+    have passed (and always within PHASE_TIMEOUT). Returns the index after the last request taken."""
+    next_index = start
+    end_index = start + count if count is not None else None
+    deadline = time.monotonic() + min(seconds if seconds is not None else PHASE_TIMEOUT, PHASE_TIMEOUT)
+    refused_since: list[float | None] = [None]
+
+    async def one_connection():
+        nonlocal next_index
+        conn = Http(host, port)
+        while time.monotonic() < deadline:
+            if end_index is not None and next_index >= end_index:
+                break
+            index = next_index
+            next_index += 1
+            request = requests[index % len(requests)]
+            started = time.perf_counter()
+            try:
+                status, body = await conn.exchange(request)
+            except (OSError, asyncio.IncompleteReadError, ValueError, IndexError) as exc:
+                await conn.close()
+                stats["sent"] += 1
+                stats["connection_errors"] += 1
+                stats["errors_seen"].setdefault(type(exc).__name__, 0)
+                stats["errors_seen"][type(exc).__name__] += 1
+                if isinstance(exc, ConnectionRefusedError):
+                    refused_since[0] = refused_since[0] or time.monotonic()
+                    if stop_when_refused and time.monotonic() - refused_since[0] > 1.0:
+                        break
+                await asyncio.sleep(0.01)
+                continue
+            elapsed = time.perf_counter() - started
+            stats["sent"] += 1
+            if record_latency:
+                stats["latencies"].append(elapsed)
+            if status == acked_status:
+                stats["acked"] += 1
+                if stats["ids"] is not None:
+                    stats["ids"].append(body)
+            else:
+                key = str(status)
+                stats["statuses"][key] = stats["statuses"].get(key, 0) + 1
+                if len(stats["samples"]) < 5:
+                    stats["samples"].append(body[:300].decode("utf-8", "replace"))
+        await conn.close()
+
+    await asyncio.gather(*(one_connection() for _ in range(concurrency)))
+    return next_index
+
+
+def _new_stats(keep_ids: bool) -> dict:
+    return {"sent": 0, "acked": 0, "connection_errors": 0, "statuses": {}, "errors_seen": {}, "samples": [],
+            "latencies": [], "ids": [] if keep_ids else None}
+
+
+def load_main(args: argparse.Namespace) -> None:
+    """The load client process: warm up, then measure; one JSON object on stdout."""
+    services = json.loads(Path(args.services).read_text())
+    acked_status = 200 if args.mix == "sentry" else 201
+    warmup_cap = args.concurrency * 400
+    requests = build_requests(args.mix, services, args.host, args.port, args.events + warmup_cap, args.seed)
+    watch = CpuWatch([int(p) for p in args.worker_pids.split(",") if p], args.pg_db)
+    keep_ids = bool(args.ids_out)
+
+    async def main():
+        warm = _new_stats(keep_ids)
+        index = await _run_phase(args.host, args.port, requests, 0, warmup_cap, args.warmup, args.concurrency,
+                                 acked_status, warm, False, False)
+        if args.sigterm_after is not None:
+            # Tell the orchestrator when to stop the server, then keep posting until it is gone.
+            print("MEASURING", flush=True, file=sys.stderr)
+        before, started = watch.snapshot(), time.perf_counter()
+        measured = _new_stats(keep_ids)
+        await _run_phase(args.host, args.port, requests, index, args.events, None, args.concurrency,
+                         acked_status, measured, True, args.sigterm_after is not None)
+        wall = time.perf_counter() - started
+        return warm, measured, watch.delta(before, watch.snapshot(), wall), wall
+
+    warm, measured, cpu, wall = asyncio.run(main())
+    latencies = sorted(measured["latencies"])
+
+    def pct(p):
+        return round(1000 * latencies[min(len(latencies) - 1, int(p / 100 * len(latencies)))], 1) \
+            if latencies else None
+
+    if keep_ids:
+        import orjson
+
+        with open(args.ids_out, "w") as out:
+            for body in warm["ids"] + measured["ids"]:
+                answer = orjson.loads(body)
+                out.write((answer.get("occurrence_id") or answer.get("id") or "") + "\n")
+    result = {
+        "warmup": {k: warm[k] for k in ("sent", "acked", "connection_errors", "statuses")},
+        "sent": measured["sent"], "acked": measured["acked"], "connection_errors": measured["connection_errors"],
+        "statuses": measured["statuses"], "errors_seen": {**warm["errors_seen"], **measured["errors_seen"]},
+        "samples": warm["samples"] + measured["samples"],
+        "events_per_s": round(measured["acked"] / wall, 1) if wall else 0.0,
+        "p50_ms": pct(50), "p95_ms": pct(95), "p99_ms": pct(99),
+        "max_ms": round(1000 * latencies[-1], 1) if latencies else None,
+        "cpu": cpu,
+    }
+    print(json.dumps(result))
+
+
+# =============================================================================== the orchestrator
+
+def _check_loopback(url: str, what: str) -> None:
+    host = urlsplit(url).hostname
+    if host not in LOOPBACK:
+        raise SystemExit(f"{what} must be on a loopback address (127.0.0.1, localhost, ::1), not {host!r}")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _procfile_web_command() -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        name, _, command = line.partition(":")
+        if name.strip() == "web":
+            return command.strip()
+    raise SystemExit("Procfile has no web: line")
+
+
+def _flask(env: dict, *args: str) -> str:
+    done = subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise SystemExit(f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def _worker_pids(master: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{master}/task/{master}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def _wait_ready(port: int, proc: subprocess.Popen, workers: int) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("gunicorn exited during start-up (see its log above)")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+                if s.recv(64).startswith(b"HTTP/1.1 200") and len(_worker_pids(proc.pid)) >= workers:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise SystemExit("gunicorn did not answer in time")
+
+
+class Database:
+    """A fresh SQLite file or a fresh PostgreSQL database, dropped afterwards unless kept."""
+
+    def __init__(self, kind: str, workdir: Path, server_url: str | None, keep: bool):
+        self.kind, self.keep = kind, keep
+        if kind == "sqlite":
+            self.name = None
+            self.url = f"sqlite:///{workdir / 'heartwatch.db'}"
+        else:
+            parts = urlsplit(server_url)
+            self.server_url = server_url
+            self.name = f"hw_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+            self.url = urlunsplit(parts._replace(path="/" + self.name))
+            self._admin(f'CREATE DATABASE "{self.name}"')
+
+    def _admin(self, sql: str) -> None:
+        import psycopg2
+
+        parts = urlsplit(self.server_url)
+        conn = psycopg2.connect(host=parts.hostname, port=parts.port or 5432, user=parts.username or "postgres",
+                                password=parts.password, dbname=(parts.path or "/postgres").lstrip("/") or "postgres")
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(sql)
+        conn.close()
+
+    def counts(self) -> dict:
+        from sqlalchemy import create_engine, text
+
+        from app.config import normalise_database_url
+
+        engine = create_engine(normalise_database_url(self.url))
+        with engine.connect() as conn:
+            row = conn.execute(text(
+                "SELECT (SELECT COALESCE(SUM(occurrence_count), 0) FROM error_logs),"
+                " (SELECT COUNT(*) FROM error_occurrences), (SELECT COUNT(*) FROM error_logs)")).one()
+        engine.dispose()
+        return {"sum_occurrence_count": int(row[0]), "occurrences": int(row[1]), "errors": int(row[2])}
+
+    def missing_ids(self, ids: list[str]) -> int:
+        from sqlalchemy import bindparam, create_engine, text
+
+        from app.config import normalise_database_url
+
+        engine = create_engine(normalise_database_url(self.url))
+        found = 0
+        with engine.connect() as conn:
+            stmt = text("SELECT COUNT(*) FROM error_occurrences WHERE id IN :ids").bindparams(
+                bindparam("ids", expanding=True))
+            for i in range(0, len(ids), 1000):
+                found += conn.execute(stmt, {"ids": ids[i:i + 1000]}).scalar_one()
+        engine.dispose()
+        return len(set(ids)) - found
+
+    def drop(self) -> None:
+        if self.kind == "postgres" and not self.keep:
+            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+
+
+def _clear_redis(url: str | None) -> None:
+    """Only Heartwatch's own keys: the rate-limit windows and the job queue of this run."""
+    if not url:
+        return
+    import redis
+
+    client = redis.Redis.from_url(url)
+    for pattern in ("heartwatch:rate:*", "huey.*heartwatch*"):
+        keys = list(client.scan_iter(pattern))
+        if keys:
+            client.delete(*keys)
+    client.close()
+
+
+def run_scenario(kind: str, concurrency: int, mix: str, args: argparse.Namespace) -> dict:
+    sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(BENCH))
+    import payloads
+
+    workdir = Path(tempfile.mkdtemp(prefix="hw-bench-"))
+    db = Database(kind, workdir, args.postgres_url, args.keep)
+    redis_url = args.redis_url if kind == "postgres" else None
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "TEST_DATABASE_URL")}
+    env.update({
+        "PATH": f"{VENV_BIN}:{env.get('PATH', '')}",
+        "HEARTWATCH_INSTANCE_PATH": str(workdir),
+        "SECRET_KEY": "bench",
+        "WEB_CONCURRENCY": str(args.workers),
+        "WEB_THREADS": str(args.threads),
+        "HOST": "127.0.0.1",
+        "PORT": str(_free_port()),
+        # The limiter still runs on every event; its limit is raised so it measures, not refuses.
+        "RATE_LIMIT_PER_MINUTE": str(10_000_000),
+        "LOG_LEVEL": "WARNING",
+    })
+    if kind == "postgres":
+        env["DATABASE_URL"] = db.url
+    if redis_url:
+        env["REDIS_URL"] = redis_url
+    for name, value in args.set or []:
+        env[name] = value
+    _clear_redis(redis_url)
+    proc = None
+    log_path = workdir / "gunicorn.log"
+    try:
+        _flask(env, "db", "upgrade")
+        services = {}
+        for source, (name, platform) in payloads.SERVICES.items():
+            services[source] = json.loads(_flask(env, "create-service", name, "--platform", platform, "--json"))
+        services_file = workdir / "services.json"
+        services_file.write_text(json.dumps(services))
+
+        command = _procfile_web_command()
+        with open(log_path, "wb") as log:
+            proc = subprocess.Popen(["/bin/sh", "-c", "exec " + command], cwd=ROOT, env=env, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True)
+        port = int(env["PORT"])
+        _wait_ready(port, proc, args.workers)
+        ids_out = workdir / "acked_ids.txt" if args.sigterm else None
+        client_cmd = [sys.executable, str(Path(__file__).resolve()), "load", "--port", str(port),
+                      "--services", str(services_file), "--concurrency", str(concurrency),
+                      "--events", str(args.events), "--warmup", str(args.warmup), "--mix", mix,
+                      "--worker-pids", ",".join(map(str, _worker_pids(proc.pid))), "--seed", str(args.seed)]
+        if db.name:
+            client_cmd += ["--pg-db", db.name]
+        if ids_out:
+            client_cmd += ["--ids-out", str(ids_out), "--sigterm-after", str(args.sigterm_after)]
+        client = subprocess.Popen(client_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        sigterm_at = None
+        if args.sigterm:
+            # Wait for the measured phase, let it run a while, then stop the server as a deploy would.
+            line = client.stderr.readline()
+            if "MEASURING" not in line:
+                raise SystemExit(f"load client failed: {line}{client.stderr.read()}")
+            time.sleep(args.sigterm_after)
+            sigterm_at = time.monotonic()
+            proc.send_signal(signal.SIGTERM)
+        out, err = client.communicate(timeout=PHASE_TIMEOUT * 2 + 60)
+        if client.returncode != 0:
+            raise SystemExit(f"load client failed:\n{err}")
+        result = json.loads(out.strip().splitlines()[-1])
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        stopped_after = round(time.monotonic() - sigterm_at, 2) if sigterm_at else None
+        counts = db.counts()
+        acked_total = result["acked"] + result["warmup"]["acked"]
+        result.update({"db": kind, "concurrency": concurrency, "mix": mix, "workers": args.workers,
+                       "threads": args.threads, "acked_total": acked_total, **counts,
+                       "gunicorn_exit": proc.returncode})
+        if args.sigterm:
+            ids = [i for i in ids_out.read_text().split() if i]
+            result["acked_ids"] = len(ids)
+            result["acked_missing"] = db.missing_ids(ids)
+            result["server_stopped_s"] = stopped_after
+        result["consistent"] = counts["sum_occurrence_count"] == counts["occurrences"] and (
+            counts["occurrences"] >= acked_total if args.sigterm else counts["occurrences"] == acked_total)
+        if args.sigterm:
+            result["consistent"] = result["consistent"] and result["acked_missing"] == 0
+        tail = log_path.read_text(errors="replace").splitlines()
+        result["server_errors"] = [line for line in tail if "Traceback" in line or " ERROR " in line][:5]
+        return result
+    finally:
+        if proc is not None and proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        _clear_redis(redis_url)
+        db.drop()
+
+
+def _print_result(r: dict) -> None:
+    statuses = ", ".join(f"{k}: {v}" for k, v in sorted(r["statuses"].items())) or "none"
+    cpu = r["cpu"]
+    print(f"  {r['db']:<8} {r['mix']:<6} c={r['concurrency']:<3} {r['events_per_s']:>8.1f} events/s  "
+          f"p50 {r['p50_ms']} ms  p95 {r['p95_ms']} ms  p99 {r['p99_ms']} ms  max {r['max_ms']} ms")
+    print(f"           acknowledged {r['acked_total']} (measured {r['acked']} of {r['sent']} sent), "
+          f"stored: occurrences {r['occurrences']}, sum(occurrence_count) {r['sum_occurrence_count']}, "
+          f"errors {r['errors']}  -> {'OK' if r['consistent'] else 'MISMATCH'}")
+    print(f"           other answers: {statuses}; connection errors {r['connection_errors']} "
+          f"{r['errors_seen'] or ''}")
+    per_event = 1000 * cpu["server_workers_s"] / max(1, r["acked"])
+    print(f"           CPU s: server workers {cpu['server_workers_s']} ({per_event:.2f} ms per event), postgres "
+          f"{cpu['postgres_s']}, client {cpu['client_s']}, everything else {cpu['others_s']}, over "
+          f"{cpu['wall_s']} s; machine busy {cpu['machine_busy_pct']}% of {cpu['cpus']} cores")
+    if "acked_missing" in r:
+        print(f"           SIGTERM after {r['server_stopped_s']} s: acknowledged ids {r['acked_ids']}, "
+              f"missing from the database {r['acked_missing']}; gunicorn exit {r['gunicorn_exit']}")
+    for sample in r["samples"][:3]:
+        print(f"           sample answer: {sample}")
+    for line in r["server_errors"]:
+        print(f"           server log: {line}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command")
+
+    load = sub.add_parser("load", help="(internal) the load client process")
+    load.add_argument("--host", default="127.0.0.1")
+    load.add_argument("--port", type=int, required=True)
+    load.add_argument("--services", required=True)
+    load.add_argument("--concurrency", type=int, required=True)
+    load.add_argument("--events", type=int, required=True)
+    load.add_argument("--warmup", type=float, default=3.0)
+    load.add_argument("--mix", choices=MIXES, default="json")
+    load.add_argument("--worker-pids", default="")
+    load.add_argument("--pg-db", default=None)
+    load.add_argument("--ids-out", default=None)
+    load.add_argument("--sigterm-after", type=float, default=None)
+    load.add_argument("--seed", type=int, default=1)
+
+    parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default=None,
+                        help="default: SQLite, and PostgreSQL too when a server URL is set")
+    parser.add_argument("--concurrency", default="8,32", help="comma-separated (default 8,32)")
+    parser.add_argument("--events", type=int, default=20000, help="measured events per scenario")
+    parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up per scenario")
+    parser.add_argument("--mix", default=None,
+                        help="json (the JSON API and the five webhooks) and/or sentry (envelopes, gzip and br), "
+                             "comma-separated; default json, plus sentry when app/views/sentry.py exists")
+    parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY (default 2: one per core)")
+    parser.add_argument("--threads", type=int, default=32, help="WEB_THREADS (default 32, the Procfile's)")
+    parser.add_argument("--postgres-url", default=os.environ.get("BENCH_DATABASE_URL"),
+                        help="a PostgreSQL server (any database on it); the bench creates and drops its own "
+                             "database there (default: BENCH_DATABASE_URL)")
+    parser.add_argument("--redis-url", default=os.environ.get("BENCH_REDIS_URL"),
+                        help="Redis for the PostgreSQL run (default: BENCH_REDIS_URL)")
+    parser.add_argument("--set", nargs=2, action="append", metavar=("NAME", "VALUE"),
+                        help="an extra setting for the server, e.g. --set INGEST_BATCH_MAX 0")
+    parser.add_argument("--sigterm", action="store_true",
+                        help="stop the server with SIGTERM mid-run and check every acknowledged event is stored")
+    parser.add_argument("--sigterm-after", type=float, default=3.0, help="seconds into the measured phase")
+    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL databases")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--json-out", default=None, help="also write every result to this file")
+    args = parser.parse_args(argv)
+
+    if args.command == "load":
+        load_main(args)
+        return 0
+
+    kinds = {"sqlite": ["sqlite"], "postgres": ["postgres"], "both": ["sqlite", "postgres"],
+             None: ["sqlite", "postgres"] if args.postgres_url else ["sqlite"]}[args.db]
+    if "postgres" in kinds:
+        if not args.postgres_url:
+            raise SystemExit("PostgreSQL run: set BENCH_DATABASE_URL or --postgres-url")
+        _check_loopback(args.postgres_url, "the PostgreSQL server")
+        if not args.redis_url:
+            raise SystemExit("PostgreSQL run: set BENCH_REDIS_URL or --redis-url (production runs with Redis)")
+        _check_loopback(args.redis_url, "Redis")
+    sentry_ready = (ROOT / "app" / "views" / "sentry.py").exists()
+    mixes = args.mix.split(",") if args.mix else (["json", "sentry"] if sentry_ready else ["json"])
+    for mix in mixes:
+        if mix not in MIXES:
+            raise SystemExit(f"unknown mix {mix!r}; choose from {', '.join(MIXES)}")
+        if mix == "sentry" and not sentry_ready:
+            raise SystemExit("the sentry mix needs the Sentry endpoints (app/views/sentry.py)")
+    if args.sigterm:
+        args.events = max(args.events, 200_000)  # the stop, not the count, ends the run
+    concurrencies = [int(c) for c in args.concurrency.split(",")]
+
+    print(f"Heartwatch ingest bench: gunicorn `{_procfile_web_command()}`")
+    print(f"  WEB_CONCURRENCY={args.workers} WEB_THREADS={args.threads}; {args.events} events per scenario after "
+          f"{args.warmup:g} s warm-up; settings {dict(args.set or []) or 'default'}")
+    results, ok = [], True
+    for kind in kinds:
+        for mix in mixes:
+            for concurrency in (concurrencies[-1:] if args.sigterm else concurrencies):
+                result = run_scenario(kind, concurrency, mix, args)
+                _print_result(result)
+                results.append(result)
+                ok = ok and result["consistent"]
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(results, indent=2))
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

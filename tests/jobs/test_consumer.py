@@ -1,0 +1,142 @@
+"""End to end with a real Huey consumer process: ingest over HTTP, deliver through real local servers.
+
+The consumer (``huey_consumer app.jobs.huey``) runs as a subprocess on the test's database, with
+its queue in Redis (when REDIS_URL is set) or in a SqliteHuey file; the web side enqueues into the
+same queue. Deadlines are for polling only: nothing here asserts how fast anything was.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+import requests
+import time_machine
+from huey.storage import RedisStorage, SqliteStorage
+from sqlalchemy import select
+
+from app.extensions import db
+from app.jobs import huey
+from app.models import ErrorNotification
+from app.models.types import utcnow
+from app.services import notifications
+from tests.factories import make_developer, make_service
+from tests.receivers import configure_slack_webhook, configure_twilio, wait_until
+
+ROOT = Path(__file__).resolve().parents[2]
+REDIS_URL = os.environ.get("REDIS_URL") or None
+QUEUES = ["sqlite", pytest.param("redis", marks=pytest.mark.skipif(not REDIS_URL, reason="REDIS_URL is not set"))]
+DEFAULT_QUEUE = "redis" if REDIS_URL else "sqlite"
+
+
+@contextmanager
+def real_queue(kind: str, folder: Path):
+    """Point this process's Huey at a real queue (and give the consumer the same one)."""
+    if kind == "redis":
+        storage, env = RedisStorage("heartwatch", url=REDIS_URL), {"REDIS_URL": REDIS_URL}
+    else:
+        storage = SqliteStorage("heartwatch", filename=str(folder / "huey.db"), timeout=30)
+        env = {"REDIS_URL": None}
+    storage.flush_all()
+    huey.immediate = False
+    huey.storage = storage
+    try:
+        yield env
+    finally:
+        huey.immediate = True
+        storage.flush_all()
+
+
+@contextmanager
+def consumer(app, folder: Path, queue_env: dict, smtp_server, slack_receiver, twilio_receiver):
+    env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "HEARTWATCH_INSTANCE_PATH": str(folder),
+           **smtp_server.env(), "SLACK_WEBHOOK_URL": app.config["SLACK_WEBHOOK_URL"],
+           "TWILIO_ACCOUNT_SID": app.config["TWILIO_ACCOUNT_SID"], "TWILIO_AUTH_TOKEN": app.config["TWILIO_AUTH_TOKEN"],
+           "TWILIO_FROM_NUMBER": app.config["TWILIO_FROM_NUMBER"], "TWILIO_API_BASE": app.config["TWILIO_API_BASE"],
+           "PYTHONPATH": str(ROOT)}
+    for name, value in queue_env.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    log = open(folder / "consumer.log", "w")
+    # -n: no periodic tasks, so the scheduled jobs cannot send anything this test does not expect.
+    process = subprocess.Popen([sys.executable, str(Path(sys.executable).parent / "huey_consumer"), "app.jobs.huey",
+                                "-k", "thread", "-w", "2", "-n", "-d", "0.05", "-m", "0.5", "-g", "TERM"],
+                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+        process.wait(10)
+        log.close()
+
+
+@pytest.fixture
+def wired(app, tmp_path, smtp_server, slack_receiver, twilio_receiver):
+    smtp_server.configure(app.config)
+    configure_slack_webhook(app.config, slack_receiver)
+    configure_twilio(app.config, twilio_receiver)
+    service = make_service("Checkout")
+    make_developer("Ada", email="ada@example.test", services=[service], on_call=True, phone="+41790000001")
+    return service
+
+
+def post_critical(live_server, service):
+    response = requests.post(f"{live_server}/api/errors/", headers={"X-Api-Key": service.ingest_key}, timeout=10,
+                             json={"error_type": "PaymentGatewayTimeout", "message": "gateway timed out",
+                                   "severity": "critical", "endpoint": "/checkout"})
+    assert response.status_code == 201, response.text
+    return response.json()["error_id"]
+
+
+def statuses():
+    db.session.rollback()  # see what the consumer committed
+    return sorted((n.channel, n.status) for n in db.session.execute(select(ErrorNotification)).scalars())
+
+
+def dump(folder: Path) -> str:
+    path = folder / "consumer.log"
+    return path.read_text()[-4000:] if path.exists() else ""
+
+
+@pytest.mark.parametrize("queue", QUEUES)
+def test_a_critical_error_reaches_email_slack_and_sms_exactly_once_through_the_consumer(
+        app, live_server, tmp_path, wired, smtp_server, slack_receiver, twilio_receiver, queue):
+    with real_queue(queue, tmp_path) as queue_env, consumer(app, tmp_path, queue_env, smtp_server, slack_receiver,
+                                                            twilio_receiver):
+        post_critical(live_server, wired)
+        done = [("email", "sent"), ("slack", "sent"), ("sms", "sent")]
+        assert wait_until(lambda: statuses() == done, timeout=30), dump(tmp_path)
+        assert len(smtp_server.messages) == 1 and smtp_server.messages[0]["To"] == "ada@example.test"
+        assert len(slack_receiver.requests) == 1 and len(twilio_receiver.requests) == 1
+
+
+def test_a_consumer_killed_mid_send_is_made_good_by_the_sweep_exactly_once(
+        app, live_server, tmp_path, wired, smtp_server, slack_receiver, twilio_receiver):
+    slack_receiver.script((200, "ok", 8.0), (200, "ok"))  # the first Slack post hangs until the consumer is gone
+    with real_queue(DEFAULT_QUEUE, tmp_path) as queue_env, consumer(app, tmp_path, queue_env, smtp_server,
+                                                                    slack_receiver, twilio_receiver) as process:
+        post_critical(live_server, wired)
+        assert wait_until(lambda: len(slack_receiver.requests) == 1, timeout=30), dump(tmp_path)
+        process.send_signal(signal.SIGKILL)
+        process.wait(10)
+
+    assert statuses() == [("email", "sent"), ("slack", "queued"), ("sms", "sent")]
+    assert notifications.retry_due() == {}  # the dead worker's lease still holds
+    with time_machine.travel(utcnow() + dt.timedelta(seconds=app.config["NOTIFY_LEASE_SECONDS"] + 5), tick=True):
+        assert notifications.retry_due() == {"sent": 1}
+        assert notifications.retry_due() == {}
+        notifications.recover_lost_events()
+
+    assert statuses() == [("email", "sent"), ("slack", "sent"), ("sms", "sent")]
+    assert len(smtp_server.messages) == 1 and len(twilio_receiver.requests) == 1
+    # The post in flight at the kill never got its answer; the sweep's carries the same body, once.
+    posts = slack_receiver.requests
+    assert len(posts) == 2 and posts[0]["body"] == posts[1]["body"] and posts[1]["answered"] == 200

@@ -1,0 +1,59 @@
+"""Retention: old occurrences, long-resolved errors and the old audit trail go, in batches; the rest stays."""
+from __future__ import annotations
+
+import datetime as dt
+
+import time_machine
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import ErrorLog, ErrorNotification, ErrorOccurrence
+from app.models.types import utcnow
+from app.services import settings, triage
+from app.services.notifications import PlannedDelivery, record_planned
+from app.services.retention import purge
+from tests.factories import make_developer, make_service
+from tests.jobs.events import record_events
+
+
+def count(model) -> int:
+    return db.session.execute(select(func.count()).select_from(model)).scalar_one()
+
+
+def test_everything_past_retention_is_deleted_in_batches_and_the_rest_is_kept(app):
+    service = make_service()
+    developer = make_developer()
+    now = utcnow()
+    old_open = record_events(service, 5, error_type="OldButOpen", at=now - dt.timedelta(days=120))
+    record_events(service, 3, error_type="OldButOpen", at=now - dt.timedelta(days=10))
+    (long_resolved,) = record_events(service, error_type="LongResolved", at=now - dt.timedelta(days=200))
+    (recently_resolved,) = record_events(service, error_type="RecentlyResolved", at=now - dt.timedelta(days=100))
+    with time_machine.travel(now - dt.timedelta(days=95), tick=False):
+        triage.resolve_error(db.session.get(ErrorLog, long_resolved.error_id), developer)
+    triage.resolve_error(db.session.get(ErrorLog, recently_resolved.error_id), developer)
+    with time_machine.travel(now - dt.timedelta(days=100), tick=False):
+        record_planned([PlannedDelivery(f"summary.daily:2026-01-0{n}", "summary.daily", "email", f"dev:{developer.id}",
+                                        developer.email, developer.id) for n in range(1, 4)], None)
+    pending = db.session.execute(select(ErrorNotification).order_by(ErrorNotification.id)).scalars().first()
+    for row in db.session.execute(select(ErrorNotification)).scalars():
+        row.status = "sent"
+    pending.status = "retrying"
+    db.session.commit()
+
+    deleted = purge(batch=2)
+
+    assert deleted["occurrences"] == 5 + 1 + 1 and deleted["resolved_errors"] == 1 and deleted["notifications"] == 2
+    remaining = {e.error_type for e in db.session.execute(select(ErrorLog)).scalars()}
+    assert remaining == {"OldButOpen", "RecentlyResolved"}
+    assert db.session.get(ErrorLog, old_open[0].error_id).occurrence_count == 8  # the count stays true
+    assert count(ErrorOccurrence) == 3
+    assert [n.status for n in db.session.execute(select(ErrorNotification)).scalars()] == ["retrying"]
+    assert purge() == {k: 0 for k in deleted}
+
+
+def test_retention_periods_are_settings(app):
+    service = make_service()
+    now = utcnow()
+    record_events(service, 2, at=now - dt.timedelta(days=8))
+    settings.update_setting("retention_days", 7, None)
+    assert purge()["occurrences"] == 2
