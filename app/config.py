@@ -117,6 +117,7 @@ class Config:
     # Secure cookies when Heartwatch is served over HTTPS (a proxy hides the scheme from the app).
     SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", BASE_URL.startswith("https://"))
     WTF_CSRF_TIME_LIMIT = None
+    PASSWORD_HASH_METHOD = os.environ.get("PASSWORD_HASH_METHOD", "scrypt")
 
     # Dashboard
     REMEMBER_COOKIE_DURATION = dt.timedelta(days=_int("REMEMBER_COOKIE_DAYS", 14))
@@ -147,6 +148,7 @@ class TestConfig(Config):
     HUEY_IMMEDIATE = True
     WTF_CSRF_ENABLED = False
     INGEST_BATCH_MAX = 0
+    PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     RATE_LIMIT_PER_MINUTE = 100000
     ADMIN_EMAIL = None
     ADMIN_PASSWORD = None

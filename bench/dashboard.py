@@ -259,17 +259,23 @@ def time_pages(app, runs: int, heaviest: str) -> list[tuple[str, float, float]]:
 
 
 EXPLAINED = {
-    "counters": "SELECT count(*), count(*) FILTER (WHERE severity_level = 5), count(*) FILTER (WHERE assigned_to_id IS NULL) "
-                "FROM error_logs WHERE status IN ('new', 'assigned', 'in_progress')",
-    "hourly series": "SELECT to_char(date_trunc('hour', timezone('UTC', timestamp)), 'YYYY-MM-DD\"T\"HH24:00'), severity, "
-                     "count(*) FROM error_occurrences WHERE timestamp >= now() - interval '24 hours' GROUP BY 1, 2",
-    "today's series": "SELECT to_char(timezone('UTC', timestamp), 'YYYY-MM-DD'), severity, count(*) FROM error_occurrences "
-                      "WHERE timestamp >= date_trunc('day', now()) GROUP BY 1, 2",
+    "open errors by service (counters, top services)":
+        "SELECT service_id, count(*), count(*) FILTER (WHERE severity_level = 5), "
+        "count(*) FILTER (WHERE assigned_to_id IS NULL) FROM error_logs "
+        "WHERE status IN ('new', 'assigned', 'in_progress') GROUP BY service_id",
+    "hourly series": "SELECT date_trunc('hour', timezone('UTC', timestamp)), severity, count(*) FROM error_occurrences "
+                     "WHERE timestamp >= now() - interval '24 hours' GROUP BY 1, 2",
+    "past 29 days": "SELECT date_trunc('day', timezone('UTC', timestamp)), severity, count(*) FROM error_occurrences "
+                    "WHERE timestamp >= date_trunc('day', now()) - interval '29 days' "
+                    "AND timestamp < date_trunc('day', now()) GROUP BY 1, 2",
+    "top services (events)": "SELECT service_id, count(*) FROM error_occurrences "
+                             "WHERE timestamp >= now() - interval '24 hours' GROUP BY service_id",
     "top errors": "SELECT error_id, count(*) FROM error_occurrences WHERE timestamp >= now() - interval '24 hours' "
                   "GROUP BY error_id ORDER BY count(*) DESC, error_id LIMIT 6",
     "error list": "SELECT * FROM error_logs WHERE status IN ('new', 'assigned', 'in_progress') "
                   "ORDER BY last_seen DESC, id LIMIT 25",
     "error list count": "SELECT count(*) FROM error_logs WHERE status IN ('new', 'assigned', 'in_progress')",
+    "search count": "SELECT count(*) FROM error_logs WHERE error_type ILIKE '%checkout%' OR message ILIKE '%checkout%'",
 }
 
 

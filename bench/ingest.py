@@ -267,7 +267,9 @@ def load_main(args: argparse.Namespace) -> None:
         with open(args.ids_out, "w") as out:
             for body in warm["ids"] + measured["ids"]:
                 answer = orjson.loads(body)
-                out.write((answer.get("occurrence_id") or answer.get("id") or "") + "\n")
+                # The JSON API answers the occurrence id; Sentry the event id, stored as a dashed UUID.
+                occurrence = answer.get("occurrence_id") or str(uuid.UUID(answer["id"]))
+                out.write(occurrence + "\n")
     result = {
         "warmup": {k: warm[k] for k in ("sent", "acked", "connection_errors", "statuses")},
         "sent": measured["sent"], "acked": measured["acked"], "connection_errors": measured["connection_errors"],
@@ -475,7 +477,8 @@ def run_scenario(kind: str, concurrency: int, mix: str, args: argparse.Namespace
         if client.returncode != 0:
             raise SystemExit(f"load client failed:\n{err}")
         result = json.loads(out.strip().splitlines()[-1])
-        proc.send_signal(signal.SIGTERM)
+        if sigterm_at is None:
+            proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=60)
         stopped_after = round(time.monotonic() - sigterm_at, 2) if sigterm_at else None
         counts = db.counts()
@@ -486,8 +489,9 @@ def run_scenario(kind: str, concurrency: int, mix: str, args: argparse.Namespace
         if args.sigterm:
             ids = [i for i in ids_out.read_text().split() if i]
             result["acked_ids"] = len(ids)
+            result["sigterm_after"] = args.sigterm_after
             result["acked_missing"] = db.missing_ids(ids)
-            result["server_stopped_s"] = stopped_after
+            result["server_gone_after_s"] = stopped_after
         result["consistent"] = counts["sum_occurrence_count"] == counts["occurrences"] and (
             counts["occurrences"] >= acked_total if args.sigterm else counts["occurrences"] == acked_total)
         if args.sigterm:
@@ -517,12 +521,14 @@ def _print_result(r: dict) -> None:
     print(f"           other answers: {statuses}; connection errors {r['connection_errors']} "
           f"{r['errors_seen'] or ''}")
     per_event = 1000 * cpu["server_workers_s"] / max(1, r["acked"])
-    print(f"           CPU s: server workers {cpu['server_workers_s']} ({per_event:.2f} ms per event), postgres "
-          f"{cpu['postgres_s']}, client {cpu['client_s']}, everything else {cpu['others_s']}, over "
-          f"{cpu['wall_s']} s; machine busy {cpu['machine_busy_pct']}% of {cpu['cpus']} cores")
-    if "acked_missing" in r:
-        print(f"           SIGTERM after {r['server_stopped_s']} s: acknowledged ids {r['acked_ids']}, "
-              f"missing from the database {r['acked_missing']}; gunicorn exit {r['gunicorn_exit']}")
+    if "acked_missing" in r:  # the workers are gone before the CPU figures are read: none to show
+        print(f"           SIGTERM {r['sigterm_after']:g} s into the run; the server was gone "
+              f"{r['server_gone_after_s']} s later: acknowledged ids {r['acked_ids']}, missing from the "
+              f"database {r['acked_missing']}; gunicorn exit status {r['gunicorn_exit']}")
+    else:
+        print(f"           CPU s: server workers {cpu['server_workers_s']} ({per_event:.2f} ms per event), "
+              f"postgres {cpu['postgres_s']}, client {cpu['client_s']}, everything else {cpu['others_s']}, "
+              f"over {cpu['wall_s']} s; machine busy {cpu['machine_busy_pct']}% of {cpu['cpus']} cores")
     for sample in r["samples"][:3]:
         print(f"           sample answer: {sample}")
     for line in r["server_errors"]:

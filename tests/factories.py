@@ -61,3 +61,20 @@ def make_error(service: Service, error_type: str = "ValueError", message: str = 
     incoming.platform = incoming.platform or service.platform
     result = record_error(incoming)
     return db.session.get(ErrorLog, result.error_id, populate_existing=True)
+
+
+def drain_ingest_writer(service: Service | int) -> None:
+    """Return once the group-commit writer of the current app has finished its hand-offs.
+
+    The writer answers a batch, then runs its hand-off (routing, notifications) before taking the
+    next batch; a resent event (a duplicate) hands nothing off. So when the resend of a sentinel event
+    is answered, everything queued before it is done and nothing is left running against this test's
+    database while the next test resets it.
+    """
+    from app.ingest.incoming import IncomingError
+    from app.services.ingest_writer import submit_error
+
+    service_id = service if isinstance(service, int) else service.id
+    for _ in range(2):
+        submit_error(IncomingError(service_id=service_id, source="api", error_type="WriterDrained",
+                                   message="sentinel", event_id="00000000-0000-4000-8000-00000000d0a1"))

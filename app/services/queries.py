@@ -13,6 +13,7 @@ from app.models import (
     ErrorPattern, Service,
 )
 from app.models.types import utcnow
+from app.services.oncall import on_call_ids
 from app.services.sql import contains_ci, hour_bucket, seconds_between
 
 MAX_PER_PAGE = 100
@@ -220,14 +221,16 @@ def workload() -> list[dict]:
     counts: dict[int, dict[str, int]] = {}
     for developer_id, severity, count in rows:
         counts.setdefault(developer_id, {})[severity] = count
+    answering = on_call_ids()  # the flag, shifts and overrides: who answers now
     result = []
     for developer in db.session.execute(select(Developer).order_by(Developer.name)).scalars():
         by_severity = counts.get(developer.id, {})
         load = sum(by_severity.values())
+        on_call = developer.id in answering
         result.append({
             "developer_id": developer.id, "name": developer.name, "role": developer.role,
-            "on_call": developer.on_call, "current_load": load, "max_load": developer.max_load,
-            "available": developer.active and developer.on_call and load < developer.max_load,
+            "on_call": on_call, "current_load": load, "max_load": developer.max_load,
+            "available": developer.active and on_call and load < developer.max_load,
             "open_by_severity": {s: by_severity.get(s, 0) for s in reversed(SEVERITIES)},
         })
     return result

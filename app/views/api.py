@@ -6,7 +6,7 @@ from flask import Blueprint, g, request
 from app.extensions import db
 from app.ingest.sources import NORMALISERS
 from app.models import SEVERITIES, STATUSES, Developer, ErrorLog
-from app.services import accounts, escalation, queries, triage
+from app.services import accounts, escalation, oncall, queries, triage
 from app.views import serializers as out
 from app.views.errors import ApiError, register_json_errors
 from app.views.ingest_http import ingest_json, parse_json_object, read_body, record_response
@@ -183,7 +183,9 @@ def escalate_error(error_id: str):
 def list_developers():
     developers = db.session.execute(db.select(Developer).order_by(Developer.name)).scalars().all()
     loads = queries.current_loads([d.id for d in developers])
-    return {"items": [out.developer(d, loads[d.id]) for d in developers], "total": len(developers)}
+    answering = oncall.on_call_ids([d.id for d in developers])
+    return {"items": [out.developer(d, loads[d.id], d.id in answering) for d in developers],
+            "total": len(developers)}
 
 
 @bp.get("/developers/workload/")
@@ -203,7 +205,7 @@ def set_on_call(developer_id: int):
     if not accounts.can_change_on_call(g.actor, developer):
         raise ApiError(403, "only leads, managers and admins change another developer's on-call status")
     accounts.set_on_call(developer, on_call, g.actor)
-    return out.developer(developer, triage.open_load(developer.id))
+    return out.developer(developer, triage.open_load(developer.id), oncall.is_on_call(developer))
 
 
 # --- patterns and notifications ----------------------------------------------------------------

@@ -271,13 +271,16 @@ INGEST_RESULT = _out({
 SEVERITY_COUNTS = _out({s: INT for s in reversed(SEVERITIES)})
 DEVELOPER = _out({
     "id": INT, "name": STR, "email": STR, "phone": _null(STR), "role": {"type": "string", "enum": list(ROLES)},
-    "on_call": BOOL, "max_load": INT,
+    "on_call": {"type": "boolean", "description": "The on-call flag a lead or the developer set."},
+    "on_call_now": {"type": "boolean", "description": "On call at this moment: the flag, a shift or an override."},
+    "max_load": INT,
     "current_load": _null({"type": "integer", "description": "Open errors assigned."}),
     "active": BOOL, "slack_member_id": _null(STR),
     "services": {"type": "array", "items": STR, "description": "Slugs of the services they know."},
 })
 WORKLOAD_ITEM = _out({
-    "developer_id": INT, "name": STR, "role": {"type": "string", "enum": list(ROLES)}, "on_call": BOOL,
+    "developer_id": INT, "name": STR, "role": {"type": "string", "enum": list(ROLES)},
+    "on_call": {"type": "boolean", "description": "On call now: the flag, a shift or an override."},
     "current_load": INT, "max_load": INT,
     "available": {"type": "boolean", "description": "Active, on call and below max load: routing may pick them."},
     "open_by_severity": _ref("SeverityCounts"),

@@ -52,10 +52,11 @@ def occurrence(occ) -> dict:
     }
 
 
-def developer(dev, load: int | None = None) -> dict:
+def developer(dev, load: int | None = None, on_call_now: bool | None = None) -> dict:
     return {
         "id": dev.id, "name": dev.name, "email": dev.email, "phone": dev.phone, "role": dev.role,
-        "on_call": dev.on_call, "max_load": dev.max_load, "current_load": load, "active": dev.active,
+        "on_call": dev.on_call, "on_call_now": dev.on_call if on_call_now is None else on_call_now,
+        "max_load": dev.max_load, "current_load": load, "active": dev.active,
         "slack_member_id": dev.slack_member_id, "services": [s.slug for s in dev.services],
     }
 

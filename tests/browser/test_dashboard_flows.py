@@ -70,6 +70,12 @@ def test_the_feed_shows_an_error_ingested_while_the_page_is_open(page, live_serv
     expect(page.locator("#feed-list li").first).to_have_attribute("data-error-id", error_id)  # at the top
     expect(page.locator("#trend-hourly")).to_be_visible()
     screenshot(page, "dashboard-overview")
+    # A dropped connection comes back by itself, and the badge says so meanwhile.
+    page.evaluate("document.querySelector('[ws-connect]')['htmx-internal-data'].webSocket.socket.close()")
+    expect(page.locator("#feed-status")).to_have_attribute("data-state", "offline")
+    expect(page.locator("#feed-status")).to_have_attribute("data-state", "live")
+    later_id = post_error(live_server, service, error_type="AfterReconnect", message="still live", severity="high")
+    expect(page.locator(f'#feed-list li[data-error-id="{later_id}"]')).to_be_visible()
     with page.expect_response(lambda r: r.url.endswith("/overview/daily")) as daily:
         page.click("button[data-show=trend-daily-wrap]")
     assert daily.value.status == 200
@@ -85,12 +91,19 @@ def test_filtering_the_list_updates_the_table_and_the_url(page, live_server, ser
     sign_in(page, live_server, lead.email)
     page.goto(f"{live_server}/errors")
     expect(page.locator("#error-table tbody tr")).to_have_count(3)
-    page.select_option("select[name=severity]", "critical")
+
+    def table_update(*parts):
+        return page.expect_response(lambda r: "/errors?" in r.url and all(p in r.url for p in parts))
+
+    with table_update("severity=critical"):
+        page.select_option("select[name=severity]", "critical")
     expect(page.locator("#error-table tbody tr")).to_have_count(1)
     expect(page.locator("#error-table")).to_contain_text("CriticalThing")
     expect(page).to_have_url(re.compile(r"severity=critical"))
-    page.select_option("select[name=severity]", "")
-    page.fill("input[name=q]", "tiles")
+    with table_update("severity=&"):
+        page.select_option("select[name=severity]", "")
+    with table_update("q=tiles"):
+        page.fill("input[name=q]", "tiles")
     expect(page.locator("#error-table tbody tr")).to_have_count(1)
     expect(page.locator("#error-table")).to_contain_text("GeoThing")
     page.reload()  # the filtered view is a bookmarkable URL

@@ -236,3 +236,35 @@ def test_an_event_left_half_handled_is_finished_by_the_sweep(app, client, smtp_s
     with time_machine.travel(utcnow() + dt.timedelta(minutes=5), tick=True):
         assert notifications.recover_lost_events() == 1
     assert [(r.recipient_id, r.status) for r in rows()] == [(developer.id, "sent")]
+
+
+def test_two_consumers_handling_the_same_event_route_once_and_send_once(app, smtp_server, on_call):
+    service, developer = on_call
+    make_developer("Second", services=[service], on_call=True)
+    error = ErrorLog(service_id=service.id, fingerprint="d" * 40, severity="high", severity_level=4,
+                     error_type="DoubleHandled", message="two consumers", status="new", resolved=False,
+                     occurrence_count=1, regression_count=0)
+    db.session.add(error)
+    db.session.commit()
+    error_id = error.id  # read here: the threads must not touch this session's objects
+    barrier = threading.Barrier(3)
+
+    def consumer():
+        with app.app_context():
+            barrier.wait()
+            notifications.handle_error_event(error_id, "error.created")
+            db.session.remove()
+
+    threads = [threading.Thread(target=consumer) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+
+    assert len(smtp_server.wait_for(1)) == 1
+    assert [(r.channel, r.status) for r in rows()] == [("email", "sent")]
+    from app.models import AuditEvent
+
+    assignments = db.session.execute(select(AuditEvent).where(AuditEvent.error_id == error_id,
+                                                              AuditEvent.action == "error.assigned")).scalars().all()
+    assert len(assignments) == 1  # routed once, whoever won

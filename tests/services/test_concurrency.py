@@ -15,7 +15,7 @@ from app.ingest.incoming import IncomingError
 from app.models import ErrorLog, ErrorOccurrence
 from app.services import triage
 from app.services.errors import record_error
-from tests.factories import make_developer
+from tests.factories import drain_ingest_writer, make_developer
 
 THREADS = 12
 
@@ -106,6 +106,7 @@ def test_racing_first_occurrences_through_the_group_commit_writer(app, service_i
     assert len(errors) == 1 and errors[0].occurrence_count == THREADS
     assert sum(r.is_new for r in results) == 1
     assert stored_occurrences() == THREADS
+    drain_ingest_writer(service_id)
 
 
 def test_racing_resends_of_one_event_are_stored_once(app, service_id):

@@ -14,7 +14,7 @@ from app.models.types import utcnow
 from app.services import triage
 from app.services.errors import record_error, record_errors
 from app.services.ingest_writer import submit_error
-from tests.factories import make_developer, make_service
+from tests.factories import drain_ingest_writer, make_developer, make_service
 
 
 
@@ -259,9 +259,11 @@ def test_empty_type_and_message_still_record(service):
 # --- the group-commit writer -------------------------------------------------------------------
 
 @pytest.fixture
-def group_commit(app):
+def group_commit(app, service):
     app.config.update(INGEST_BATCH_MAX=16, INGEST_BATCH_WAIT_MS=5)
-    return app
+    service_id = service.id
+    yield app
+    drain_ingest_writer(service_id)
 
 
 def test_group_commit_writer_answers_every_thread_with_its_committed_event(group_commit, service):

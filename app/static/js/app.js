@@ -89,9 +89,9 @@
       attempts += 1;
     }
   });
-  document.addEventListener("htmx:wsAfterMessage", function () {
+  document.addEventListener("htmx:wsAfterMessage", function (event) {
     var list = document.getElementById("feed-list");
-    if (!list) return;
+    if (!list || String(event.detail.message).indexOf("feed-item") < 0) return;
     // One row per error: its latest event, at the top.
     var seen = {};
     Array.prototype.slice.call(list.children).forEach(function (row) {
