@@ -13,17 +13,14 @@ from app.models import ROLES, ApiToken, Developer, Service
 from app.models.types import utcnow
 from app.services.audit import record_audit
 from app.services.ingest_keys import forget_cached_keys, generate_ingest_key
+from app.services.refusal import Refused
 
 TOKEN_PREFIX = "hw_"
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
 
 
-class AccountError(ValueError):
+class AccountError(Refused):
     """A request about accounts that cannot be carried out; ``field`` names the culprit."""
-
-    def __init__(self, message: str, field: str | None = None):
-        super().__init__(message)
-        self.message, self.field = message, field
 
 
 def hash_password(password: str) -> str:

@@ -14,17 +14,14 @@ from app.extensions import db
 from app.models import Developer, OnCallOverride, OnCallShift
 from app.models.types import utcnow
 from app.services.audit import record_audit
+from app.services.refusal import Refused
 
 MAX_SHIFT = dt.timedelta(days=31)
 MAX_ROTATION_SHIFTS = 520  # ten years of weekly shifts
 
 
-class OnCallError(ValueError):
+class OnCallError(Refused):
     """A shift or override that cannot be saved; ``status`` is the HTTP status to answer with."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 400):
-        super().__init__(message)
-        self.message, self.field, self.status = message, field, status
 
 
 def _aware(value: dt.datetime, name: str) -> dt.datetime:

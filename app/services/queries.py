@@ -15,6 +15,7 @@ from app.models import (
 from app.models.types import utcnow
 from app.services.oncall import on_call_ids
 from app.services.sql import contains_ci, hour_bucket, seconds_between
+from app.services.refusal import Refused
 
 MAX_PER_PAGE = 100
 SORTS = {
@@ -23,10 +24,8 @@ SORTS = {
 }
 
 
-class QueryError(ValueError):
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.message, self.field = message, field
+class QueryError(Refused):
+    """A filter or page parameter that cannot be read."""
 
 
 @dataclass

@@ -17,16 +17,13 @@ from app.extensions import db
 from app.models import SEVERITIES, Developer, Setting
 from app.models.types import utcnow
 from app.services.audit import record_audit
+from app.services.refusal import Refused
 
 _TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 
 
-class SettingError(ValueError):
+class SettingError(Refused):
     """A value a setting cannot take; ``field`` is the setting's key."""
-
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.message, self.field = message, field
 
 
 @dataclass(frozen=True)

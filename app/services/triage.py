@@ -9,14 +9,11 @@ from app.extensions import db
 from app.models import OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, Developer, ErrorLog
 from app.models.types import utcnow
 from app.services.audit import record_audit
+from app.services.refusal import Refused
 
 
-class TriageError(ValueError):
+class TriageError(Refused):
     """A change that is not allowed or not valid; ``status`` is the HTTP status to answer with."""
-
-    def __init__(self, message: str, field: str | None = None, status: int = 400):
-        super().__init__(message)
-        self.message, self.field, self.status = message, field, status
 
 
 def may_work_on(actor: Developer, error: ErrorLog) -> bool:

@@ -18,14 +18,13 @@ from app.extensions import db
 from app.models import WEBHOOK_EVENTS, Developer, Service, WebhookSubscription
 from app.notify.webhook import signature
 from app.services.audit import record_audit
+from app.services.refusal import Refused
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 
 
-class WebhookError(ValueError):
-    def __init__(self, message: str, field: str | None = None, status: int = 400):
-        super().__init__(message)
-        self.message, self.field, self.status = message, field, status
+class WebhookError(Refused):
+    """None"""
 
 
 def _check_url(url: str) -> str:

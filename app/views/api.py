@@ -54,23 +54,9 @@ def _developer_or_error(developer_id, field: str) -> Developer:
     return developer
 
 
-def _triage(call):
-    try:
-        return call()
-    except triage.TriageError as exc:
-        raise ApiError(exc.status, exc.message, field=exc.field) from None
-
-
-def _query(call):
-    try:
-        return call()
-    except queries.QueryError as exc:
-        raise ApiError(400, exc.message, field=exc.field) from None
-
-
 def _page_args() -> tuple[int, int]:
-    return _query(lambda: (queries.parse_int_arg(request.args.get("page"), "page", 1, 1, 100000),
-                           queries.parse_int_arg(request.args.get("per_page"), "per_page", 25, 1, queries.MAX_PER_PAGE)))
+    return (queries.parse_int_arg(request.args.get("page"), "page", 1, 1, 100000),
+            queries.parse_int_arg(request.args.get("per_page"), "per_page", 25, 1, queries.MAX_PER_PAGE))
 
 
 # --- ingest -----------------------------------------------------------------------------------
@@ -85,14 +71,14 @@ def ingest():
 
 @bp.get("/errors/")
 def list_errors():
-    filters = _query(lambda: queries.parse_error_filters(request.args, current_developer_id=g.actor.id))
+    filters = queries.parse_error_filters(request.args, current_developer_id=g.actor.id)
     errors, total = queries.list_errors(filters)
     return out.page([out.error_summary(e) for e in errors], total, filters.page, filters.per_page)
 
 
 @bp.get("/errors/stats/")
 def error_stats():
-    hours = _query(lambda: queries.parse_int_arg(request.args.get("hours"), "hours", 24, 1, 24 * 90))
+    hours = queries.parse_int_arg(request.args.get("hours"), "hours", 24, 1, 24 * 90)
     return queries.error_stats(hours)
 
 
@@ -138,9 +124,9 @@ def update_error(error_id: str):
             field = "assigned_to" if exc.field == "developer_id" else exc.field
             raise ApiError(exc.status, exc.message, field=field) from None
     if "severity" in body:
-        _triage(lambda: triage.set_severity(error, body["severity"], g.actor))
+        triage.set_severity(error, body["severity"], g.actor)
     if "status" in body:
-        _triage(lambda: triage.set_status(error, body["status"], g.actor, body.get("note")))
+        triage.set_status(error, body["status"], g.actor, body.get("note"))
     return out.error_detail(error, queries.latest_occurrence(error.id))
 
 
@@ -150,7 +136,7 @@ def resolve_error(error_id: str):
     note = _json_body().get("note")
     if note is not None and not isinstance(note, str):
         raise ApiError(400, "'note' must be a string", field="note")
-    _triage(lambda: triage.resolve_error(error, g.actor, note))
+    triage.resolve_error(error, g.actor, note)
     return out.error_detail(error, None)
 
 
@@ -161,7 +147,7 @@ def assign_error(error_id: str):
     if "developer_id" not in body:
         raise ApiError(400, "'developer_id' is required", field="developer_id", code="missing_field")
     target = _developer_or_error(body["developer_id"], "developer_id")
-    _triage(lambda: triage.assign_error(error, target, g.actor))
+    triage.assign_error(error, target, g.actor)
     return out.error_detail(error, None)
 
 
@@ -173,7 +159,7 @@ def escalate_error(error_id: str):
     if not isinstance(reason, str) or not reason.strip():
         raise ApiError(400, "'reason' is required", field="reason", code="missing_field")
     to = _developer_or_error(body["to"], "to") if body.get("to") is not None else None
-    record = _triage(lambda: escalation.escalate_error(error, g.actor, reason, to=to))
+    record = escalation.escalate_error(error, g.actor, reason, to=to)
     return out.escalation(record), 201
 
 

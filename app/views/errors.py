@@ -4,6 +4,8 @@ from __future__ import annotations
 from flask import Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from app.services.refusal import Refused
+
 CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
     409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 429: "rate_limited",
@@ -38,6 +40,10 @@ def register_json_errors(blueprint) -> None:
     @blueprint.errorhandler(ApiError)
     def _api_error(exc: ApiError):
         return error_response(exc.status, exc.message, exc.field, exc.code, exc.headers)
+
+    @blueprint.errorhandler(Refused)
+    def _refused(exc: Refused):
+        return error_response(exc.status, exc.message, exc.field)
 
     @blueprint.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
