@@ -80,6 +80,10 @@ class ErrorOccurrence(db.Model):
     __table_args__ = (
         Index("ix_error_occurrences_error_timestamp", "error_id", "timestamp"),
         Index("ix_error_occurrences_received_at", "received_at"),
+        # Every dashboard aggregate reads a time window of occurrences; on PostgreSQL the included
+        # columns make those index-only scans (see docs/PERFORMANCE.md, Dashboard).
+        Index("ix_error_occurrences_timestamp", "timestamp",
+              postgresql_include=["severity", "service_id", "error_id"]),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
