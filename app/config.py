@@ -129,7 +129,8 @@ class Config:
     LOGIN_LOCKOUT_SECONDS = _int("LOGIN_LOCKOUT_SECONDS", 900)
     # Overview counters and chart series are this many seconds old at most.
     DASHBOARD_CACHE_SECONDS = _int("DASHBOARD_CACHE_SECONDS", 5)
-    # Past days of the 30-day chart change only by late events: they are recounted this often.
+    # Yesterday's count in the 30-day chart still changes by late events: recounted this often
+    # (older days are kept up to a day).
     DASHBOARD_HISTORY_CACHE_SECONDS = _int("DASHBOARD_HISTORY_CACHE_SECONDS", 600)
     # Origins allowed to open the live feed besides the dashboard's own (comma-separated).
     FEED_ALLOWED_ORIGINS = [o.strip().rstrip("/") for o in os.environ.get("FEED_ALLOWED_ORIGINS", "").split(",")

@@ -429,7 +429,6 @@ def run_scenario(kind: str, concurrency: int, mix: str, args: argparse.Namespace
         "PORT": str(_free_port()),
         # The limiter still runs on every event; its limit is raised so it measures, not refuses.
         "RATE_LIMIT_PER_MINUTE": str(10_000_000),
-        "LOG_LEVEL": "WARNING",
     })
     if kind == "postgres":
         env["DATABASE_URL"] = db.url

@@ -25,7 +25,6 @@ from app.models import (
     ErrorOccurrence, Service,
 )
 from app.models.types import utcnow
-from app.services.sql import day_bucket
 
 log = logging.getLogger("heartwatch.dashboard")
 CACHE_PREFIX = "heartwatch:dashboard:"
@@ -291,11 +290,11 @@ def occurrence_series(error_id: str, days: int = 14, now: dt.datetime | None = N
     now = now or utcnow()
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     first = today - dt.timedelta(days=days - 1)
-    bucket = day_bucket(ErrorOccurrence.timestamp)
-    rows = dict(db.session.execute(
+    bucket = _truncated("day", ErrorOccurrence.timestamp)
+    rows = {_label(day, "day"): count for day, count in db.session.execute(
         select(bucket, func.count()).where(ErrorOccurrence.error_id == error_id, ErrorOccurrence.timestamp >= first)
         .group_by(bucket)
-    ).all())
+    ).all()}
     labels = [(first + dt.timedelta(days=d)).strftime("%Y-%m-%d") for d in range(days)]
     return {"labels": labels, "values": [int(rows.get(label, 0)) for label in labels]}
 
@@ -396,14 +395,15 @@ def pattern_sparklines(pattern_ids: list[int], days: int = 14, now: dt.datetime 
     first = now.replace(hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(days=days - 1)
     labels = [(first + dt.timedelta(days=d)).strftime("%Y-%m-%d") for d in range(days)]
     index = {label: i for i, label in enumerate(labels)}
-    bucket = day_bucket(ErrorOccurrence.timestamp)
+    bucket = _truncated("day", ErrorOccurrence.timestamp)
     rows = db.session.execute(
         select(ErrorLog.pattern_id, bucket, func.count())
         .join(ErrorLog, and_(ErrorLog.id == ErrorOccurrence.error_id, ErrorLog.pattern_id.in_(pattern_ids)))
         .where(ErrorOccurrence.timestamp >= first).group_by(ErrorLog.pattern_id, bucket)
     ).all()
     result = {pid: [0] * days for pid in pattern_ids}
-    for pid, label, count in rows:
+    for pid, day, count in rows:
+        label = _label(day, "day")
         if label in index:
             result[pid][index[label]] = int(count)
     return result

@@ -17,6 +17,7 @@ import logging
 import os
 import queue
 import threading
+import time
 
 from flask import Flask, current_app
 
@@ -68,10 +69,22 @@ class GroupCommitWriter:
             with self.app.app_context():
                 self._release_connection()
             first = self.queue.get()
+        # Everything already queued, then whatever arrives within INGEST_BATCH_WAIT_MS of the first event:
+        # the wait is for the batch, not per event (per event, a steady trickle stretched one batch's
+        # collection to many times the setting while its first requests waited).
         batch = [first]
+        deadline = time.monotonic() + self.wait
         while len(batch) < self.max_batch:
             try:
-                batch.append(self.queue.get(timeout=self.wait) if self.wait else self.queue.get_nowait())
+                batch.append(self.queue.get_nowait())
+                continue
+            except queue.Empty:
+                pass
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            try:
+                batch.append(self.queue.get(timeout=remaining))
             except queue.Empty:
                 break
         return batch

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 from app.extensions import db
 from app.models import SEVERITIES, Developer
 from app.services.audit import record_audit
+from app.services.refusal import Refused
 
 PERSONAL_CHANNELS = ("email", "slack", "sms")
 # The channels each severity reaches by default (DESIGN section 5); low and info stay on the dashboard.
@@ -28,12 +29,8 @@ _PHONE = re.compile(r"\+[1-9]\d{6,14}")
 _SLACK_MEMBER = re.compile(r"[UW][A-Z0-9]{6,20}")
 
 
-class PreferenceError(ValueError):
+class PreferenceError(Refused):
     """A preference that cannot be saved; ``field`` names the form field."""
-
-    def __init__(self, message: str, field: str):
-        super().__init__(message)
-        self.message, self.field = message, field
 
 
 @dataclass

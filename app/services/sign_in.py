@@ -113,7 +113,8 @@ def authenticate(email: str, password: str, address: str | None) -> Developer | 
     failures, remaining = _failures(key)
     if limit > 0 and failures >= limit:
         raise SignInRefused(remaining)
-    developer = accounts.developer_by_email(email)
+    # A NUL byte cannot be in an address, and PostgreSQL would refuse the query.
+    developer = accounts.developer_by_email(email) if "\x00" not in (email or "") else None
     if developer is not None and developer.active and accounts.verify_password(developer, password or ""):
         _clear(key)
         record_audit(developer, "developer.signed_in", "developer", developer.id,

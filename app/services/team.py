@@ -13,14 +13,13 @@ from app.models import ROLES, Developer, Service
 from app.services import accounts, permissions
 from app.services.audit import record_audit
 from app.services.preferences import PreferenceError, normalise_phone
+from app.services.refusal import Refused
 
 MAX_LOAD_LIMIT = 1000
 
 
-class TeamError(ValueError):
-    def __init__(self, message: str, field: str | None = None, status: int = 400):
-        super().__init__(message)
-        self.message, self.field, self.status = message, field, status
+class TeamError(Refused):
+    """A change to a developer that is not allowed (403) or not valid (400, 409)."""
 
 
 def _parse_max_load(value) -> int:

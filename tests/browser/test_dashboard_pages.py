@@ -83,10 +83,13 @@ def test_every_main_page_renders_cleanly_with_demo_data(page, live_server, demo)
     expect(page.locator("#snippet-flutter")).to_be_visible()
     expect(page.locator("#snippet-django")).to_be_hidden()
     screenshot(page, "dashboard-page-settings-service")
-    page.set_viewport_size({"width": 1024, "height": 768})  # a small laptop screen
-    page.goto(f"{live_server}/errors/{richest.id}")
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
-    screenshot(page, "dashboard-page-error-detail-1024")
+    page.set_viewport_size({"width": 1024, "height": 768})  # a small laptop screen: nothing sticks out
+    for path, name in (("/", "overview"), ("/errors", "errors"), (f"/errors/{richest.id}", "error-detail"),
+                       ("/developers", "developers")):
+        page.goto(f"{live_server}{path}")
+        page.wait_for_load_state("networkidle")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1"), path
+        screenshot(page, f"dashboard-page-{name}-1024")
     favicon = [p for p in problems if "favicon" in p]
     assert not problems, problems + favicon
 

@@ -214,3 +214,7 @@ def test_a_form_post_without_csrf_token_changes_nothing(csrf_app, client, lead, 
     assert accepted.status_code == 200
     db.session.expire_all()
     assert db.session.get(ErrorLog, error_id).status == "resolved"
+
+
+def test_a_nul_byte_in_the_email_is_a_failed_sign_in(client, lead):
+    assert login(client, lead.email + "\x00").status_code == 401

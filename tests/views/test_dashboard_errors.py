@@ -182,7 +182,9 @@ def test_bulk_without_selection_or_action_is_a_clear_400(client, lead, catalogue
     login(client, lead)
     assert client.post("/errors/bulk", data={"action": "resolve"}).status_code == 400
     assert client.post("/errors/bulk", data={"action": "explode", "error_id": catalogue["OldError"]}).status_code == 400
-    assert client.post("/errors/bulk", data={"action": "resolve", "error_id": "no-such-id"}).status_code == 404
+    assert client.post("/errors/bulk", data={"action": "resolve", "error_id": "no-such-id"}).status_code == 400
+    unknown = "00000000-0000-0000-0000-000000000000"
+    assert client.post("/errors/bulk", data={"action": "resolve", "error_id": unknown}).status_code == 404
 
 
 # --- the detail ----------------------------------------------------------------------------------
@@ -436,3 +438,27 @@ def test_timeline_helper_names_people_and_orders_newest_first(client, lead, serv
     items = dashboard.timeline(new_error)
     assert items[0]["action"] == "error.assigned" and items[0]["names"][dev.id] == "Dana Dev"
     assert items[-1]["action"] == "first_seen"
+
+
+@pytest.mark.parametrize("path, status", [
+    ("/errors/abc%00", 404), ("/errors/not-an-id!", 404), ("/errors?q=a%00b", 400), ("/errors?environment=%00", 400),
+    ("/notifications?recipient=%00", 400), ("/errors/{id}/occurrences?page=0", 200),
+    ("/errors/{id}/occurrences?page=%C2%B2", 200), ("/errors/{id}?occurrence=%00", 400),
+    ("/errors/{id}?occurrence=zzz", 200),
+])
+def test_odd_ids_and_parameters_are_a_clear_answer_never_a_500(client, lead, new_error, path, status):
+    login(client, lead)
+    assert client.get(path.format(id=new_error.id)).status_code == status
+
+
+@pytest.mark.parametrize("data", [{"developer_id": "99999999999"}, {"developer_id": "²"}])
+def test_odd_numbers_in_forms_are_a_400(client, lead, new_error, data):
+    login(client, lead)
+    assert client.post(f"/errors/{new_error.id}/assign", data=data).status_code == 400
+
+
+def test_nul_bytes_in_forms_are_a_400_and_change_nothing(client, lead, new_error):
+    login(client, lead)
+    assert client.post(f"/errors/{new_error.id}/resolve", data={"note": "fixed\x00"}).status_code == 400
+    db.session.expire_all()
+    assert new_error.status != "resolved"

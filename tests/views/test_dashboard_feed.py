@@ -185,9 +185,9 @@ class Served:
         while time.monotonic() < deadline:
             assert self.process.poll() is None, (tmp_path / f"gunicorn-{workers}.log").read_text()
             try:
-                if requests.get(f"{self.base}/healthz", timeout=1).status_code == 200:
+                if requests.get(f"{self.base}/healthz", timeout=5).status_code == 200:
                     return
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or still importing the app
                 pass
             time.sleep(0.1)
         self.stop()

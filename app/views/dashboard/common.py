@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from urllib.parse import urlsplit
 
 from flask import Response, abort, make_response, redirect, render_template, request, url_for
@@ -62,10 +63,20 @@ def page_or_fragment(page_template: str, partial_template: str, target: str, **c
     return fragment(chosen, **context)
 
 
+_ID = re.compile(r"[0-9A-Fa-f-]{1,36}")
+MAX_ID = 2**31 - 1
+
+
+def looks_like_id(value: str | None) -> bool:
+    """Error and occurrence ids are UUIDs (or a client's 32 hex digits): anything else matches nothing,
+    and is not sent to the database (PostgreSQL refuses a NUL byte in a parameter)."""
+    return bool(value) and _ID.fullmatch(value) is not None
+
+
 def error_or_404(error_id: str) -> ErrorLog:
-    error = db.session.get(ErrorLog, error_id) if 0 < len(error_id) <= 36 else None
+    error = db.session.get(ErrorLog, error_id) if looks_like_id(error_id) else None
     if error is None:
-        abort(404, description=f"No error with id {error_id}.")
+        abort(404, description=f"No error with id {error_id[:40]}.")
     return error
 
 
@@ -82,9 +93,17 @@ def form_int(name: str, *, required: bool = True) -> int | None:
         if required:
             abort(400, description=f"'{name}' is required.")
         return None
-    if not value.isdigit() or len(value) > 10:
+    if not (value.isascii() and value.isdigit()) or int(value) > MAX_ID:
         abort(400, description=f"'{name}' must be a whole number.")
     return int(value)
+
+
+def form_ids(name: str) -> list[int]:
+    """The whole numbers of a multi-valued field (checkboxes); anything else is a 400."""
+    values = [v.strip() for v in request.form.getlist(name) if v.strip()]
+    if any(not (v.isascii() and v.isdigit()) or int(v) > MAX_ID for v in values):
+        abort(400, description=f"'{name}' must be whole numbers.")
+    return [int(v) for v in values]
 
 
 def parse_local_datetime(value: str | None, field: str) -> dt.datetime | None:
@@ -108,4 +127,4 @@ def login_url() -> str:
 def page_arg(name: str = "page") -> int:
     """A page number from the query string; anything odd means the first page."""
     value = request.args.get(name) or ""
-    return int(value) if value.isdigit() and len(value) < 7 and int(value) > 0 else 1
+    return int(value) if value.isascii() and value.isdigit() and len(value) < 7 and int(value) > 0 else 1

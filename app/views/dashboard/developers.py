@@ -5,12 +5,12 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import SEVERITIES, Service
-from app.services import accounts, dashboard, permissions, preferences, team
-from app.views.dashboard import bp
+from app.models import SEVERITIES, Developer, OnCallOverride, OnCallShift, Service
 from app.models.types import utcnow
+from app.services import accounts, dashboard, oncall, permissions, preferences, team
+from app.views.dashboard import bp
 from app.views.dashboard.common import (
-    actor, developer_or_404, form_int, fragment, is_htmx, parse_local_datetime, refuse,
+    actor, developer_or_404, form_ids, form_int, fragment, is_htmx, parse_local_datetime, refuse,
 )
 
 
@@ -60,7 +60,7 @@ def edit_developer(developer_id: int):
             team.update_developer(
                 developer, user, name=request.form.get("name"), phone=request.form.get("phone"),
                 slack_member_id=request.form.get("slack_member_id"), max_load=request.form.get("max_load"),
-                service_ids=[int(v) for v in request.form.getlist("service_id") if v.isdigit()])
+                service_ids=form_ids("service_id"))
         except team.TeamError as exc:
             db.session.rollback()
             problem, status = exc, exc.status
@@ -105,9 +105,6 @@ def my_preferences():
 def shifts():
     """The on-call schedule: shifts and overrides for the next two weeks. Leads, managers and admins
     plan anyone's; a developer plans their own (the rules live in app/services/oncall.py)."""
-    from app.models import Developer, OnCallOverride, OnCallShift
-    from app.services import oncall
-
     user = actor()
     problem, status = None, 200
     if request.method == "POST":

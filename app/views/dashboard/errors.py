@@ -14,7 +14,8 @@ from app.models.types import utcnow
 from app.services import dashboard, escalation, permissions, queries, triage
 from app.views.dashboard import bp
 from app.views.dashboard.common import (
-    actor, error_or_404, form_int, fragment, htmx_target, is_htmx, page_or_fragment, safe_back,
+    actor, error_or_404, form_int, fragment, htmx_target, is_htmx, looks_like_id, page_arg, page_or_fragment,
+    safe_back,
 )
 
 RANGES = {"1h": dt.timedelta(hours=1), "24h": dt.timedelta(hours=24), "7d": dt.timedelta(days=7),
@@ -87,6 +88,8 @@ def bulk_errors():
     back = safe_back(request.form.get("next"), url_for("dashboard.errors"))
     action = request.form.get("action", "")
     ids = [i for i in request.form.getlist("error_id") if i][:500]
+    if not all(looks_like_id(i) for i in ids):
+        return _bulk_answer(back, "Unknown error ids.", "error", 400)
     if action not in BULK_ACTIONS:
         return _bulk_answer(back, f"Choose an action: {', '.join(BULK_ACTIONS)}.", "error", 400)
     if not ids:
@@ -96,7 +99,7 @@ def bulk_errors():
     if action == "assign":
         developer_id = (request.form.get("developer_id") or "").strip()
         target = user if developer_id == "me" else (
-            db.session.get(Developer, int(developer_id)) if developer_id.isdigit() else None)
+            db.session.get(Developer, form_int("developer_id")) if developer_id else None)
         if target is None:
             return _bulk_answer(back, "Choose whom to assign the errors to.", "error", 400)
         refused = [e for e in chosen if not permissions.can_assign(user, e, target)]
@@ -146,7 +149,7 @@ def _bulk_answer(back: str, message: str, category: str, status: int):
 
 def _occurrence_for(error, occurrence_id: str | None):
     if occurrence_id:
-        occurrence = db.session.get(ErrorOccurrence, occurrence_id) if len(occurrence_id) <= 36 else None
+        occurrence = db.session.get(ErrorOccurrence, occurrence_id) if looks_like_id(occurrence_id) else None
         if occurrence is not None and occurrence.error_id == error.id:
             return occurrence
     return queries.latest_occurrence(error.id)
@@ -199,8 +202,7 @@ def error_detail(error_id: str):
 @bp.get("/errors/<error_id>/occurrences")
 def error_occurrences(error_id: str):
     error = error_or_404(error_id)
-    page = queries.parse_int_arg(request.args.get("page"), "page", 1, 1, 100000) \
-        if (request.args.get("page") or "1").isdigit() else 1
+    page = page_arg()
     return fragment("partials/_occurrences.html", error=error, **_occurrences_context(error, page))
 
 

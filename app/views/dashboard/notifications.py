@@ -16,7 +16,7 @@ RETRYABLE = ("failed", "dead")
 def _filters() -> tuple[dict, str | None]:
     channel = (request.args.get("channel") or "").strip()
     status = (request.args.get("status") or "").strip()
-    recipient = (request.args.get("recipient") or "").strip()[:200]
+    recipient = (request.args.get("recipient") or "").replace("\x00", "").strip()[:200]
     problem = None
     if channel and channel not in CHANNELS:
         problem, channel = f"channel must be one of {', '.join(CHANNELS)}", ""

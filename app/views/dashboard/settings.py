@@ -5,11 +5,12 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import PLATFORMS, ROLES, Developer, Service
-from app.services import accounts, permissions, team
+from app.models import PLATFORMS, ROLES, WEBHOOK_EVENTS, Developer, ScheduledJob, Service, WebhookSubscription
+from app.services import accounts, permissions, team, webhooks_out
+from app.services import settings as runtime
 from app.services.dsn import dsn_for
 from app.views.dashboard import bp
-from app.views.dashboard.common import actor, developer_or_404, form_int, refuse
+from app.views.dashboard.common import actor, developer_or_404, form_ids, form_int, refuse
 
 WEBHOOK_SOURCES = ("laravel", "java", "frontend", "mobile", "generic")
 
@@ -84,7 +85,7 @@ def settings_users():
             created = team.create_user(
                 actor(), name=request.form.get("name", ""), email=request.form.get("email", ""),
                 role=request.form.get("role", "developer"), password=request.form.get("password", ""),
-                service_ids=[int(v) for v in request.form.getlist("service_id") if v.isdigit()])
+                service_ids=form_ids("service_id"))
         except team.TeamError as exc:
             db.session.rollback()
             return _users_page(exc, form=request.form)
@@ -123,9 +124,6 @@ GROUP_TITLES = {"thresholds": "Alert thresholds", "escalation": "Escalation", "i
 
 
 def _alerts_page(problem=None, status: int = 200):
-    from app.models import ScheduledJob
-    from app.services import settings as runtime
-
     groups: dict[str, list[dict]] = {}
     for item in runtime.describe():
         groups.setdefault(item["group"], []).append(item)
@@ -137,8 +135,6 @@ def _alerts_page(problem=None, status: int = 200):
 @bp.route("/settings/alerts", methods=["GET", "POST"])
 def settings_alerts():
     """Alert thresholds, escalation times, job intervals and retention: one setting per form."""
-    from app.services import settings as runtime
-
     if request.method == "GET":
         return _alerts_page()
     key = request.form.get("key", "")
@@ -158,9 +154,6 @@ def settings_alerts():
 # --- outbound webhooks -------------------------------------------------------------------------------
 
 def _webhooks_page(problem=None, status: int = 200, secret: tuple | None = None, form=None):
-    from app.models import WEBHOOK_EVENTS
-    from app.services import webhooks_out
-
     services = db.session.execute(select(Service).order_by(Service.name)).scalars().all()
     return render_template("dashboard/settings_webhooks.html", subscriptions=webhooks_out.subscriptions(),
                            events=WEBHOOK_EVENTS, services=services, problem=problem, secret=secret,
@@ -168,8 +161,6 @@ def _webhooks_page(problem=None, status: int = 200, secret: tuple | None = None,
 
 
 def _subscription_or_404(subscription_id: int):
-    from app.models import WebhookSubscription
-
     subscription = db.session.get(WebhookSubscription, subscription_id)
     if subscription is None:
         refuse(f"No webhook subscription with id {subscription_id}.", 404)
@@ -179,8 +170,6 @@ def _subscription_or_404(subscription_id: int):
 @bp.route("/settings/webhooks", methods=["GET", "POST"])
 def settings_webhooks():
     """Custom webhook subscriptions. A new secret is shown once, on this answer (never in a cookie)."""
-    from app.services import webhooks_out
-
     if request.method == "GET":
         return _webhooks_page()
     service_id = form_int("service_id", required=False)
@@ -199,8 +188,6 @@ def settings_webhooks():
 @bp.post("/settings/webhooks/<int:subscription_id>")
 def settings_webhook_update(subscription_id: int):
     """Switch a subscription on or off, rotate its secret, delete it, or send it a test event."""
-    from app.services import webhooks_out
-
     subscription = _subscription_or_404(subscription_id)
     action = request.form.get("action", "")
     try:

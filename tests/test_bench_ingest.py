@@ -1,0 +1,39 @@
+"""The ingest benchmark, run small: Heartwatch under gunicorn exactly as the Procfile starts it (group
+commit on, as in production), every acknowledged event stored, also when the server is stopped with
+SIGTERM while events are coming in."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_bench(tmp_path: Path, *args: str) -> list[dict]:
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("TEST_DATABASE_URL", "DATABASE_URL", "REDIS_URL", "BENCH_DATABASE_URL", "BENCH_REDIS_URL")}
+    out = tmp_path / "results.json"
+    done = subprocess.run([sys.executable, str(ROOT / "bench" / "ingest.py"), "--db", "sqlite", "--mix", "json",
+                           "--json-out", str(out), *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return json.loads(out.read_text())
+
+
+def test_every_acknowledged_event_is_stored_under_gunicorn(tmp_path):
+    [result] = run_bench(tmp_path, "--concurrency", "8", "--events", "400", "--warmup", "0.5")
+    assert result["acked"] == result["sent"] == 400
+    assert result["statuses"] == {} and result["connection_errors"] == 0
+    assert result["occurrences"] == result["sum_occurrence_count"] == result["acked_total"]
+    assert result["errors"] == 50
+
+
+def test_no_acknowledged_event_is_lost_when_the_server_is_stopped_mid_run(tmp_path):
+    [result] = run_bench(tmp_path, "--concurrency", "8", "--warmup", "0.5", "--sigterm", "--sigterm-after", "1")
+    assert result["acked_ids"] > 0
+    assert result["acked_missing"] == 0
+    assert result["occurrences"] == result["sum_occurrence_count"] >= result["acked_total"]
+    assert result["gunicorn_exit"] == 0
