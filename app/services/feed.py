@@ -14,7 +14,16 @@ import orjson
 from flask import current_app
 
 log = logging.getLogger("heartwatch.feed")
-CHANNEL = "heartwatch:feed"
+CHANNEL_PREFIX = "heartwatch:feed"
+
+
+def channel_for(url: str) -> str:
+    """The pub/sub channel of this installation. Channels are shared by every database number of a
+    Redis server, so the number (the queue's and keys' home) is part of the name."""
+    from urllib.parse import urlsplit
+
+    path = urlsplit(url).path.strip("/")
+    return f"{CHANNEL_PREFIX}:{path or '0'}"
 
 
 class LocalBroadcaster:
@@ -67,7 +76,7 @@ def publish(event: dict) -> None:
     url = current_app.config.get("REDIS_URL")
     try:
         if url:
-            _redis(url).publish(CHANNEL, orjson.dumps(event))
+            _redis(url).publish(channel_for(url), orjson.dumps(event))
         else:
             local.publish(event)
     except Exception:
@@ -80,7 +89,7 @@ def _listen(url: str) -> None:
     while True:
         try:
             pubsub = redis.Redis.from_url(url).pubsub()
-            pubsub.subscribe(CHANNEL)
+            pubsub.subscribe(channel_for(url))
             for message in pubsub.listen():
                 if message["type"] == "subscribe":
                     _listener_ready.set()
