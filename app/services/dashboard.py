@@ -25,6 +25,8 @@ from app.models import (
     ErrorOccurrence, Service,
 )
 from app.models.types import utcnow
+from app.services.oncall import on_call_ids
+from app.services.queries import open_errors_by_assignee
 
 log = logging.getLogger("heartwatch.dashboard")
 CACHE_PREFIX = "heartwatch:dashboard:"
@@ -358,22 +360,17 @@ def escalations_of(error_id: str) -> list[ErrorEscalation]:
 
 def team() -> list[dict]:
     """Every developer with services, role, on-call state, open errors by severity, current and max load."""
-    rows = db.session.execute(
-        select(ErrorLog.assigned_to_id, ErrorLog.severity, func.count())
-        .where(ErrorLog.assigned_to_id.is_not(None), ErrorLog.status.in_(OPEN_STATUSES))
-        .group_by(ErrorLog.assigned_to_id, ErrorLog.severity)
-    ).all()
-    counts: dict[int, dict[str, int]] = {}
-    for developer_id, severity, count in rows:
-        counts.setdefault(developer_id, {})[severity] = count
+    counts = open_errors_by_assignee()
+    answering = on_call_ids()
     result = []
     for developer in db.session.execute(
             select(Developer).order_by(Developer.active.desc(), Developer.name)).scalars():
         by_severity = {s: counts.get(developer.id, {}).get(s, 0) for s in SEVERITY_ORDER}
         load = sum(by_severity.values())
+        on_call = developer.id in answering
         result.append({"developer": developer, "load": load, "by_severity": by_severity,
                        "over": load >= developer.max_load,
-                       "available": developer.active and developer.on_call and load < developer.max_load})
+                       "available": developer.active and on_call and load < developer.max_load})
     return result
 
 

@@ -210,8 +210,8 @@ def error_stats(hours: int = 24) -> dict:
     }
 
 
-def workload() -> list[dict]:
-    """Per developer: current load (open errors assigned), max load, open errors by severity."""
+def open_errors_by_assignee() -> dict[int, dict[str, int]]:
+    """Open errors per assigned developer and severity: the load behind routing and the workload views."""
     rows = db.session.execute(
         select(ErrorLog.assigned_to_id, ErrorLog.severity, func.count())
         .where(ErrorLog.assigned_to_id.is_not(None), ErrorLog.status.in_(OPEN_STATUSES))
@@ -220,6 +220,12 @@ def workload() -> list[dict]:
     counts: dict[int, dict[str, int]] = {}
     for developer_id, severity, count in rows:
         counts.setdefault(developer_id, {})[severity] = count
+    return counts
+
+
+def workload() -> list[dict]:
+    """Per developer: current load (open errors assigned), max load, open errors by severity."""
+    counts = open_errors_by_assignee()
     answering = on_call_ids()  # the flag, shifts and overrides: who answers now
     result = []
     for developer in db.session.execute(select(Developer).order_by(Developer.name)).scalars():

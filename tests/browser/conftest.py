@@ -1,7 +1,11 @@
 """Browser fixtures: Playwright driving Debian's chromium against a live Heartwatch."""
 from __future__ import annotations
 
+import contextlib
+import functools
+import http.server
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -61,3 +65,25 @@ def screenshot(page, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)
     return path
+
+
+class _QuietFiles(http.server.SimpleHTTPRequestHandler):
+    extensions_map = {".js": "text/javascript", ".mjs": "text/javascript", ".html": "text/html"}
+
+    def log_message(self, format, *args):  # keep the test output quiet
+        pass
+
+
+@contextlib.contextmanager
+def serve_folder(folder: Path):
+    """Serve a folder over HTTP on a loopback port of its own (so a page there has its own origin);
+    yields the origin."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             functools.partial(_QuietFiles, directory=str(folder)))
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)

@@ -2,13 +2,10 @@
 error and an unhandled promise rejection arrive through the frontend webhook and are stored."""
 from __future__ import annotations
 
-import functools
-import http.server
-import threading
 
 import pytest
 
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, serve_folder
 from tests.sentry.stored import stored_occurrences
 
 SHOP_JS = """
@@ -29,24 +26,12 @@ PAGE = """<!doctype html>
 """
 
 
-class _Files(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {".js": "text/javascript", ".html": "text/html"}
-
-    def log_message(self, format, *args):  # keep the test output quiet
-        pass
-
-
 @pytest.fixture
 def shop_site(tmp_path):
     """A tiny web server for the shop's page, on its own port (its own origin)."""
     (tmp_path / "shop.js").write_text(SHOP_JS)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(_Files, directory=str(tmp_path)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield tmp_path, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with serve_folder(tmp_path) as origin:
+        yield tmp_path, origin
 
 
 def _is_report(response) -> bool:

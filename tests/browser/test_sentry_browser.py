@@ -2,16 +2,13 @@
 origin than Heartwatch's, reporting through the service's DSN."""
 from __future__ import annotations
 
-import functools
-import http.server
 import json
-import threading
 from pathlib import Path
 
 import pytest
 
 from app.services.dsn import dsn_for
-from tests.browser.conftest import screenshot
+from tests.browser.conftest import screenshot, serve_folder
 from tests.sentry.stored import stored_occurrences
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,13 +52,6 @@ PAGE = """<!doctype html>
 """
 
 
-class _Files(http.server.SimpleHTTPRequestHandler):
-    extensions_map = {".js": "text/javascript", ".mjs": "text/javascript", ".html": "text/html"}
-
-    def log_message(self, format, *args):  # keep the test output quiet
-        pass
-
-
 @pytest.fixture
 def shop_site(tmp_path):
     """A tiny web server for the shop's page and the SDK files, on its own port (its own origin)."""
@@ -69,13 +59,8 @@ def shop_site(tmp_path):
         pytest.skip("node_modules/@sentry/browser is missing (scripts/vendor-assets.sh installs it)")
     (tmp_path / "node_modules").symlink_to(ROOT / "node_modules", target_is_directory=True)
     (tmp_path / "shop.js").write_text(SHOP_JS)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(_Files, directory=str(tmp_path)))
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield tmp_path, f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=5)
+    with serve_folder(tmp_path) as origin:
+        yield tmp_path, origin
 
 
 def _open_shop(page, shop_site, dsn: str) -> str:
