@@ -136,16 +136,22 @@ def test_slack_retry_after_is_respected(app, client, slack_receiver):
         assert notifications.retry_due() == {}
 
 
-def test_a_worker_killed_mid_send_leaves_a_lease_that_the_sweep_outlives(app, smtp_server, on_call):
-    service, developer = on_call
-    error = ErrorLog(service_id=service.id, fingerprint="e" * 40, severity="medium", severity_level=3,
-                     error_type="LeaseError", message="killed", status="new", resolved=False,
+def _planned_email(service, developer, error_type: str) -> int:
+    """A medium error with one planned (not yet sent) e-mail to the developer; the row's id."""
+    error = ErrorLog(service_id=service.id, fingerprint=error_type.ljust(40, "0"), severity="medium",
+                     severity_level=3, error_type=error_type, message=error_type, status="new", resolved=False,
                      occurrence_count=1, regression_count=0)
     db.session.add(error)
     db.session.commit()
     key = notifications.error_notice_key("error.created", error.id, "1")
     (row_id,) = notifications.record_planned([notifications.PlannedDelivery(
         key, "error.created", "email", f"dev:{developer.id}", developer.email, developer.id)], error.id)
+    return row_id
+
+
+def test_a_worker_killed_mid_send_leaves_a_lease_that_the_sweep_outlives(app, smtp_server, on_call):
+    service, developer = on_call
+    row_id = _planned_email(service, developer, "LeaseError")
     assert notifications.claim(row_id)  # the worker that then died
 
     assert notifications.retry_due() == {} and smtp_server.messages == []
@@ -171,14 +177,7 @@ def test_a_refused_recipient_fails_for_good_until_someone_retries_it(app, client
 
 def test_two_workers_delivering_the_same_row_send_it_once(app, smtp_server, on_call):
     service, developer = on_call
-    error = ErrorLog(service_id=service.id, fingerprint="f" * 40, severity="medium", severity_level=3,
-                     error_type="RaceError", message="two workers", status="new", resolved=False,
-                     occurrence_count=1, regression_count=0)
-    db.session.add(error)
-    db.session.commit()
-    key = notifications.error_notice_key("error.created", error.id, "1")
-    (row_id,) = notifications.record_planned([notifications.PlannedDelivery(
-        key, "error.created", "email", f"dev:{developer.id}", developer.email, developer.id)], error.id)
+    row_id = _planned_email(service, developer, "RaceError")
 
     barrier = threading.Barrier(4)
     outcomes = []
