@@ -3,10 +3,12 @@ reading a size-capped (and possibly compressed) body, decoding JSON, the ingest 
 """
 from __future__ import annotations
 
+import io
 import zlib
 
 import brotli
 import orjson
+import zstandard
 from flask import current_app, request
 
 from app.ingest.incoming import IncomingError, InvalidPayload
@@ -55,10 +57,13 @@ def decode_body(body: bytes, encoding: str, limit: int) -> bytes:
                 out = _inflate(body, -zlib.MAX_WBITS, limit)
         elif encoding == "br":
             out = brotli.Decompressor().process(body, output_buffer_limit=limit + 1)
+        elif encoding == "zstd":
+            # Read at most one byte past the limit: a zstd frame may announce no size, or lie about it.
+            out = zstandard.ZstdDecompressor().stream_reader(io.BytesIO(body)).read(limit + 1)
         else:
-            raise ApiError(415, f"unsupported Content-Encoding {encoding!r}; use gzip, deflate or br",
+            raise ApiError(415, f"unsupported Content-Encoding {encoding!r}; use gzip, deflate, br or zstd",
                            code="unsupported_encoding")
-    except (zlib.error, brotli.error):
+    except (zlib.error, brotli.error, zstandard.ZstdError):
         raise ApiError(400, f"the body is not valid {encoding} data", code="bad_encoding") from None
     if len(out) > limit:
         raise ApiError(413, f"decompressed body is larger than {limit} bytes")

@@ -458,8 +458,8 @@ RESPONSES = {
     "Conflict": _error_response("Not possible in the object's current state (resolved already, not open)."),
     "PayloadTooLarge": _error_response("The body is larger than 1 MiB (MAX_BODY_BYTES), before or after "
                                        "decompression."),
-    "UnsupportedMediaType": _error_response("Content-Type is not JSON, or Content-Encoding is not gzip, deflate "
-                                            "or br."),
+    "UnsupportedMediaType": _error_response("Content-Type is not JSON, or Content-Encoding is not gzip, deflate, "
+                                            "br or zstd."),
     "RateLimited": {
         "description": "The service sent more events this minute than its rate limit; the event was not kept "
                        "(the service's dropped-events counter counts it).",
@@ -656,7 +656,7 @@ def _sentry_operation(kind: str) -> dict:
         "description": f"{body}. Point an official Sentry SDK's DSN at Heartwatch (`{{scheme}}://{{ingest key}}@"
                        "{host}/{service id}`) and it posts here. Authenticated by the DSN's key: the "
                        "`X-Sentry-Auth: Sentry sentry_key=...` header, `?sentry_key=`, or (envelopes) the "
-                       "envelope header's `dsn`. gzip, deflate and br bodies are read.",
+                       "envelope header's `dsn`. gzip, deflate, br and zstd bodies are read.",
         "parameters": [_p("ServiceId"), _p("ContentEncoding")],
         "security": [{"SentryAuthHeader": []}, {"SentryKeyQuery": []}, {}],
         "requestBody": {"required": True, "content": {
