@@ -24,6 +24,7 @@ import contextlib
 import json
 import os
 import resource
+import shutil
 import signal
 import socket
 import subprocess
@@ -439,6 +440,7 @@ def run_scenario(kind: str, concurrency: int, mix: str, args: argparse.Namespace
     _clear_redis(redis_url)
     proc = None
     log_path = workdir / "gunicorn.log"
+    keep_workdir = True  # the server's log stays for a look unless the run was clean
     try:
         _flask(env, "db", "upgrade")
         services = {}
@@ -497,6 +499,9 @@ def run_scenario(kind: str, concurrency: int, mix: str, args: argparse.Namespace
             result["consistent"] = result["consistent"] and result["acked_missing"] == 0
         tail = log_path.read_text(errors="replace").splitlines()
         result["server_errors"] = [line for line in tail if "Traceback" in line or " ERROR " in line][:5]
+        keep_workdir = args.keep or not result["consistent"] or bool(result["server_errors"])
+        if keep_workdir:
+            result["workdir"] = str(workdir)
         return result
     finally:
         if proc is not None and proc.poll() is None:
@@ -507,6 +512,10 @@ def run_scenario(kind: str, concurrency: int, mix: str, args: argparse.Namespace
                 proc.kill()
         _clear_redis(redis_url)
         db.drop()
+        if keep_workdir:
+            print(f"           (server log and instance folder kept in {workdir})")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _print_result(r: dict) -> None:
@@ -517,8 +526,10 @@ def _print_result(r: dict) -> None:
     print(f"           acknowledged {r['acked_total']} (measured {r['acked']} of {r['sent']} sent), "
           f"stored: occurrences {r['occurrences']}, sum(occurrence_count) {r['sum_occurrence_count']}, "
           f"errors {r['errors']}  -> {'OK' if r['consistent'] else 'MISMATCH'}")
+    warm = r["warmup"]
+    warm_statuses = ", ".join(f"{k}: {v}" for k, v in sorted(warm["statuses"].items()))
     print(f"           other answers: {statuses}; connection errors {r['connection_errors']} "
-          f"{r['errors_seen'] or ''}")
+          f"{r['errors_seen'] or ''}" + (f"; during warm-up: {warm_statuses}" if warm_statuses else ""))
     per_event = 1000 * cpu["server_workers_s"] / max(1, r["acked"])
     if "acked_missing" in r:  # the workers are gone before the CPU figures are read: none to show
         print(f"           SIGTERM {r['sigterm_after']:g} s into the run; the server was gone "
@@ -572,7 +583,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sigterm", action="store_true",
                         help="stop the server with SIGTERM mid-run and check every acknowledged event is stored")
     parser.add_argument("--sigterm-after", type=float, default=3.0, help="seconds into the measured phase")
-    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL databases")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the PostgreSQL databases and the temporary folders with the server logs")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json-out", default=None, help="also write every result to this file")
     args = parser.parse_args(argv)

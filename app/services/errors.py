@@ -21,8 +21,7 @@ from dataclasses import dataclass
 import orjson
 from flask import current_app
 from sqlalchemy import (
-    ARRAY, JSON, Column, MetaData, Table, Text, bindparam, case, cast, false, func, literal, select,
-    update,
+    ARRAY, JSON, Column, MetaData, Table, Text, bindparam, case, cast, func, literal, select, update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -86,8 +85,6 @@ class PreparedEvent:
     occurrence: dict  # the occurrence's row but for its error, ready to insert
 
 
-
-
 def _text(value: str | None) -> str | None:
     # PostgreSQL rejects NUL in text columns; a client's stray NUL must not lose the event.
     if value is None or "\x00" not in value:
@@ -119,8 +116,8 @@ def prepare(incoming: IncomingError, now: dt.datetime | None = None) -> Prepared
 
 
 def _json_text(value) -> str:
-    """JSON as the column stores it (None is JSON null), written with orjson: the json module took an
-    eighth of the writer's time on these nested events."""
+    """JSON as the column stores it (None is JSON null), written with orjson: the json module, through the
+    JSON column type, took 12 % of a web process's CPU on these nested events."""
     try:
         return orjson.dumps(value).decode()
     except TypeError:  # what orjson does not take (integers past 64 bits): as the JSON column did
@@ -215,10 +212,9 @@ class _Statements:
             # One statement for all the batch's errors: each column's values as an array, unnested in step.
             columns = [func.unnest(cast(bindparam(f"{name}_values", type_=ARRAY(ERRORS.c[name].type)),
                                         ARRAY(ERRORS.c[name].type))).label(name) for name in VARYING_COLUMNS]
-            source = select(*columns, literal("new").label("status"), false().label("resolved"),
-                            literal(0).label("regression_count"))
-            self.upsert = _on_conflict(insert(ERRORS).from_select(
-                [*VARYING_COLUMNS, "status", "resolved", "regression_count"], source))
+            source = select(*columns, *(literal(value, ERRORS.c[name].type).label(name)
+                                        for name, value in NEW_ERROR.items()))
+            self.upsert = _on_conflict(insert(ERRORS).from_select([*VARYING_COLUMNS, *NEW_ERROR], source))
         else:
             self.upsert = _on_conflict(insert(ERRORS))
         # RETURNING lets SQLAlchemy send every row in one multi-row INSERT; without it an ON CONFLICT

@@ -66,8 +66,7 @@ class GroupCommitWriter:
         try:
             first = self.queue.get(timeout=IDLE_SECONDS)
         except queue.Empty:
-            with self.app.app_context():
-                self._release_connection()
+            self._release_connection()
             first = self.queue.get()
         # Everything already queued, then whatever arrives within INGEST_BATCH_WAIT_MS of the first event:
         # the wait is for the batch, not per event (per event, a steady trickle stretched one batch's
@@ -126,14 +125,16 @@ class GroupCommitWriter:
             with self.app.app_context():
                 try:
                     self._record(batch)
-                except BaseException as exc:  # never leave a request waiting for an answer
+                finally:  # never leave a request waiting for an answer
                     for slot in batch:
                         if slot.result is None and slot.error is None:
-                            slot.error = exc
-                for slot in batch:
-                    slot.done.set()
+                            slot.error = RuntimeError("the ingest writer stopped before recording this event")
+                        slot.done.set()
                 # After the answers: the feed and the job queue need not hold anyone up.
-                after_record([slot.result for slot in batch if slot.result is not None])
+                try:
+                    after_record([slot.result for slot in batch if slot.result is not None])
+                except Exception:  # the events are committed and answered; the sweep hands them off
+                    log.exception("hand-off after a batch failed")
 
 
 _writers: dict[int, GroupCommitWriter] = {}
