@@ -56,6 +56,7 @@ class LocalBroadcaster:
 local = LocalBroadcaster()
 _redis_clients: dict[str, object] = {}
 _listener_lock = threading.Lock()
+_client_lock = threading.Lock()
 _listener_pid: int | None = None
 # Set once the listener's SUBSCRIBE is confirmed: a socket opened before that would miss events.
 _listener_ready = threading.Event()
@@ -67,7 +68,12 @@ def _redis(url: str):
     if client is None:
         import redis
 
-        client = _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+        # Two threads building clients at once closed each other's connections: build one, under a lock.
+        with _client_lock:
+            client = _redis_clients.get(url)
+            if client is None:
+                client = _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=2,
+                                                                    socket_connect_timeout=2)
     return client
 
 
