@@ -37,19 +37,22 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
 
     huey.immediate = bool(app.config.get("HUEY_IMMEDIATE"))
 
-    from app.views import api, auth, dashboard, webhooks
+    from app.web import api
+    from app.web import auth
+    from app.web import dashboard
+    from app.web.ingest import webhooks
 
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(webhooks.bp, url_prefix="/webhook")
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
-    from app.views import feed
+    from app.web import feed
 
     app.register_blueprint(feed.bp, url_prefix="/feed")
     # Machines post to these with keys, not browser sessions: CSRF tokens do not apply.
     csrf.exempt(api.bp)
     csrf.exempt(webhooks.bp)
-    from app.views import sentry
+    from app.web.ingest import sentry
 
     app.register_blueprint(sentry.bp, url_prefix="/api")
     csrf.exempt(sentry.bp)

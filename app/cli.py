@@ -8,8 +8,8 @@ import click
 from flask import Flask, current_app
 
 from app.models import PLATFORMS, ROLES
-from app.services import accounts
-from app.services.dsn import dsn_for
+from app.accounts import developers as accounts
+from app.recording.dsn import dsn_for
 
 
 def _emit(as_json: bool, data: dict, text: str) -> None:
@@ -102,7 +102,7 @@ def register_commands(app: Flask) -> None:
     @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
     def demo(count, as_json):
         """Load a realistic demo (six services, a team, errors over 7 days) through the ingest path."""
-        from app.services.demo import load_demo
+        from app.demo.loader import load_demo
 
         summary = load_demo(count)
         _emit(as_json, summary, "\n".join(f"{k}: {v}" for k, v in summary.items()))

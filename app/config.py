@@ -88,7 +88,7 @@ class Config:
     # A delivery being sent is leased this long; a worker killed mid-send is retried after it.
     NOTIFY_LEASE_SECONDS = _int("NOTIFY_LEASE_SECONDS", 120)
 
-    # Defaults of the runtime settings (app/services/settings.py); the dashboard can change them.
+    # Defaults of the runtime settings (app/platform/settings.py); the dashboard can change them.
     NOTIFY_RETRY_DELAYS_MINUTES = os.environ.get("NOTIFY_RETRY_DELAYS_MINUTES", "1,4,16")
     SMS_SEVERITIES = os.environ.get("SMS_SEVERITIES", "critical")
     THRESHOLD_ERRORS_PER_HOUR = _int("THRESHOLD_ERRORS_PER_HOUR", 100)

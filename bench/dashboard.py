@@ -98,7 +98,7 @@ def frames_json(rng: random.Random, error_type: str) -> str:
 
 def load(errors: int, occurrences: int, seed: int = 7) -> dict:
     """The data set: services, developers, errors, occurrences, audit rows, notifications, escalations."""
-    from app.services import accounts
+    from app.accounts import developers as accounts
 
     rng = random.Random(seed)
     now = dt.datetime.now(dt.timezone.utc)
@@ -211,7 +211,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 def time_pages(app, runs: int, heaviest: str) -> list[tuple[str, float, float]]:
-    from app.services import dashboard
+    from app.reports import overview as dashboard
 
     client = app.test_client()
     assert client.post("/login", data={"email": "lead@bench.test", "password": PASSWORD}).status_code == 303

@@ -570,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=float, default=3.0, help="seconds of warm-up per scenario")
     parser.add_argument("--mix", default=None,
                         help="json (the JSON API and the five webhooks) and/or sentry (envelopes, gzip and br), "
-                             "comma-separated; default json, plus sentry when app/views/sentry.py exists")
+                             "comma-separated; default json, plus sentry when app/web/ingest/sentry.py exists")
     parser.add_argument("--workers", type=int, default=2, help="WEB_CONCURRENCY (default 2: one per core)")
     parser.add_argument("--threads", type=int, default=32, help="WEB_THREADS (default 32, the Procfile's)")
     parser.add_argument("--postgres-url", default=os.environ.get("BENCH_DATABASE_URL"),
@@ -608,7 +608,7 @@ def main(argv: list[str] | None = None) -> int:
         if mix not in MIXES:
             raise SystemExit(f"unknown mix {mix!r}; choose from {', '.join(MIXES)}")
         if mix == "sentry" and not sentry_ready:
-            raise SystemExit("the sentry mix needs the Sentry endpoints (app/views/sentry.py)")
+            raise SystemExit("the sentry mix needs the Sentry endpoints (app/web/ingest/sentry.py)")
     if args.sigterm:
         args.events = max(args.events, 200_000)  # the stop, not the count, ends the run
     concurrencies = [int(c) for c in args.concurrency.split(",")]

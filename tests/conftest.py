@@ -15,8 +15,8 @@ from werkzeug.serving import make_server
 from app import create_app
 from app.config import TestConfig, normalise_database_url
 from app.extensions import db
-from app.services import rate_limit
-from app.services.ingest_keys import forget_cached_keys
+from app.recording import rate_limit
+from app.recording.keys import forget_cached_keys
 
 POSTGRES_URL = normalise_database_url(os.environ.get("TEST_DATABASE_URL"))
 REDIS_URL = os.environ.get("REDIS_URL") or None

@@ -4,7 +4,7 @@ from __future__ import annotations
 import itertools
 
 from app.models import Developer, Service
-from app.services import accounts
+from app.accounts import developers as accounts
 
 _counter = itertools.count(1)
 
@@ -55,7 +55,7 @@ def make_error(service: Service, error_type: str = "ValueError", message: str = 
     from app.extensions import db
     from app.ingest.sources import NORMALISERS
     from app.models import ErrorLog
-    from app.services.errors import record_error
+    from app.recording.record import record_error
 
     incoming = NORMALISERS["api"]({"error_type": error_type, "message": message, **fields}, service.id)
     incoming.platform = incoming.platform or service.platform
@@ -72,7 +72,7 @@ def drain_ingest_writer(service: Service | int) -> None:
     database while the next test resets it.
     """
     from app.ingest.incoming import IncomingError
-    from app.services.ingest_writer import submit_error
+    from app.recording.writer import submit_error
 
     service_id = service if isinstance(service, int) else service.id
     for _ in range(2):

@@ -12,7 +12,7 @@ import pytest
 
 from app.extensions import db
 from app.models import ApiToken, AuditEvent, Developer, Service
-from app.services import accounts
+from app.accounts import developers as accounts
 from tests.factories import ApiClient, ingest, make_developer, make_service
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import SEVERITIES, AuditEvent, Developer, ErrorEscalation, ErrorLog, ErrorOccurrence, Service
 from app.models.types import utcnow
-from app.services.demo import CATALOGUE, DEMO_PASSWORD, SERVICES, TEAM, load_demo
+from app.demo.loader import CATALOGUE, DEMO_PASSWORD, SERVICES, TEAM, load_demo
 
 # The source each service's events come through: each service's natural payload and normaliser.
 SOURCE_OF = {"django-ai": "api", "laravel-web": "laravel", "java-geo": "java", "react-frontend": "frontend",

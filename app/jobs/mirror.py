@@ -1,4 +1,4 @@
-"""The MongoDB mirror job (only scheduled when MONGO_URL is set; see app/services/mirror.py).
+"""The MongoDB mirror job (only scheduled when MONGO_URL is set; see app/platform/mirror.py).
 
 A run that cannot reach MongoDB fails and keeps nothing, so the next run (a minute later by
 default) mirrors the same span again: an outage delays the mirror and loses nothing.
@@ -9,7 +9,7 @@ from app.jobs.scheduled import TASKS, _task
 
 
 def _mirror() -> dict:
-    from app.services.mirror import mirror_changes
+    from app.platform.mirror import mirror_changes
 
     return mirror_changes()
 

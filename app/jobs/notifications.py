@@ -18,7 +18,7 @@ log = logging.getLogger("heartwatch.jobs")
 def handle_error_event(error_id: str, event: str) -> int:
     """Route, plan and send everything an error event calls for; returns the number of deliveries."""
     from app.extensions import db
-    from app.services import notifications
+    from app.notify import notifications
 
     with task_app_context():
         try:
@@ -32,7 +32,7 @@ def handle_error_event(error_id: str, event: str) -> int:
 def deliver_notification(notification_id: int) -> str | None:
     """Send one delivery whose retry time came (scheduled by the failed attempt before it)."""
     from app.extensions import db
-    from app.services import notifications
+    from app.notify import notifications
 
     with task_app_context():
         try:

@@ -2,7 +2,7 @@
 
 One Huey periodic task (``run_scheduled_work``) ticks every minute in every consumer and starts
 the jobs that are due, each as its own task. Intervals are runtime settings
-(app/services/settings.py), so changing one in the dashboard takes effect at the next tick without
+(app/platform/settings.py), so changing one in the dashboard takes effect at the next tick without
 a restart. With several consumers every tick is seen several times: a run is claimed with one
 conditional UPDATE on ``scheduled_jobs`` (only one consumer wins it), and a job holds a lease while it
 runs (a second start returns at once; a worker killed mid-run leaves a lease that expires). The
@@ -47,7 +47,7 @@ BY_NAME = {work.name: work for work in SCHEDULE}
 def _ensure_row(name: str) -> None:
     from app.extensions import db
     from app.models import ScheduledJob
-    from app.services.notifications import dialect_insert
+    from app.notify.notifications import dialect_insert
 
     db.session.execute(dialect_insert()(ScheduledJob).values(name=name, run_count=0)
                        .on_conflict_do_nothing(index_elements=["name"]))
@@ -55,7 +55,7 @@ def _ensure_row(name: str) -> None:
 
 def daily_slot(now: dt.datetime, hhmm: str) -> dt.datetime:
     """The latest moment at or before ``now`` when the local clock read ``hhmm`` (HEARTWATCH_TIMEZONE)."""
-    from app.services.stats import zone
+    from app.reports.stats import zone
 
     tz = zone()
     local = now.astimezone(tz)
@@ -81,7 +81,7 @@ def claim_due(now: dt.datetime | None = None) -> list[str]:
     from app.extensions import db
     from app.models import ScheduledJob
     from app.models.types import utcnow
-    from app.services import settings
+    from app.platform import settings
 
     now = now or utcnow()
     values = settings.current()
@@ -155,39 +155,39 @@ def run_scheduled_work() -> list[str]:
 
 
 def _retry_failed_notifications() -> dict:
-    from app.services import notifications
+    from app.notify import notifications
 
     recovered = notifications.recover_lost_events()
     return {"recovered_events": recovered, **notifications.retry_due()}
 
 
 def _escalate() -> dict:
-    from app.services.escalation import escalate_unresolved
+    from app.triage.escalation import escalate_unresolved
 
     return {"escalations": len(escalate_unresolved())}
 
 
 def _thresholds() -> dict:
-    from app.services.thresholds import check_thresholds
+    from app.reports.thresholds import check_thresholds
 
     snapshot = check_thresholds()
     return {"snapshot": snapshot.id, "breaches": snapshot.breaches or [], "alerted": snapshot.alerted or []}
 
 
 def _patterns() -> dict:
-    from app.services.patterns import analyze_patterns
+    from app.reports.patterns import analyze_patterns
 
     return analyze_patterns()
 
 
 def _retention() -> dict:
-    from app.services.retention import purge
+    from app.recording.retention import purge
 
     return purge()
 
 
 def _summary() -> dict:
-    from app.services.stats import generate_daily_summary
+    from app.reports.stats import generate_daily_summary
 
     return generate_daily_summary()
 

@@ -22,7 +22,8 @@ def app(app):
 
     Failed sign-ins and cached overview figures from earlier tests are forgotten, so a test sees
     only its own data."""
-    from app.services import dashboard, sign_in
+    from app.reports import overview as dashboard
+    from app.accounts import sign_in
 
     app.config["WTF_CSRF_ENABLED"] = True
     sign_in.reset_local_state()

@@ -10,8 +10,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import ErrorLog, Service
-from app.services import patterns, webhooks_out
-from app.services.demo import load_demo
+from app.reports import patterns
+from app.notify import subscriptions as webhooks_out
+from app.demo.loader import load_demo
 from tests.browser.conftest import screenshot
 from tests.factories import ingest, make_developer
 

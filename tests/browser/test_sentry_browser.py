@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from app.services.dsn import dsn_for
+from app.recording.dsn import dsn_for
 from tests.browser.conftest import screenshot, serve_folder
 from tests.sentry.stored import stored_occurrences
 

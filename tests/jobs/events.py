@@ -6,7 +6,7 @@ import datetime as dt
 import time_machine
 
 from app.ingest.incoming import IncomingError
-from app.services.errors import record_errors
+from app.recording.record import record_errors
 
 
 def record_events(service, count: int = 1, *, severity: str = "high", error_type: str = "JobError",

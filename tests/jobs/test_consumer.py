@@ -24,7 +24,7 @@ from app.extensions import db
 from app.jobs import huey
 from app.models import ErrorNotification
 from app.models.types import utcnow
-from app.services import notifications
+from app.notify import notifications
 from tests.factories import make_developer, make_service
 from tests.receivers import configure_slack_webhook, configure_twilio, wait_until
 

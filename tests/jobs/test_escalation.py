@@ -10,8 +10,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import ErrorEscalation, ErrorLog, ErrorNotification
 from app.models.types import utcnow
-from app.services.escalation import escalate_unresolved
-from app.services import triage
+from app.triage.escalation import escalate_unresolved
+from app.triage import changes as triage
 from tests.factories import ApiClient, make_developer, make_service, make_token
 from tests.jobs.events import record_events
 from tests.receivers import configure_slack_webhook, configure_twilio
@@ -120,7 +120,7 @@ def test_a_manual_escalation_takes_level_one_and_the_job_continues_from_there(ap
 
 
 def test_escalation_times_are_settings(app, team):
-    from app.services import settings
+    from app.platform import settings
 
     service, _, _ = team
     settings.update_setting("escalate_critical_after_minutes", 10, None)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import ErrorLog, ErrorPattern
 from app.models.types import utcnow
-from app.services.patterns import analyze_patterns, trend
+from app.reports.patterns import analyze_patterns, trend
 from tests.factories import make_service
 from tests.jobs.events import record_events
 

@@ -9,9 +9,10 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import ErrorLog, ErrorNotification, ErrorOccurrence
 from app.models.types import utcnow
-from app.services import settings, triage
-from app.services.notifications import PlannedDelivery, record_planned
-from app.services.retention import purge
+from app.platform import settings
+from app.triage import changes as triage
+from app.notify.notifications import PlannedDelivery, record_planned
+from app.recording.retention import purge
 from tests.factories import make_developer, make_service
 from tests.jobs.events import record_events
 

@@ -11,7 +11,7 @@ from app.extensions import db
 from app.jobs import huey
 from app.jobs.scheduled import SCHEDULE, claim_due, run_job
 from app.models import ScheduledJob
-from app.services import settings
+from app.platform import settings
 
 T0 = dt.datetime(2026, 5, 4, 10, 0, 5, tzinfo=dt.timezone.utc)
 EVERY = {"retry_failed_notifications", "analyze_error_patterns", "escalate_unresolved_errors", "clean_old_error_logs",

@@ -10,8 +10,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.jobs.scheduled import claim_due
 from app.models import ErrorLog, ErrorStat
-from app.services import triage
-from app.services.stats import generate_daily_summary
+from app.triage import changes as triage
+from app.reports.stats import generate_daily_summary
 from tests.factories import make_developer, make_service
 from tests.jobs.events import record_events
 

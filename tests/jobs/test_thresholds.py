@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AlertState, ErrorEscalation, ErrorLog, MetricSnapshot
-from app.services import settings
-from app.services.thresholds import check_thresholds
+from app.platform import settings
+from app.reports.thresholds import check_thresholds
 from tests.factories import make_developer, make_service
 from tests.jobs.events import record_events
 
@@ -134,7 +134,7 @@ def test_thresholds_are_settings_and_a_cleared_breach_is_recorded(app, admins, s
 def test_threshold_breaches_go_to_webhook_subscribers_signed(app, admins, webhook_receiver):
     import json
 
-    from app.services import webhooks_out
+    from app.notify import subscriptions as webhooks_out
 
     subscription, secret = webhooks_out.create_subscription("pager", f"{webhook_receiver.url}/alerts",
                                                             ["threshold.breached"], None)

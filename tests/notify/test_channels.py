@@ -7,16 +7,16 @@ import urllib.parse
 
 import pytest
 
-from app.notify.base import Message, Notice
-from app.notify.email import EmailChannel
-from app.notify.email import compose as compose_email
-from app.notify.slack import SlackChannel, escape
-from app.notify.slack import compose as compose_slack
-from app.notify.sms import SMS_LIMIT, SmsChannel
-from app.notify.sms import compose as compose_sms
-from app.notify.webhook import WebhookChannel, delivery_id
-from app.notify.webhook import compose as compose_webhook
-from app.services.webhooks_out import verify_signature
+from app.notify.channels.base import Message, Notice
+from app.notify.channels.email import EmailChannel
+from app.notify.channels.email import compose as compose_email
+from app.notify.channels.slack import SlackChannel, escape
+from app.notify.channels.slack import compose as compose_slack
+from app.notify.channels.sms import SMS_LIMIT, SmsChannel
+from app.notify.channels.sms import compose as compose_sms
+from app.notify.channels.webhook import WebhookChannel, delivery_id
+from app.notify.channels.webhook import compose as compose_webhook
+from app.notify.subscriptions import verify_signature
 
 HOSTILE = "<script>alert(1)</script> & <!channel> *bold* <@U0EVIL>"
 

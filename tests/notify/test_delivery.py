@@ -14,7 +14,8 @@ from app.jobs import huey
 from app.jobs.scheduled import TASKS
 from app.models import ErrorEventDispatch, ErrorLog, ErrorNotification
 from app.models.types import utcnow
-from app.services import notifications, settings
+from app.notify import notifications
+from app.platform import settings
 from tests.factories import ingest, make_developer, make_service
 from tests.receivers import configure_slack_webhook
 

@@ -10,7 +10,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditEvent, ErrorEventDispatch, ErrorLog, ErrorNotification
 from app.models.types import utcnow
-from app.services import notifications, webhooks_out
+from app.notify import notifications
+from app.notify import subscriptions as webhooks_out
 from tests.factories import ApiClient, ingest, make_developer, make_service, make_token
 from tests.receivers import configure_slack_api, configure_slack_webhook, configure_twilio
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import render_template
 
-from app.notify.base import Notice
+from app.notify.channels.base import Notice
 
 
 def sentinel_notice(template: str) -> Notice:

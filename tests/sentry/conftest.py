@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.dsn import dsn_for
+from app.recording.dsn import dsn_for
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ import json
 
 import sentry_sdk
 
-from app.services.dsn import dsn_for
+from app.recording.dsn import dsn_for
 from tests.factories import make_service
 from tests.sentry.stored import stored_occurrences
 

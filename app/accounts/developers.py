@@ -1,0 +1,171 @@
+"""Developers, their accounts, API tokens and on-call status."""
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from sqlalchemy import func, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from app.extensions import db
+from app.models import ROLES, ApiToken, Developer, Service
+from app.models.types import utcnow
+from app.platform.audit import record_audit
+from app.recording.keys import forget_cached_keys, generate_ingest_key
+from app.platform.refusal import Refused
+
+TOKEN_PREFIX = "hw_"
+EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
+
+
+class AccountError(Refused):
+    """A request about accounts that cannot be carried out; ``field`` names the culprit."""
+
+
+def hash_password(password: str) -> str:
+    """A salted hash of the password: scrypt unless PASSWORD_HASH_METHOD says otherwise (the test
+    suite picks a cheap one, since scrypt costs ~75 ms by design)."""
+    from flask import current_app
+
+    return generate_password_hash(password, method=current_app.config.get("PASSWORD_HASH_METHOD", "scrypt"))
+
+
+def verify_password(developer: Developer, password: str) -> bool:
+    return bool(developer.password_hash) and check_password_hash(developer.password_hash, password)
+
+
+def slugify(name: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+    return slug[:100] or "service"
+
+
+def create_service(name: str, platform: str = "other", *, slug: str | None = None,
+                   lead: Developer | None = None, actor: Developer | None = None) -> Service:
+    """A new service with a fresh ingest key."""
+    name = (name or "").strip()
+    if not name:
+        raise AccountError("a service needs a name", "name")
+    slug = slug or slugify(name)
+    if db.session.execute(select(Service.id).where(Service.slug == slug)).first():
+        raise AccountError(f"a service with slug {slug!r} exists already", "slug")
+    service = Service(name=name, slug=slug, platform=platform, ingest_key=generate_ingest_key(),
+                      lead_id=lead.id if lead else None)
+    db.session.add(service)
+    db.session.flush()
+    record_audit(actor, "service.created", "service", service.id, details={"name": name, "platform": platform})
+    db.session.commit()
+    return service
+
+
+def rotate_ingest_key(service: Service, grace_hours: int, actor: Developer | None = None) -> Service:
+    """A new ingest key; the old one keeps working for ``grace_hours`` so deployed clients can move."""
+    import datetime as dt
+
+    service.previous_ingest_key = service.ingest_key
+    service.previous_key_expires_at = utcnow() + dt.timedelta(hours=grace_hours)
+    service.ingest_key = generate_ingest_key()
+    record_audit(actor, "service.key_rotated", "service", service.id)
+    db.session.commit()
+    forget_cached_keys()
+    return service
+
+
+def services_by_slugs(slugs: list[str]) -> list[Service]:
+    wanted = [s.strip() for s in slugs if s.strip()]
+    if not wanted:
+        return []
+    found = db.session.execute(select(Service).where(Service.slug.in_(wanted))).scalars().all()
+    missing = set(wanted) - {s.slug for s in found}
+    if missing:
+        raise AccountError(f"unknown service(s): {', '.join(sorted(missing))}", "services")
+    return list(found)
+
+
+def create_developer(name: str, email: str, *, role: str = "developer", phone: str | None = None,
+                     services: list[Service] | None = None, max_load: int = 10, on_call: bool = False,
+                     password: str | None = None, slack_member_id: str | None = None,
+                     actor: Developer | None = None) -> Developer:
+    """A developer (and dashboard account, when a password is given)."""
+    email = (email or "").strip().lower()
+    if not EMAIL.fullmatch(email):
+        raise AccountError("a valid e-mail address is required", "email")
+    if role not in ROLES:
+        raise AccountError(f"role must be one of {', '.join(ROLES)}", "role")
+    if max_load < 0:
+        raise AccountError("max load cannot be negative", "max_load")
+    if db.session.execute(select(Developer.id).where(func.lower(Developer.email) == email)).first():
+        raise AccountError(f"a developer with e-mail {email} exists already", "email")
+    developer = Developer(name=(name or email).strip(), email=email, role=role, phone=phone,
+                          max_load=max_load, on_call=on_call, slack_member_id=slack_member_id,
+                          password_hash=hash_password(password) if password else None)
+    developer.services = list(services or [])
+    db.session.add(developer)
+    db.session.flush()
+    record_audit(actor, "developer.created", "developer", developer.id, details={"role": role})
+    db.session.commit()
+    return developer
+
+
+def developer_by_email(email: str) -> Developer | None:
+    return db.session.execute(
+        select(Developer).where(func.lower(Developer.email) == (email or "").strip().lower())
+    ).scalar_one_or_none()
+
+
+def create_api_token(developer: Developer, name: str = "api") -> str:
+    """A new personal token; only its SHA-256 is stored, so this is the one time it is seen.
+
+    A token is 32 random bytes, so a fast hash is enough (no dictionary to guess from),
+    and lookups stay one indexed query.
+    """
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    db.session.add(ApiToken(developer_id=developer.id, name=name, token_hash=_token_hash(token),
+                            prefix=token[:10]))
+    record_audit(developer, "token.created", "developer", developer.id, details={"name": name})
+    db.session.commit()
+    return token
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def developer_for_token(token: str | None) -> Developer | None:
+    """The active developer owning a valid, unrevoked token."""
+    if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 100:
+        return None
+    row = db.session.execute(
+        select(ApiToken).where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None))
+    ).scalar_one_or_none()
+    if row is None or not row.developer.active:
+        return None
+    return row.developer
+
+
+def can_change_on_call(actor: Developer, developer: Developer) -> bool:
+    """Developers switch their own on-call status; leads, managers and admins anyone's."""
+    return actor.is_supervisor or actor.id == developer.id
+
+
+def set_on_call(developer: Developer, on_call: bool, actor: Developer | None) -> Developer:
+    """Switch a developer's on-call flag (the caller has checked ``can_change_on_call``)."""
+    if developer.on_call != on_call:
+        developer.on_call = on_call
+        record_audit(actor, "developer.on_call" if on_call else "developer.off_call", "developer",
+                     developer.id, details={"on_call": on_call})
+    db.session.commit()
+    return developer
+
+
+def ensure_admin(email: str | None, password: str | None) -> tuple[Developer | None, str | None]:
+    """The first admin, created when no admin exists: from the settings, or with a generated
+    one-time password that is returned so it can be printed once."""
+    if db.session.execute(select(Developer.id).where(Developer.role == "admin")).first():
+        return None, None
+    generated = None
+    if not password:
+        generated = password = secrets.token_urlsafe(12)
+    admin = create_developer("Administrator", email or "admin@localhost", role="admin", password=password,
+                             max_load=0)
+    return admin, generated

@@ -1,0 +1,437 @@
+"""Recording errors: one transaction per batch of events, then the hand-off after commit.
+
+Every entry point (JSON API, webhooks, Sentry endpoints, the demo) ends in ``record_error``.
+The hot path uses SQLAlchemy Core with its statements built once per database dialect (building the
+upsert construct per event cost more CPU than all the rest of the writer: docs/PERFORMANCE.md).
+``INSERT .. ON CONFLICT (service_id, fingerprint) DO UPDATE .. RETURNING`` makes two first occurrences
+racing safe without a lock. On PostgreSQL every distinct error of a batch goes in one such statement
+(its values as arrays, unnested), so a batch costs the same few round trips whatever its size; SQLite,
+in process, runs it once per distinct error. The occurrences go in one multi-row insert.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass
+
+import orjson
+from flask import current_app
+from sqlalchemy import (
+    ARRAY, JSON, Column, MetaData, Table, Text, bindparam, case, cast, func, literal, select, update,
+)
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import OperationalError
+
+from app.extensions import db
+from app.ingest.fingerprint import compute_fingerprint, culprit
+from app.ingest.incoming import IncomingError, clean_json, truncate
+from app.ingest.severity import classify, load_rules
+from app.models import AuditEvent, ErrorLog, ErrorOccurrence, SEVERITY_LEVEL
+from app.models.types import UTCDateTime, new_uuid, utcnow
+
+log = logging.getLogger("heartwatch.ingest")
+
+ERRORS = ErrorLog.__table__
+OCCURRENCES = ErrorOccurrence.__table__
+AUDIT = AuditEvent.__table__
+TRANSIENT_RETRIES = 4
+
+
+@dataclass
+class RecordResult:
+    """What ``record_error`` did with one event."""
+
+    error_id: str
+    occurrence_id: str
+    service_id: int
+    status: str
+    severity: str
+    is_new: bool = False
+    regressed: bool = False
+    severity_raised: bool = False
+    duplicate: bool = False
+
+    @property
+    def event(self) -> str | None:
+        """The notification event this result calls for, if any."""
+        if self.duplicate:
+            return None
+        if self.is_new:
+            return "error.created"
+        if self.regressed:
+            return "error.regressed"
+        if self.severity_raised:
+            return "error.severity_raised"
+        return None
+
+
+@dataclass
+class PreparedEvent:
+    """An event with its severity, fingerprint, ids and times: what the transaction writes."""
+
+    incoming: IncomingError
+    fingerprint: str
+    severity: str
+    level: int
+    occurrence_id: str
+    client_event_id: bool
+    timestamp: dt.datetime
+    received_at: dt.datetime
+    occurrence: dict  # the occurrence's row but for its error, ready to insert
+
+
+def _text(value: str | None) -> str | None:
+    # PostgreSQL rejects NUL in text columns; a client's stray NUL must not lose the event.
+    if value is None or "\x00" not in value:
+        return value
+    return value.replace("\x00", "")
+
+
+def prepare(incoming: IncomingError, now: dt.datetime | None = None) -> PreparedEvent:
+    """Severity, fingerprint, ids and times: the pure part of recording, done before the transaction
+    (by the request's own thread when the group-commit writer records it)."""
+    now = now or utcnow()
+    incoming.error_type = _text(incoming.error_type) or "Error"
+    incoming.message = _text(incoming.message) or ""
+    severity = classify(incoming, load_rules(current_app.config.get("SEVERITY_RULES")))
+    timestamp = incoming.timestamp or now
+    if timestamp > now:
+        timestamp = now  # a client clock ahead of ours must not put errors in the future
+    return PreparedEvent(
+        incoming=incoming,
+        fingerprint=compute_fingerprint(incoming),
+        severity=severity,
+        level=SEVERITY_LEVEL[severity],
+        occurrence_id=incoming.event_id or new_uuid(),
+        client_event_id=incoming.event_id is not None,
+        timestamp=timestamp,
+        received_at=now,
+        occurrence=_occurrence_values(incoming, severity, timestamp, now),
+    )
+
+
+def _json_text(value) -> str:
+    """JSON as the column stores it (None is JSON null), written with orjson: the json module, through the
+    JSON column type, took 12 % of a web process's CPU on these nested events."""
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:  # what orjson does not take (integers past 64 bits): as the JSON column did
+        return json.dumps(value)
+
+
+def _occurrence_values(i: IncomingError, severity: str, timestamp: dt.datetime, now: dt.datetime) -> dict:
+    return {
+        "id": None, "error_id": None, "service_id": i.service_id, "source": i.source,
+        "timestamp": timestamp, "received_at": now, "message": i.message, "severity": severity,
+        "stack_trace": _text(i.stack_trace), "exceptions": _json_text(clean_json(i.exceptions) or None),
+        "user": _json_text(clean_json(i.user)), "request": _json_text(clean_json(i.request)),
+        "tags": _json_text(clean_json(i.tags) or None), "extra": _json_text(clean_json(i.extra) or None),
+        "environment": _text(i.environment), "release": _text(i.release), "server_name": _text(i.server_name),
+        "endpoint": _text(i.endpoint), "raw_payload": _text(i.raw_payload),
+    }
+
+
+def _error_values(group: list[PreparedEvent]) -> dict:
+    """The row a batch's events of one error would insert (the upsert adds them to an existing one)."""
+    first, last = group[0], group[-1]
+    top = max(group, key=lambda p: p.level)
+    i = first.incoming
+    return {
+        "id": new_uuid(), "service_id": i.service_id, "fingerprint": first.fingerprint, "severity": top.severity,
+        "severity_level": top.level, "error_type": truncate(i.error_type, 255), "message": i.message,
+        "culprit": _text(culprit(i)), "endpoint": _text(i.endpoint), "platform": _text(i.platform),
+        "occurrence_count": len(group), "first_seen": min(p.timestamp for p in group),
+        "last_seen": max(p.timestamp for p in group), "environment": _text(last.incoming.environment),
+        "release": _text(last.incoming.release),
+    }
+
+
+# Columns of a new error that vary per error; status, resolved and regression_count start the same.
+VARYING_COLUMNS = ("id", "service_id", "fingerprint", "severity", "severity_level", "error_type", "message",
+                   "culprit", "endpoint", "platform", "occurrence_count", "first_seen", "last_seen",
+                   "environment", "release")
+NEW_ERROR = {"status": "new", "resolved": False, "regression_count": 0}
+RETURNED_COLUMNS = ("service_id", "fingerprint", "id", "status", "severity", "occurrence_count", "regressed_at",
+                    "severity_raised_at")
+
+
+def _on_conflict(stmt):
+    """Add a batch's events to the existing error: counts, first/last seen, the highest severity, and a
+    resolved error reopens (a regression). ``marker`` (the batch's time) tells which rows this statement
+    reopened or made graver."""
+    excluded = stmt.excluded
+    was_resolved = ERRORS.c.status == "resolved"
+    rises = excluded.severity_level > ERRORS.c.severity_level
+    mark = bindparam("marker", type_=UTCDateTime())
+    return stmt.on_conflict_do_update(
+        index_elements=[ERRORS.c.service_id, ERRORS.c.fingerprint],
+        set_={
+            "occurrence_count": ERRORS.c.occurrence_count + excluded.occurrence_count,
+            "last_seen": case((excluded.last_seen > ERRORS.c.last_seen, excluded.last_seen),
+                              else_=ERRORS.c.last_seen),
+            "first_seen": case((excluded.first_seen < ERRORS.c.first_seen, excluded.first_seen),
+                               else_=ERRORS.c.first_seen),
+            "severity": case((rises, excluded.severity), else_=ERRORS.c.severity),
+            "severity_level": case((rises, excluded.severity_level), else_=ERRORS.c.severity_level),
+            "severity_raised_at": case((rises, mark), else_=ERRORS.c.severity_raised_at),
+            # A new occurrence of a resolved error reopens it: a regression.
+            "status": case((was_resolved, "new"), else_=ERRORS.c.status),
+            "resolved": case((was_resolved, False), else_=ERRORS.c.resolved),
+            "resolved_at": case((was_resolved, None), else_=ERRORS.c.resolved_at),
+            "regressed_at": case((was_resolved, mark), else_=ERRORS.c.regressed_at),
+            "regression_count": ERRORS.c.regression_count + case((was_resolved, 1), else_=0),
+            "environment": case((excluded.environment.is_(None), ERRORS.c.environment),
+                                else_=excluded.environment),
+            "release": case((excluded.release.is_(None), ERRORS.c.release), else_=excluded.release),
+        },
+    ).returning(*(ERRORS.c[name] for name in RETURNED_COLUMNS))
+
+
+# error_occurrences as the hot path writes it: the same table, with its JSON columns taking the text
+# _json_text made (PostgreSQL reads it into jsonb; SQLite keeps text, as its JSON columns do).
+OCCURRENCES_WRITE = Table(
+    OCCURRENCES.name, MetaData(),
+    *(Column(c.name, Text() if isinstance(c.type, JSON) else c.type, primary_key=c.primary_key)
+      for c in OCCURRENCES.columns),
+)
+
+
+class _Statements:
+    """The hot path's statements for one dialect, built once: executing a prebuilt construct skips
+    building it and reuses its memoised cache key and compiled form."""
+
+    def __init__(self, dialect: str):
+        self.postgresql = dialect == "postgresql"
+        insert = pg_insert if self.postgresql else sqlite_insert
+        if self.postgresql:
+            # One statement for all the batch's errors: each column's values as an array, unnested in step.
+            columns = [func.unnest(cast(bindparam(f"{name}_values", type_=ARRAY(ERRORS.c[name].type)),
+                                        ARRAY(ERRORS.c[name].type))).label(name) for name in VARYING_COLUMNS]
+            source = select(*columns, *(literal(value, ERRORS.c[name].type).label(name)
+                                        for name, value in NEW_ERROR.items()))
+            self.upsert = _on_conflict(insert(ERRORS).from_select([*VARYING_COLUMNS, *NEW_ERROR], source))
+        else:
+            self.upsert = _on_conflict(insert(ERRORS))
+        # RETURNING lets SQLAlchemy send every row in one multi-row INSERT; without it an ON CONFLICT
+        # insert falls back to the driver's executemany, a round trip per occurrence.
+        self.insert_occurrences = (insert(OCCURRENCES_WRITE).on_conflict_do_nothing(index_elements=["id"])
+                                   .returning(OCCURRENCES_WRITE.c.id))
+        self.uncount = (update(ERRORS).where(ERRORS.c.id == bindparam("error"))
+                        .values(occurrence_count=ERRORS.c.occurrence_count - bindparam("resent")))
+        self.known_occurrences = (
+            select(OCCURRENCES.c.id, ERRORS.c.id, ERRORS.c.service_id, ERRORS.c.status, ERRORS.c.severity)
+            .join(ERRORS, ERRORS.c.id == OCCURRENCES.c.error_id)
+            .where(OCCURRENCES.c.id.in_(bindparam("ids", expanding=True)))
+        )
+
+    def upsert_errors(self, conn, rows: list[dict], marker: dt.datetime) -> dict[tuple[int, str], object]:
+        """Upsert the errors (rows in key order, so two writers lock rows in the same order and cannot
+        deadlock); the resulting rows by (service_id, fingerprint)."""
+        if self.postgresql:
+            params = {f"{name}_values": [row[name] for row in rows] for name in VARYING_COLUMNS}
+            params["marker"] = marker
+            result = conn.execute(self.upsert, params)
+        else:
+            result = [conn.execute(self.upsert, {**row, **NEW_ERROR, "marker": marker}).one() for row in rows]
+        return {(row.service_id, row.fingerprint): row for row in result}
+
+
+_statements: dict[str, _Statements] = {}
+_statements_lock = threading.Lock()
+
+
+def _statements_for(dialect: str) -> _Statements:
+    statements = _statements.get(dialect)
+    if statements is None:
+        with _statements_lock:
+            statements = _statements.get(dialect) or _Statements(dialect)
+            _statements[dialect] = statements
+    return statements
+
+
+def _stored_occurrences(conn, statements: _Statements, ids: list[str]) -> dict[str, tuple]:
+    """Occurrences already stored under these ids: id -> (error id, service id, status, severity)."""
+    if not ids:
+        return {}
+    return {row[0]: tuple(row[1:]) for row in conn.execute(statements.known_occurrences, {"ids": ids})}
+
+
+def _insert_occurrences(conn, statements: _Statements, events: list[PreparedEvent]) -> dict[str, tuple]:
+    """Insert the events' occurrences; returns those another transaction stored first under the same
+    event id (a resend racing its original), as ``_stored_occurrences`` describes them."""
+    inserted = set(conn.execute(statements.insert_occurrences, [p.occurrence for p in events]).scalars())
+    missing = [p for p in events if p.occurrence_id not in inserted]
+    if not missing:
+        return {}
+    owners = _stored_occurrences(conn, statements, [p.occurrence_id for p in missing])
+    resent, again = {}, []
+    for p in missing:
+        owner = owners.get(p.occurrence_id)
+        if owner is not None and owner[1] == p.incoming.service_id:
+            resent[p.occurrence_id] = owner
+        else:  # another service's event id: this event is stored under an id of its own
+            p.occurrence_id = p.occurrence["id"] = new_uuid()
+            p.client_event_id = False
+            again.append(p.occurrence)
+    if again:
+        conn.execute(statements.insert_occurrences, again).all()
+    return resent
+
+
+def _duplicate(p: PreparedEvent, stored: tuple) -> RecordResult:
+    error_id, service_id, status, severity = stored
+    return RecordResult(error_id, p.occurrence_id, service_id, status, severity, duplicate=True)
+
+
+def _write_batch(conn, batch: list[PreparedEvent]) -> list[RecordResult]:
+    statements = _statements_for(conn.dialect.name)
+    results: list[RecordResult | None] = [None] * len(batch)
+    marker = utcnow()
+
+    # SDK retries and offline caches resend the same event id: store it once.
+    known = _stored_occurrences(conn, statements, [p.occurrence_id for p in batch if p.client_event_id])
+    groups: dict[tuple[int, str], list[int]] = defaultdict(list)
+    first_copies: dict[str, int] = {}
+
+    def sender(occurrence_id: str) -> int | None:
+        if occurrence_id in known:
+            return known[occurrence_id][1]
+        if occurrence_id in first_copies:
+            return batch[first_copies[occurrence_id]].incoming.service_id
+        return None
+
+    for index, p in enumerate(batch):
+        if p.client_event_id and sender(p.occurrence_id) not in (None, p.incoming.service_id):
+            # Another service's event id: not a resend of this event, so it gets an id of its own.
+            p.occurrence_id, p.client_event_id = new_uuid(), False
+        if p.occurrence_id in known:
+            results[index] = _duplicate(p, known[p.occurrence_id])
+        elif p.occurrence_id in first_copies:
+            continue  # the same event twice in one batch: answered from its first copy below
+        else:
+            first_copies[p.occurrence_id] = index
+            groups[(p.incoming.service_id, p.fingerprint)].append(index)
+
+    keys = sorted(groups)
+    errors = statements.upsert_errors(conn, [_error_values([batch[i] for i in groups[key]]) for key in keys],
+                                      marker) if keys else {}
+    for key in keys:
+        for index in groups[key]:
+            p = batch[index]
+            p.occurrence["id"], p.occurrence["error_id"] = p.occurrence_id, errors[key].id
+    resent = _insert_occurrences(conn, statements, [batch[i] for key in keys for i in groups[key]]) \
+        if keys else {}
+
+    audit_rows = []
+    for key in keys:
+        row = errors[key]
+        is_new = row.occurrence_count == len(groups[key])
+        regressed = not is_new and row.regressed_at == marker
+        raised = not is_new and row.severity_raised_at == marker
+        stored = []
+        for index in groups[key]:
+            p = batch[index]
+            if p.occurrence_id in resent:
+                results[index] = _duplicate(p, resent[p.occurrence_id])
+            else:
+                stored.append(index)
+        if len(stored) < len(groups[key]):
+            # The upsert counted resends that another transaction stored first: uncount them.
+            conn.execute(statements.uncount, {"error": row.id, "resent": len(groups[key]) - len(stored)})
+        for position, index in enumerate(stored):
+            p = batch[index]
+            results[index] = RecordResult(
+                row.id, p.occurrence_id, p.incoming.service_id, row.status, row.severity,
+                is_new=is_new and position == 0, regressed=regressed and position == 0,
+                severity_raised=raised and position == 0,
+            )
+        if regressed and stored:
+            audit_rows.append({"actor_label": "system", "action": "error.regressed", "object_type": "error",
+                               "object_id": row.id, "error_id": row.id, "created_at": marker,
+                               "details": {"occurrence_id": batch[stored[0]].occurrence_id}})
+    if audit_rows:
+        conn.execute(AUDIT.insert(), audit_rows)
+
+    for index, p in enumerate(batch):
+        if results[index] is None:  # an in-batch duplicate
+            original = results[first_copies[p.occurrence_id]]
+            results[index] = RecordResult(original.error_id, p.occurrence_id, original.service_id,
+                                          original.status, original.severity, duplicate=True)
+    return results  # type: ignore[return-value]
+
+
+def _is_transient(exc: OperationalError) -> bool:
+    text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
+    return "deadlock" in text or "database is locked" in text or "could not serialize" in text
+
+
+def record_prepared(prepared: list[PreparedEvent], connection=None,
+                    hand_off: bool = True) -> list[RecordResult]:
+    """Record events already through ``prepare`` in one transaction (on ``connection`` when given, else
+    one from the pool); then, unless the caller does it itself, the hand-off after commit."""
+    if not prepared:
+        return []
+    for attempt in range(TRANSIENT_RETRIES):
+        try:
+            if connection is not None:
+                with connection.begin():
+                    results = _write_batch(connection, prepared)
+            else:
+                with db.engine.begin() as conn:
+                    results = _write_batch(conn, prepared)
+            break
+        except OperationalError as exc:
+            if attempt + 1 == TRANSIENT_RETRIES or not _is_transient(exc):
+                raise
+            log.warning("ingest transaction retried after a transient error: %s", exc.orig)
+            time.sleep(0.01 * (attempt + 1))
+    if hand_off:
+        after_record(results)
+    return results
+
+
+def record_errors(events: list[IncomingError]) -> list[RecordResult]:
+    """Record a batch of events in one transaction, then hand new work off after commit."""
+    return record_prepared([prepare(e) for e in events])
+
+
+def record_error(incoming: IncomingError) -> RecordResult:
+    """Record one event: upsert its error by fingerprint, insert the occurrence, hand off."""
+    return record_errors([incoming])[0]
+
+
+def announce(event: str, error_id: str, service_id: int, severity: str, status: str) -> None:
+    """After commit: tell the live feed and hand the event to the workers (notifications).
+
+    Never raises: the change it announces is already committed, and a queue outage must not turn
+    it into an error answer (the periodic sweep picks up what was not handed off).
+    """
+    from app.jobs import enqueue_error_event
+    from app.platform import feed
+
+    feed.publish({"type": event, "error_id": error_id, "service_id": service_id, "severity": severity,
+                  "status": status})
+    try:
+        enqueue_error_event(error_id, event)
+    except Exception:
+        log.exception("could not enqueue %s for error %s", event, error_id)
+
+
+def after_record(results: list[RecordResult]) -> None:
+    """After commit: announce new, regressed and graver errors."""
+    for result in results:
+        if result.event is not None:
+            announce(result.event, result.error_id, result.service_id, result.severity, result.status)
+
+
+def raw_payload_text(body: bytes, limit: int) -> str:
+    """The raw request body for the occurrence, capped (the parsed fields are kept in full)."""
+    text = body[:limit].decode("utf-8", "replace")
+    if len(body) > limit:
+        text += "…[truncated]"
+    return text

@@ -1,0 +1,64 @@
+"""Retention: delete what is older than the retention settings, in small batches.
+
+Occurrences after ``retention_days`` (by received time), resolved errors ``retention_resolved_days``
+after their resolution (with everything that hangs off them), and the notification audit trail,
+handled error events and threshold snapshots after ``retention_notification_days`` (deliveries
+still pending are kept whatever their age). Each batch is its own short transaction, so ingest
+never waits long on a lock; on PostgreSQL the batches are taken with SKIP LOCKED, so two workers
+share the work instead of queueing behind each other.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import delete, select
+
+from app.extensions import db
+from app.models import ErrorEventDispatch, ErrorLog, ErrorNotification, ErrorOccurrence, MetricSnapshot
+from app.models.types import utcnow
+from app.platform import settings
+
+log = logging.getLogger("heartwatch.retention")
+BATCH = 1000
+ERROR_BATCH = 100  # an error takes its occurrences, notifications and audit rows with it
+
+
+def _delete_in_batches(model, condition, batch: int) -> int:
+    key = model.__table__.primary_key.columns.values()[0]
+    total = 0
+    while True:
+        stmt = select(key).where(condition).limit(batch)
+        if db.engine.dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        ids = list(db.session.execute(stmt).scalars())
+        if not ids:
+            db.session.commit()
+            return total
+        result = db.session.execute(delete(model).where(key.in_(ids)).execution_options(synchronize_session=False))
+        db.session.commit()
+        total += result.rowcount or 0
+        if len(ids) < batch:
+            return total
+
+
+def purge(now: dt.datetime | None = None, batch: int = BATCH) -> dict[str, int]:
+    """Delete everything past retention; returns the number of rows deleted per kind."""
+    now = now or utcnow()
+    values = settings.current()
+    occurrences_before = now - dt.timedelta(days=int(values["retention_days"]))
+    resolved_before = now - dt.timedelta(days=int(values["retention_resolved_days"]))
+    trail_before = now - dt.timedelta(days=int(values["retention_notification_days"]))
+    counts = {
+        "occurrences": _delete_in_batches(ErrorOccurrence, ErrorOccurrence.received_at < occurrences_before, batch),
+        "resolved_errors": _delete_in_batches(
+            ErrorLog, (ErrorLog.status == "resolved") & (ErrorLog.resolved_at < resolved_before), min(batch, ERROR_BATCH)),
+        "notifications": _delete_in_batches(
+            ErrorNotification, (ErrorNotification.created_at < trail_before)
+            & ErrorNotification.status.in_(("sent", "failed", "dead")), batch),
+        "error_events": _delete_in_batches(ErrorEventDispatch, ErrorEventDispatch.created_at < trail_before, batch),
+        "metric_snapshots": _delete_in_batches(MetricSnapshot, MetricSnapshot.taken_at < trail_before, batch),
+    }
+    if any(counts.values()):
+        log.info("retention: %s", ", ".join(f"{n} {kind}" for kind, n in counts.items() if n))
+    return counts

@@ -1,0 +1,286 @@
+"""Read-side queries shared by the JSON API and the dashboard."""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import selectinload
+
+from app.extensions import db
+from app.models import (
+    OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, Developer, ErrorLog, ErrorNotification, ErrorOccurrence,
+    ErrorPattern, Service,
+)
+from app.models.types import utcnow
+from app.triage.oncall import on_call_ids
+from app.platform.sql import contains_ci, hour_bucket, seconds_between
+from app.platform.refusal import Refused
+
+MAX_PER_PAGE = 100
+SORTS = {
+    "last_seen": ErrorLog.last_seen, "first_seen": ErrorLog.first_seen,
+    "occurrences": ErrorLog.occurrence_count, "severity": ErrorLog.severity_level,
+}
+
+
+class QueryError(Refused):
+    """A filter or page parameter that cannot be read."""
+
+
+@dataclass
+class ErrorFilters:
+    """The filters of the error list, parsed and validated from query parameters."""
+
+    service_ids: list[int] = field(default_factory=list)
+    severities: list[str] = field(default_factory=list)
+    statuses: list[str] = field(default_factory=list)
+    assigned_to: int | None = None
+    unassigned: bool = False
+    environment: str | None = None
+    q: str | None = None
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    sort: str = "-last_seen"
+    page: int = 1
+    per_page: int = 25
+
+
+def _csv(value: str | None) -> list[str]:
+    return [part.strip() for part in (value or "").split(",") if part.strip()]
+
+
+def parse_int_arg(value: str | None, name: str, default: int, low: int, high: int) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise QueryError(f"'{name}' must be a whole number", name) from None
+    if not low <= number <= high:
+        raise QueryError(f"'{name}' must be between {low} and {high}", name)
+    return number
+
+
+def _time_arg(value: str | None) -> str | None:
+    # An unencoded "+02:00" in a query string arrives as " 02:00": read it as the offset it was.
+    if value and "T" in value and " " in value.partition("T")[2]:
+        return value.replace(" ", "+")
+    return value
+
+
+def parse_error_filters(args, *, current_developer_id: int | None = None) -> ErrorFilters:
+    """Read filters from a query-string mapping; raises QueryError naming the bad parameter."""
+    from app.ingest.incoming import InvalidPayload, parse_timestamp, strip_nul
+
+    # PostgreSQL refuses NUL in any text parameter; it can never match anything stored.
+    args = {name: strip_nul(value) for name, value in args.items() if isinstance(value, str)}
+    filters = ErrorFilters()
+    for token in _csv(args.get("service")):
+        if token.isdigit():
+            filters.service_ids.append(int(token))
+        else:
+            service_id = db.session.execute(select(Service.id).where(Service.slug == token)).scalar()
+            if service_id is None:
+                raise QueryError(f"unknown service {token!r}", "service")
+            filters.service_ids.append(service_id)
+    filters.severities = _csv(args.get("severity"))
+    for severity in filters.severities:
+        if severity not in SEVERITIES:
+            raise QueryError(f"severity must be among {', '.join(SEVERITIES)}", "severity")
+    filters.statuses = _csv(args.get("status"))
+    for status in filters.statuses:
+        if status not in STATUSES and status != "open":
+            raise QueryError(f"status must be among {', '.join(STATUSES)} or open", "status")
+    assigned = (args.get("assigned_to") or "").strip()
+    if assigned in ("none", "unassigned"):
+        filters.unassigned = True
+    elif assigned == "me" and current_developer_id is not None:
+        filters.assigned_to = current_developer_id
+    elif assigned:
+        filters.assigned_to = parse_int_arg(assigned, "assigned_to", 0, 1, 2**31)
+    filters.environment = (args.get("environment") or "").strip() or None
+    filters.q = (args.get("q") or "").strip()[:200] or None
+    try:
+        filters.since = parse_timestamp(_time_arg(args.get("since")), "since")
+        filters.until = parse_timestamp(_time_arg(args.get("until")), "until")
+    except InvalidPayload as exc:
+        raise QueryError(exc.message, exc.field or "since") from None
+    sort = (args.get("sort") or "-last_seen").strip()
+    if sort.removeprefix("-") not in SORTS:
+        raise QueryError(f"sort must be one of {', '.join(SORTS)} (prefix - for descending)", "sort")
+    filters.sort = sort
+    filters.page = parse_int_arg(args.get("page"), "page", 1, 1, 100000)
+    filters.per_page = parse_int_arg(args.get("per_page"), "per_page", 25, 1, MAX_PER_PAGE)
+    return filters
+
+
+def _filtered(stmt, filters: ErrorFilters):
+    if filters.service_ids:
+        stmt = stmt.where(ErrorLog.service_id.in_(filters.service_ids))
+    if filters.severities:
+        # The level, not the name: it is the indexed column (and always agrees with the name).
+        stmt = stmt.where(ErrorLog.severity_level.in_(sorted(SEVERITY_LEVEL[s] for s in filters.severities)))
+    if filters.statuses:
+        statuses = set(filters.statuses)
+        if "open" in statuses:
+            statuses.discard("open")
+            statuses.update(OPEN_STATUSES)
+        stmt = stmt.where(ErrorLog.status.in_(sorted(statuses)))
+    if filters.unassigned:
+        stmt = stmt.where(ErrorLog.assigned_to_id.is_(None))
+    elif filters.assigned_to is not None:
+        stmt = stmt.where(ErrorLog.assigned_to_id == filters.assigned_to)
+    if filters.environment:
+        stmt = stmt.where(ErrorLog.environment == filters.environment)
+    if filters.q:
+        stmt = stmt.where(or_(contains_ci(ErrorLog.error_type, filters.q), contains_ci(ErrorLog.message, filters.q)))
+    if filters.since:
+        stmt = stmt.where(ErrorLog.last_seen >= filters.since)
+    if filters.until:
+        stmt = stmt.where(ErrorLog.last_seen <= filters.until)
+    return stmt
+
+
+def list_errors(filters: ErrorFilters) -> tuple[list[ErrorLog], int]:
+    """One page of errors and the total that match."""
+    total = db.session.execute(_filtered(select(func.count()).select_from(ErrorLog), filters)).scalar_one()
+    column = SORTS[filters.sort.removeprefix("-")]
+    order = column.desc() if filters.sort.startswith("-") else column.asc()
+    # Each item shows its service and assignee: load them with the page, not one query per row.
+    stmt = (_filtered(select(ErrorLog), filters).order_by(order, ErrorLog.id)
+            .options(selectinload(ErrorLog.service), selectinload(ErrorLog.assigned_to))
+            .offset((filters.page - 1) * filters.per_page).limit(filters.per_page))
+    return list(db.session.execute(stmt).scalars()), total
+
+
+def latest_occurrence(error_id: str) -> ErrorOccurrence | None:
+    return db.session.execute(
+        select(ErrorOccurrence).where(ErrorOccurrence.error_id == error_id)
+        .order_by(ErrorOccurrence.timestamp.desc(), ErrorOccurrence.received_at.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def list_occurrences(error_id: str, page: int, per_page: int) -> tuple[list[ErrorOccurrence], int]:
+    total = db.session.execute(
+        select(func.count()).select_from(ErrorOccurrence).where(ErrorOccurrence.error_id == error_id)
+    ).scalar_one()
+    rows = db.session.execute(
+        select(ErrorOccurrence).where(ErrorOccurrence.error_id == error_id)
+        .order_by(ErrorOccurrence.timestamp.desc(), ErrorOccurrence.id)
+        .offset((page - 1) * per_page).limit(per_page)
+    ).scalars()
+    return list(rows), total
+
+
+def error_stats(hours: int = 24) -> dict:
+    """Totals by severity, status and service; occurrences per hour over the window; mean time to resolve."""
+    since = utcnow() - dt.timedelta(hours=hours)
+    by_severity = dict(db.session.execute(select(ErrorLog.severity, func.count()).group_by(ErrorLog.severity)).all())
+    by_status = dict(db.session.execute(select(ErrorLog.status, func.count()).group_by(ErrorLog.status)).all())
+    by_service = [
+        {"service_id": sid, "service": slug, "errors": count, "open": open_count or 0}
+        for sid, slug, count, open_count in db.session.execute(
+            select(Service.id, Service.slug, func.count(ErrorLog.id),
+                   func.sum(func.cast(ErrorLog.status.in_(OPEN_STATUSES), db.Integer)))
+            .join(ErrorLog, ErrorLog.service_id == Service.id).group_by(Service.id, Service.slug)
+            .order_by(func.count(ErrorLog.id).desc())
+        ).all()
+    ]
+    bucket = hour_bucket(ErrorOccurrence.timestamp)
+    per_hour = [
+        {"hour": hour, "occurrences": count}
+        for hour, count in db.session.execute(
+            select(bucket, func.count()).where(ErrorOccurrence.timestamp >= since).group_by(bucket).order_by(bucket)
+        ).all()
+    ]
+    mean_resolution = db.session.execute(
+        select(func.avg(seconds_between(ErrorLog.resolved_at, ErrorLog.first_seen)))
+        .where(ErrorLog.resolved_at.is_not(None))
+    ).scalar()
+    return {
+        "total": sum(by_severity.values()),
+        "open": sum(count for status, count in by_status.items() if status in OPEN_STATUSES),
+        "by_severity": {s: by_severity.get(s, 0) for s in reversed(SEVERITIES)},
+        "by_status": {s: by_status.get(s, 0) for s in STATUSES},
+        "by_service": by_service,
+        "window_hours": hours,
+        "occurrences_per_hour": per_hour,
+        "avg_resolution_seconds": round(float(mean_resolution), 1) if mean_resolution is not None else None,
+    }
+
+
+def open_errors_by_assignee() -> dict[int, dict[str, int]]:
+    """Open errors per assigned developer and severity: the load behind routing and the workload views."""
+    rows = db.session.execute(
+        select(ErrorLog.assigned_to_id, ErrorLog.severity, func.count())
+        .where(ErrorLog.assigned_to_id.is_not(None), ErrorLog.status.in_(OPEN_STATUSES))
+        .group_by(ErrorLog.assigned_to_id, ErrorLog.severity)
+    ).all()
+    counts: dict[int, dict[str, int]] = {}
+    for developer_id, severity, count in rows:
+        counts.setdefault(developer_id, {})[severity] = count
+    return counts
+
+
+def workload() -> list[dict]:
+    """Per developer: current load (open errors assigned), max load, open errors by severity."""
+    counts = open_errors_by_assignee()
+    answering = on_call_ids()  # the flag, shifts and overrides: who answers now
+    result = []
+    for developer in db.session.execute(select(Developer).order_by(Developer.name)).scalars():
+        by_severity = counts.get(developer.id, {})
+        load = sum(by_severity.values())
+        on_call = developer.id in answering
+        result.append({
+            "developer_id": developer.id, "name": developer.name, "role": developer.role,
+            "on_call": on_call, "current_load": load, "max_load": developer.max_load,
+            "available": developer.active and on_call and load < developer.max_load,
+            "open_by_severity": {s: by_severity.get(s, 0) for s in reversed(SEVERITIES)},
+        })
+    return result
+
+
+def current_loads(developer_ids: list[int]) -> dict[int, int]:
+    if not developer_ids:
+        return {}
+    rows = db.session.execute(
+        select(ErrorLog.assigned_to_id, func.count())
+        .where(ErrorLog.assigned_to_id.in_(developer_ids), ErrorLog.status.in_(OPEN_STATUSES))
+        .group_by(ErrorLog.assigned_to_id)
+    ).all()
+    loads = dict.fromkeys(developer_ids, 0)
+    loads.update(dict(rows))
+    return loads
+
+
+def unresolved_critical() -> list[ErrorLog]:
+    return list(db.session.execute(
+        select(ErrorLog).where(ErrorLog.severity_level == SEVERITY_LEVEL["critical"],
+                               ErrorLog.status.in_(OPEN_STATUSES))
+        .order_by(ErrorLog.last_seen.desc()).limit(500)
+    ).scalars())
+
+
+def paged(stmt, page: int, per_page: int) -> tuple[list, int]:
+    total = db.session.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+    items = list(db.session.execute(stmt.offset((page - 1) * per_page).limit(per_page)).scalars())
+    return items, total
+
+
+def patterns_query():
+    return select(ErrorPattern).order_by(ErrorPattern.last_occurrence.desc().nullslast(), ErrorPattern.id)
+
+
+def notifications_query(channel: str | None = None, status: str | None = None, error_id: str | None = None):
+    from app.ingest.incoming import strip_nul
+
+    channel, status, error_id = (strip_nul(v) if v else v for v in (channel, status, error_id))
+    stmt = select(ErrorNotification).order_by(ErrorNotification.created_at.desc(), ErrorNotification.id.desc())
+    if channel:
+        stmt = stmt.where(ErrorNotification.channel == channel)
+    if status:
+        stmt = stmt.where(ErrorNotification.status == status)
+    if error_id:
+        stmt = stmt.where(ErrorNotification.error_id == error_id)
+    return stmt

@@ -1,0 +1,160 @@
+"""Daily rollups per service (``error_stats``) and the daily summary e-mail.
+
+A day is a calendar day in HEARTWATCH_TIMEZONE. The summary goes out at the configured time
+(08:00 by default) for the day before, to every active lead, manager and admin: counts by service
+and severity, the top errors, the unresolved critical errors and the mean time to resolve. Each
+recipient's e-mail has an idempotency key per day, so a second run the same day sends nothing.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from flask import current_app
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, Developer, ErrorLog, ErrorOccurrence, ErrorStat, Service
+from app.models.types import utcnow
+from app.notify.channels.base import Notice
+from app.notify.notifications import dialect_insert
+
+TOP_ERRORS = 10
+
+
+def zone() -> ZoneInfo:
+    try:
+        return ZoneInfo(current_app.config.get("TIMEZONE") or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """The UTC start and end of a local calendar day (23 or 25 hours long on clock changes)."""
+    tz = zone()
+    start = dt.datetime.combine(day, dt.time(0), tzinfo=tz).astimezone(dt.timezone.utc)
+    end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(0), tzinfo=tz).astimezone(dt.timezone.utc)
+    return start, end
+
+
+def local_today(now: dt.datetime | None = None) -> dt.date:
+    return (now or utcnow()).astimezone(zone()).date()
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "no errors resolved"
+    minutes = int(round(seconds / 60))
+    if minutes < 60:
+        return f"{minutes} min"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+    return f"{hours // 24} d {hours % 24} h"
+
+
+def _resolution_seconds(start: dt.datetime, end: dt.datetime, service_id: int | None = None) -> list[float]:
+    stmt = select(ErrorLog.first_seen, ErrorLog.resolved_at).where(ErrorLog.resolved_at >= start,
+                                                                   ErrorLog.resolved_at < end)
+    if service_id is not None:
+        stmt = stmt.where(ErrorLog.service_id == service_id)
+    return [max(0.0, (resolved - first).total_seconds()) for first, resolved in db.session.execute(stmt)]
+
+
+def rollup_day(day: dt.date) -> int:
+    """Write (or rewrite) the rollup of one day for every service that had errors or resolutions."""
+    start, end = day_bounds(day)
+    window = (ErrorOccurrence.timestamp >= start) & (ErrorOccurrence.timestamp < end)
+    by_severity: dict[int, dict[str, int]] = {}
+    for service_id, severity, count in db.session.execute(
+            select(ErrorOccurrence.service_id, ErrorOccurrence.severity, func.count()).where(window)
+            .group_by(ErrorOccurrence.service_id, ErrorOccurrence.severity)):
+        by_severity.setdefault(service_id, {})[severity] = int(count)
+    seen = select(ErrorOccurrence.error_id).where(window).distinct().subquery()
+    by_status: dict[int, dict[str, int]] = {}
+    for service_id, status, count in db.session.execute(
+            select(ErrorLog.service_id, ErrorLog.status, func.count()).join(seen, seen.c.error_id == ErrorLog.id)
+            .group_by(ErrorLog.service_id, ErrorLog.status)):
+        by_status.setdefault(service_id, {})[status] = int(count)
+    resolved_services = set(db.session.execute(select(ErrorLog.service_id).where(
+        ErrorLog.resolved_at >= start, ErrorLog.resolved_at < end).distinct()).scalars())
+    services = sorted(set(by_severity) | resolved_services)
+    for service_id in services:
+        durations = _resolution_seconds(start, end, service_id)
+        values = {"total": sum(by_severity.get(service_id, {}).values()),
+                  "by_severity": by_severity.get(service_id, {}), "by_status": by_status.get(service_id, {}),
+                  "avg_resolution_seconds": sum(durations) / len(durations) if durations else None}
+        _upsert_stat(day, service_id, values)
+    db.session.commit()
+    return len(services)
+
+
+def _upsert_stat(day: dt.date, service_id: int, values: dict) -> None:
+    """One row per day and service; a rerun (or a second worker) rewrites it with the same figures."""
+    stmt = dialect_insert()(ErrorStat).values(day=day, service_id=service_id, created_at=utcnow(), **values)
+    db.session.execute(stmt.on_conflict_do_update(index_elements=["day", "service_id"], set_=values))
+
+
+def summary_details(day: dt.date) -> dict:
+    """Everything the summary e-mail shows for one day."""
+    start, end = day_bounds(day)
+    base = current_app.config["BASE_URL"]
+    services = {s.id: s for s in db.session.execute(select(Service)).scalars()}
+    stats = db.session.execute(select(ErrorStat).where(ErrorStat.day == day)).scalars().all()
+    by_service = sorted(({"service": services[s.service_id].name if s.service_id in services else str(s.service_id),
+                          "total": s.total, "by_severity": s.by_severity or {}} for s in stats if s.total),
+                        key=lambda row: (-row["total"], row["service"]))
+    top = db.session.execute(
+        select(ErrorOccurrence.error_id, func.count()).where(ErrorOccurrence.timestamp >= start,
+                                                             ErrorOccurrence.timestamp < end)
+        .group_by(ErrorOccurrence.error_id).order_by(func.count().desc(), ErrorOccurrence.error_id)
+        .limit(TOP_ERRORS)).all()
+    top_errors = []
+    for error_id, count in top:
+        error = db.session.get(ErrorLog, error_id)
+        if error is not None:
+            top_errors.append({"title": f"{error.error_type}: {(error.message or '')[:120]}",
+                               "service": services[error.service_id].name if error.service_id in services else "",
+                               "severity": error.severity, "count": int(count), "status": error.status,
+                               "url": f"{base}/errors/{error.id}"})
+    critical = db.session.execute(
+        select(ErrorLog).where(ErrorLog.severity_level == SEVERITY_LEVEL["critical"], ErrorLog.status.in_(OPEN_STATUSES))
+        .order_by(ErrorLog.first_seen).limit(25)).scalars()
+    unresolved = [{"title": f"{e.error_type}: {(e.message or '')[:120]}",
+                   "service": services[e.service_id].name if e.service_id in services else "",
+                   "first_seen": f"{e.first_seen:%Y-%m-%d %H:%M} UTC", "assignee": e.assigned_to.name if e.assigned_to else None,
+                   "url": f"{base}/errors/{e.id}"} for e in critical]
+    durations = _resolution_seconds(start, end)
+    mean = sum(durations) / len(durations) if durations else None
+    return {"day": day.isoformat(), "timezone": str(zone()), "severities": list(reversed(SEVERITIES)),
+            "total": sum(row["total"] for row in by_service), "by_service": by_service, "top_errors": top_errors,
+            "unresolved_critical": unresolved, "mttr": format_duration(mean), "mttr_seconds": mean,
+            "resolved_count": len(durations)}
+
+
+def generate_daily_summary(now: dt.datetime | None = None, day: dt.date | None = None) -> dict:
+    """Roll up the day before (local time) and e-mail the summary to leads, managers and admins."""
+    from app.notify.notifications import PlannedDelivery, send_notice
+
+    day = day or local_today(now) - dt.timedelta(days=1)
+    rollup_day(day)
+    notice_key = f"summary.daily:{day.isoformat()}"
+    sent: list[int] = []
+    if current_app.config.get("SMTP_HOST"):
+        people = db.session.execute(select(Developer).where(Developer.role.in_(("lead", "manager", "admin")),
+                                                            Developer.active.is_(True)).order_by(Developer.id)).scalars()
+        sent = send_notice([PlannedDelivery(notice_key, "summary.daily", "email", f"dev:{p.id}", p.email, p.id)
+                            for p in people])
+    return {"day": day.isoformat(), "notifications": len(sent)}
+
+
+def build_notice(ref: str) -> Notice | None:
+    try:
+        day = dt.date.fromisoformat(ref)
+    except ValueError:
+        return None
+    details = summary_details(day)
+    return Notice(event="summary.daily", key=f"summary.daily:{day.isoformat()}",
+                  title=f"[Heartwatch] Daily summary for {day:%A %d %B %Y}: {details['total']} errors",
+                  headline=f"Errors on {day:%A %d %B %Y}", template="daily_summary",
+                  url=f"{current_app.config['BASE_URL']}/", details=details, occurred_at=utcnow().isoformat())

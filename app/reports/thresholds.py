@@ -1,0 +1,227 @@
+"""Threshold checks: errors per hour, critical errors per hour, a rising rate, the escalation backlog.
+
+Every run records what it measured (a ``metric_snapshots`` row). A breached threshold e-mails the
+admins (and ``threshold.breached`` webhook subscribers) with the figures, the services and errors
+behind them and what to do; the same threshold is not mailed again until its cool-down has passed
+(``alert_states``, claimed with one conditional UPDATE, so two workers never both send).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import asdict, dataclass
+
+from flask import current_app
+from sqlalchemy import case, func, select, update
+
+from app.extensions import db
+from app.models import OPEN_STATUSES, AlertState, Developer, ErrorEscalation, ErrorLog, ErrorOccurrence, MetricSnapshot, Service
+from app.models.types import utcnow
+from app.notify.channels.base import Notice
+from app.platform import settings
+from app.notify.notifications import dialect_insert
+
+log = logging.getLogger("heartwatch.thresholds")
+HOUR = dt.timedelta(hours=1)
+LABELS = {
+    "errors_per_hour": "Errors in the last hour",
+    "critical_per_hour": "Critical errors in the last hour",
+    "rate_rising": "Error rate rising against the hour before",
+    "escalation_backlog": "Unresolved escalations",
+}
+ACTIONS = [
+    "Review the errors listed above: assign the unassigned ones and look for a common cause.",
+    "Add resources: put more developers on call for the services named, or raise their max load.",
+    "Escalate to the team: tell the leads of these services and agree who takes what.",
+]
+
+
+@dataclass
+class Figures:
+    errors_last_hour: int
+    critical_last_hour: int
+    errors_previous_hour: int
+    unresolved_escalations: int
+
+
+def measure(now: dt.datetime) -> Figures:
+    """Occurrences received in the last hour and the hour before, and the escalation backlog."""
+    last, previous = now - HOUR, now - 2 * HOUR
+    recent = ErrorOccurrence.received_at >= last
+    row = db.session.execute(
+        select(func.count().filter(recent), func.count().filter(recent & (ErrorOccurrence.severity == "critical")),
+               func.count().filter(ErrorOccurrence.received_at < last))
+        .where(ErrorOccurrence.received_at >= previous, ErrorOccurrence.received_at < now)
+    ).one()
+    backlog = db.session.execute(
+        select(func.count()).select_from(ErrorEscalation).join(ErrorLog, ErrorLog.id == ErrorEscalation.error_id)
+        .where(ErrorEscalation.resolved_at.is_(None), ErrorLog.status.in_(OPEN_STATUSES))
+    ).scalar_one()
+    return Figures(int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), int(backlog))
+
+
+def find_breaches(figures: Figures, values: dict) -> list[dict]:
+    """The thresholds the figures exceed, each with its value, threshold and a sentence."""
+    found = []
+    if figures.errors_last_hour > values["threshold_errors_per_hour"]:
+        found.append({"key": "errors_per_hour", "value": figures.errors_last_hour,
+                      "threshold": values["threshold_errors_per_hour"],
+                      "description": f"{figures.errors_last_hour} errors arrived in the last hour, more than "
+                                     f"{values['threshold_errors_per_hour']}."})
+    if figures.critical_last_hour > values["threshold_critical_per_hour"]:
+        found.append({"key": "critical_per_hour", "value": figures.critical_last_hour,
+                      "threshold": values["threshold_critical_per_hour"],
+                      "description": f"{figures.critical_last_hour} of them critical, more than "
+                                     f"{values['threshold_critical_per_hour']}."})
+    rise = values["threshold_rate_rise_percent"]
+    if figures.errors_last_hour >= max(1, values["threshold_rate_min_errors"]) and \
+            figures.errors_last_hour * 100 > figures.errors_previous_hour * (100 + rise):
+        found.append({"key": "rate_rising", "value": figures.errors_last_hour,
+                      "threshold": f"+{rise}% over {figures.errors_previous_hour}",
+                      "description": f"{figures.errors_last_hour} errors in the last hour against "
+                                     f"{figures.errors_previous_hour} in the hour before."})
+    if figures.unresolved_escalations > values["threshold_escalation_backlog"]:
+        found.append({"key": "escalation_backlog", "value": figures.unresolved_escalations,
+                      "threshold": values["threshold_escalation_backlog"],
+                      "description": f"{figures.unresolved_escalations} escalated errors are still open, more than "
+                                     f"{values['threshold_escalation_backlog']}."})
+    for breach in found:
+        breach["label"] = LABELS[breach["key"]]
+    return found
+
+
+def behind(now: dt.datetime, limit: int = 10) -> tuple[list[dict], list[dict]]:
+    """The services and errors with the most occurrences in the last hour."""
+    since = now - HOUR
+    critical = func.sum(case((ErrorOccurrence.severity == "critical", 1), else_=0))
+    services = [{"service": slug, "count": int(count), "critical": int(crit or 0)} for slug, count, crit in db.session.execute(
+        select(Service.slug, func.count(), critical).join(Service, Service.id == ErrorOccurrence.service_id)
+        .where(ErrorOccurrence.received_at >= since, ErrorOccurrence.received_at < now)
+        .group_by(Service.slug).order_by(func.count().desc(), Service.slug).limit(limit))]
+    top = db.session.execute(
+        select(ErrorOccurrence.error_id, func.count()).where(ErrorOccurrence.received_at >= since,
+                                                             ErrorOccurrence.received_at < now)
+        .group_by(ErrorOccurrence.error_id).order_by(func.count().desc()).limit(limit)).all()
+    errors = []
+    base = current_app.config["BASE_URL"]
+    for error_id, count in top:
+        error = db.session.get(ErrorLog, error_id)
+        if error is not None:
+            errors.append({"id": error.id, "title": f"{error.error_type}: {(error.message or '')[:120]}",
+                           "service": error.service.slug if error.service else str(error.service_id),
+                           "count": int(count), "status": error.status, "url": f"{base}/errors/{error.id}"})
+    return services, errors
+
+
+def _escalated_errors(limit: int = 10) -> list[dict]:
+    base = current_app.config["BASE_URL"]
+    rows = db.session.execute(
+        select(ErrorLog).join(ErrorEscalation, ErrorEscalation.error_id == ErrorLog.id)
+        .where(ErrorEscalation.resolved_at.is_(None), ErrorLog.status.in_(OPEN_STATUSES))
+        .order_by(ErrorEscalation.created_at).limit(limit * 3)).scalars().unique()
+    result, seen = [], set()
+    for error in rows:
+        if error.id in seen:
+            continue
+        seen.add(error.id)
+        result.append({"id": error.id, "title": f"{error.error_type}: {(error.message or '')[:120]} (escalated)",
+                       "service": error.service.slug if error.service else str(error.service_id),
+                       "count": error.occurrence_count, "status": error.status, "url": f"{base}/errors/{error.id}"})
+    return result[:limit]
+
+
+def _claim_alert(key: str, now: dt.datetime, cooldown: dt.timedelta) -> bool:
+    """Take the right to mail this breach now: true once per cool-down, whatever the number of workers."""
+    result = db.session.execute(
+        update(AlertState).where(AlertState.key == key,
+                                 AlertState.last_alerted_at.is_(None) | (AlertState.last_alerted_at <= now - cooldown))
+        .values(last_alerted_at=now, alert_count=AlertState.alert_count + 1, updated_at=now)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def check_thresholds(now: dt.datetime | None = None) -> MetricSnapshot:
+    """Measure, record the snapshot, update each threshold's state and alert the new breaches."""
+    now = now or utcnow()
+    values = settings.current()
+    figures = measure(now)
+    found = find_breaches(figures, values)
+    services, errors = behind(now)
+    if any(b["key"] == "escalation_backlog" for b in found):
+        errors = (errors + _escalated_errors())[:20]
+    cooldown = dt.timedelta(minutes=int(values["alert_cooldown_minutes"]))
+    breached = {b["key"]: b for b in found}
+    for key in LABELS:
+        db.session.execute(dialect_insert()(AlertState).values(key=key, breached=False, alert_count=0, updated_at=now)
+                           .on_conflict_do_nothing(index_elements=["key"]))
+    alerted = []
+    for key in LABELS:
+        state = db.session.execute(select(AlertState).where(AlertState.key == key)
+                                   .execution_options(populate_existing=True)).scalar_one()
+        if key in breached:
+            if not state.breached:
+                state.breached, state.first_breached_at = True, now
+            state.last_value = float(breached[key]["value"])
+            state.updated_at = now
+            db.session.flush()
+            if _claim_alert(key, now, cooldown):
+                alerted.append(key)
+        elif state.breached:
+            state.breached, state.cleared_at, state.updated_at = False, now, now
+    thresholds = {k: values[k] for k in ("threshold_errors_per_hour", "threshold_critical_per_hour",
+                                         "threshold_rate_rise_percent", "threshold_rate_min_errors",
+                                         "threshold_escalation_backlog", "alert_cooldown_minutes")}
+    snapshot = MetricSnapshot(taken_at=now, breaches=[b["key"] for b in found], alerted=alerted,
+                              details={"thresholds": thresholds, "breaches": found, "services": services,
+                                       "errors": errors}, **asdict(figures))
+    db.session.add(snapshot)
+    db.session.commit()
+    if alerted:
+        _send_alert(snapshot)
+        log.warning("thresholds breached: %s", ", ".join(alerted))
+    return snapshot
+
+
+def _send_alert(snapshot: MetricSnapshot) -> list[int]:
+    from app.notify import subscriptions as webhooks_out
+    from app.notify.notifications import PlannedDelivery, send_notice
+
+    notice_key = f"threshold.breached:{snapshot.id}"
+    admins = db.session.execute(select(Developer).where(Developer.role == "admin", Developer.active.is_(True))
+                                .order_by(Developer.id)).scalars()
+    deliveries = []
+    if current_app.config.get("SMTP_HOST"):
+        deliveries += [PlannedDelivery(notice_key, "threshold.breached", "email", f"dev:{a.id}", a.email, a.id)
+                       for a in admins]
+    deliveries += [PlannedDelivery(notice_key, "threshold.breached", "webhook", f"webhook:{s.id}",
+                                   f"webhook {s.name} ({webhooks_out.safe_url(s.url)})")
+                   for s in webhooks_out.subscribers("threshold.breached")]
+    return send_notice(deliveries)
+
+
+def build_notice(ref: str) -> Notice | None:
+    """The alert for one snapshot (its ``alerted`` breaches), composed for every medium."""
+    snapshot = db.session.get(MetricSnapshot, int(ref)) if ref.isdigit() else None
+    if snapshot is None:
+        return None
+    details = snapshot.details or {}
+    breaches = [b for b in details.get("breaches", []) if b["key"] in (snapshot.alerted or [])] or details.get("breaches", [])
+    labels = ", ".join(b["label"].lower() for b in breaches) or "thresholds"
+    taken = snapshot.taken_at
+    figures = {"errors_last_hour": snapshot.errors_last_hour, "critical_last_hour": snapshot.critical_last_hour,
+               "errors_previous_hour": snapshot.errors_previous_hour,
+               "unresolved_escalations": snapshot.unresolved_escalations}
+    actions = list(ACTIONS)
+    if any(b["key"] == "escalation_backlog" for b in breaches):
+        actions.insert(1, "Work through the open escalations, oldest first, or hand them to someone free.")
+    body = {
+        "measured_at": f"{taken - HOUR:%Y-%m-%d %H:%M}–{taken:%H:%M} UTC",
+        "previous_window": f"{taken - 2 * HOUR:%H:%M}–{taken - HOUR:%H:%M} UTC",
+        "breaches": breaches, "figures": figures, "services": details.get("services", []),
+        "errors": details.get("errors", []), "actions": actions,
+        "summary": "; ".join(b["description"] for b in breaches),
+    }
+    return Notice(event="threshold.breached", key=f"threshold.breached:{snapshot.id}",
+                  title=f"[ALERT] Heartwatch: {labels}", headline=f"Threshold breached: {labels}",
+                  template="threshold_alert", url=f"{current_app.config['BASE_URL']}/", severity="critical",
+                  details=body, occurred_at=taken.isoformat())

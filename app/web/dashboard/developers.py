@@ -1,0 +1,156 @@
+"""Developers and workload: the team, the workload chart, on-call switches, editing, own preferences."""
+from __future__ import annotations
+
+from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import SEVERITIES, Developer, OnCallOverride, OnCallShift, Service
+from app.models.types import utcnow
+from app.accounts import developers as accounts
+from app.reports import overview as dashboard
+from app.triage import oncall
+from app.triage import permissions
+from app.accounts import preferences
+from app.accounts import team
+from app.web.dashboard import bp
+from app.web.dashboard.common import (
+    actor, developer_or_404, form_ids, form_int, fragment, is_htmx, parse_local_datetime, refuse,
+)
+
+
+def _row(developer) -> dict:
+    return next(r for r in dashboard.team() if r["developer"].id == developer.id)
+
+
+@bp.get("/developers")
+def developers():
+    rows = dashboard.team()
+    user = actor()
+    return render_template("dashboard/developers.html", rows=rows, chart=dashboard.workload_chart(rows),
+                           can_edit={r["developer"].id: permissions.can_edit_developer(user, r["developer"])
+                                     for r in rows},
+                           shifts=dashboard.shift_notes(), on_call_now=dashboard.on_call_now())
+
+
+@bp.post("/developers/<int:developer_id>/on-call")
+def set_on_call(developer_id: int):
+    """Switch a developer's on-call flag: leads, managers and admins for anyone, developers for themselves."""
+    developer = developer_or_404(developer_id)
+    user = actor()
+    if not permissions.can_change_on_call(user, developer):
+        refuse("Only leads, managers and admins change another developer's on-call status.")
+    on_call = request.form.get("on_call") in ("1", "true", "on")
+    accounts.set_on_call(developer, on_call, user)
+    message = f"{developer.name} is {'on call' if on_call else 'off call'}."
+    if is_htmx():
+        flash(message, "ok")
+        return fragment("partials/_developer_row.html", row=_row(developer),
+                        can_edit=permissions.can_edit_developer(user, developer), shifts=dashboard.shift_notes(),
+                        on_call_now=dashboard.on_call_now())
+    flash(message, "ok")
+    return redirect(url_for("dashboard.developers"), code=303)
+
+
+@bp.route("/developers/<int:developer_id>/edit", methods=["GET", "POST"])
+def edit_developer(developer_id: int):
+    developer = developer_or_404(developer_id)
+    user = actor()
+    if not permissions.can_edit_developer(user, developer):
+        refuse("Only admins and the leads of this developer's services edit them.")
+    services = db.session.execute(select(Service).order_by(Service.name)).scalars().all()
+    problem, status = None, 200
+    if request.method == "POST":
+        try:
+            team.update_developer(
+                developer, user, name=request.form.get("name"), phone=request.form.get("phone"),
+                slack_member_id=request.form.get("slack_member_id"), max_load=request.form.get("max_load"),
+                service_ids=form_ids("service_id"))
+        except team.TeamError as exc:
+            db.session.rollback()
+            problem, status = exc, exc.status
+        else:
+            flash(f"{developer.name} saved.", "ok")
+            return redirect(url_for("dashboard.developers"), code=303)
+    return render_template("dashboard/developer_edit.html", developer=developer, services=services,
+                           problem=problem, form=request.form if request.method == "POST" else None), status
+
+
+@bp.route("/preferences", methods=["GET", "POST"])
+def my_preferences():
+    """The signed-in developer's own notification preferences."""
+    user = actor()
+    problem, status = None, 200
+    if request.method == "POST":
+        try:
+            preferences.update_preferences(
+                user, user,
+                channels={s: request.form.getlist(f"channels_{s}") for s in SEVERITIES},
+                quiet_hours_start=request.form.get("quiet_hours_start"),
+                quiet_hours_end=request.form.get("quiet_hours_end"), timezone=request.form.get("timezone"),
+                phone=request.form.get("phone"), slack_member_id=request.form.get("slack_member_id"))
+        except preferences.PreferenceError as exc:
+            db.session.rollback()
+            problem, status = exc, 400
+        else:
+            flash("Preferences saved.", "ok")
+            return redirect(url_for("dashboard.my_preferences"), code=303)
+    current = preferences.preferences_of(user)
+    if request.method == "POST":
+        # Show what was typed, not what is stored, next to the message that says what to fix.
+        current.channels = {s: request.form.getlist(f"channels_{s}") for s in SEVERITIES}
+        for name in ("quiet_hours_start", "quiet_hours_end", "timezone", "phone", "slack_member_id"):
+            setattr(current, name, request.form.get(name))
+    return render_template("dashboard/preferences.html", prefs=current, problem=problem,
+                           channels=preferences.PERSONAL_CHANNELS, severities=list(reversed(SEVERITIES)),
+                           time_zones=preferences.time_zones()), status
+
+
+@bp.route("/developers/shifts", methods=["GET", "POST"])
+def shifts():
+    """The on-call schedule: shifts and overrides for the next two weeks. Leads, managers and admins
+    plan anyone's; a developer plans their own (the rules live in app/triage/oncall.py)."""
+    user = actor()
+    problem, status = None, 200
+    if request.method == "POST":
+        action = request.form.get("action", "")
+        try:
+            if action == "add_shift":
+                developer = developer_or_404(form_int("developer_id"))
+                oncall.add_shift(developer, parse_local_datetime(request.form.get("starts_at"), "starts_at"),
+                                 parse_local_datetime(request.form.get("ends_at"), "ends_at"), user,
+                                 note=request.form.get("note"))
+                flash(f"Shift added for {developer.name}.", "ok")
+            elif action == "add_override":
+                developer = developer_or_404(form_int("developer_id"))
+                replaced_id = form_int("replaces_id", required=False)
+                replaces = developer_or_404(replaced_id) if replaced_id else None
+                oncall.add_override(developer, parse_local_datetime(request.form.get("starts_at"), "starts_at"),
+                                    parse_local_datetime(request.form.get("ends_at"), "ends_at"), user,
+                                    replaces=replaces, reason=request.form.get("reason"))
+                flash(f"{developer.name} covers" + (f" for {replaces.name}." if replaces else "."), "ok")
+            elif action == "remove_shift":
+                shift = db.session.get(OnCallShift, form_int("shift_id"))
+                if shift is None:
+                    refuse("No such shift.", 404)
+                oncall.remove_shift(shift, user)
+                flash("Shift removed.", "ok")
+            elif action == "remove_override":
+                override = db.session.get(OnCallOverride, form_int("override_id"))
+                if override is None:
+                    refuse("No such override.", 404)
+                oncall.remove_override(override, user)
+                flash("Override removed.", "ok")
+            else:
+                refuse("Unknown action.", 400)
+        except oncall.OnCallError as exc:
+            db.session.rollback()
+            problem, status = exc, exc.status
+        else:
+            return redirect(url_for("dashboard.shifts"), code=303)
+    plan = dashboard.schedule()
+    people = db.session.execute(select(Developer).where(Developer.active.is_(True)).order_by(Developer.name)
+                                ).scalars().all()
+    plannable = people if user.is_supervisor else [user]
+    return render_template("dashboard/shifts.html", plan=plan, people=people, plannable=plannable,
+                           problem=problem, now=utcnow(), on_call_now=dashboard.on_call_now()), status

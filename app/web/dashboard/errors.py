@@ -1,0 +1,286 @@
+"""The error list (filters in the URL, bulk actions) and the error detail with its triage forms."""
+from __future__ import annotations
+
+import datetime as dt
+from urllib.parse import parse_qsl, urlsplit
+
+from flask import flash, redirect, render_template, request, url_for
+from sqlalchemy import select
+from werkzeug.datastructures import MultiDict
+
+from app.extensions import db
+from app.models import SEVERITIES, STATUSES, Developer, ErrorOccurrence, Service
+from app.models.types import utcnow
+from app.reports import overview as dashboard
+from app.triage import escalation
+from app.triage import permissions
+from app.reports import errors as queries
+from app.triage import changes as triage
+from app.web.dashboard import bp
+from app.web.dashboard.common import (
+    actor, error_or_404, form_int, fragment, htmx_target, is_htmx, looks_like_id, page_arg, page_or_fragment,
+    safe_back,
+)
+
+RANGES = {"1h": dt.timedelta(hours=1), "24h": dt.timedelta(hours=24), "7d": dt.timedelta(days=7),
+          "30d": dt.timedelta(days=30)}
+BULK_ACTIONS = ("assign", "resolve", "ignore")
+OCCURRENCES_PER_PAGE = 10
+
+
+# --- the list ------------------------------------------------------------------------------------
+
+def _filter_args(args: MultiDict) -> MultiDict:
+    """The list's URL parameters in the form ``parse_error_filters`` reads: a relative time range
+    becomes ``since`` (so a bookmarked view stays relative), status defaults to open errors."""
+    parsed = MultiDict(args)
+    status = (parsed.get("status") or "").strip()
+    if "status" not in parsed:
+        parsed["status"] = "open"
+    elif status == "all":
+        parsed["status"] = ""
+    window = parsed.get("range")
+    if window in RANGES:
+        parsed["since"] = (utcnow() - RANGES[window]).isoformat()
+    return parsed
+
+
+def _list_context(args: MultiDict) -> tuple[dict, int]:
+    user = actor()
+    problem, status = None, 200
+    try:
+        filters = queries.parse_error_filters(_filter_args(args), current_developer_id=user.id)
+        errors, total = queries.list_errors(filters)
+    except queries.QueryError as exc:
+        filters, errors, total = queries.ErrorFilters(), [], 0
+        problem, status = f"{exc.message} (filter '{exc.field}')", 400
+    current = {key: value for key, value in args.items() if value not in ("", None)}
+    pages = max(1, -(-total // filters.per_page))
+
+    def link(**changes) -> str:
+        merged = {**current, **changes}
+        if "page" not in changes:
+            merged.pop("page", None)
+        return url_for("dashboard.errors", **{k: v for k, v in merged.items() if v not in ("", None)})
+
+    context = {
+        "errors": errors, "total": total, "filters": filters, "args": current, "problem": problem,
+        "page": filters.page, "pages": pages, "link": link,
+        "services": db.session.execute(select(Service).order_by(Service.name)).scalars().all(),
+        "developers": db.session.execute(
+            select(Developer).where(Developer.active.is_(True)).order_by(Developer.name)).scalars().all(),
+        "environments": dashboard.environments(),
+        "severities": list(reversed(SEVERITIES)), "statuses": STATUSES, "ranges": list(RANGES),
+        "sorts": queries.SORTS, "list_url": link(page=filters.page if filters.page > 1 else None),
+    }
+    return context, status
+
+
+@bp.get("/errors")
+def errors():
+    context, status = _list_context(request.args)
+    response = page_or_fragment("dashboard/errors.html", "partials/_error_table.html", "error-table", **context)
+    response.status_code = status
+    return response
+
+
+@bp.post("/errors/bulk")
+def bulk_errors():
+    """Assign, resolve or ignore the checked errors. Every error is checked first: if the role does
+    not allow the action on one of them, the answer is 403 and none changes."""
+    user = actor()
+    back = safe_back(request.form.get("next"), url_for("dashboard.errors"))
+    action = request.form.get("action", "")
+    ids = [i for i in request.form.getlist("error_id") if i][:500]
+    if not all(looks_like_id(i) for i in ids):
+        return _bulk_answer(back, "Unknown error ids.", "error", 400)
+    if action not in BULK_ACTIONS:
+        return _bulk_answer(back, f"Choose an action: {', '.join(BULK_ACTIONS)}.", "error", 400)
+    if not ids:
+        return _bulk_answer(back, "Select at least one error.", "error", 400)
+    chosen = [error_or_404(i) for i in dict.fromkeys(ids)]
+    target = None
+    if action == "assign":
+        developer_id = (request.form.get("developer_id") or "").strip()
+        target = user if developer_id == "me" else (
+            db.session.get(Developer, form_int("developer_id")) if developer_id else None)
+        if target is None:
+            return _bulk_answer(back, "Choose whom to assign the errors to.", "error", 400)
+        refused = [e for e in chosen if not permissions.can_assign(user, e, target)]
+    else:
+        refused = [e for e in chosen if not permissions.can_work_on(user, e)]
+    if refused:
+        return _bulk_answer(back, f"Not allowed: {len(refused)} of the selected errors are assigned to someone "
+                                  "else. Nothing was changed.", "error", 403)
+    changed = 0
+    try:
+        for error in chosen:
+            if action == "assign":
+                if error.assigned_to_id != target.id:
+                    triage.assign_error(error, target, user)
+                    changed += 1
+            elif action == "resolve":
+                if error.status != "resolved":
+                    triage.resolve_error(error, user, request.form.get("note"))
+                    changed += 1
+            elif error.status != "ignored":
+                triage.set_status(error, "ignored", user)
+                changed += 1
+    except triage.TriageError as exc:
+        db.session.rollback()
+        return _bulk_answer(back, f"{exc.message} ({changed} changed before this one).", "error", exc.status)
+    verb = {"assign": f"assigned to {target.name}" if target else "assigned", "resolve": "resolved",
+            "ignore": "ignored"}[action]
+    return _bulk_answer(back, f"{changed} error{'s' if changed != 1 else ''} {verb}.", "ok", 200)
+
+
+def _query_of(url: str) -> MultiDict:
+    return MultiDict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+
+
+def _bulk_answer(back: str, message: str, category: str, status: int):
+    flash(message, category)
+    if is_htmx():
+        context, _ = _list_context(_query_of(back))
+        return fragment("partials/_error_table.html", status=status, **context)
+    if status >= 400:
+        context, _ = _list_context(_query_of(back))
+        return fragment("dashboard/errors.html", status=status, **context)
+    return redirect(back, code=303)
+
+
+# --- one error -----------------------------------------------------------------------------------
+
+def _occurrence_for(error, occurrence_id: str | None):
+    if occurrence_id:
+        occurrence = db.session.get(ErrorOccurrence, occurrence_id) if looks_like_id(occurrence_id) else None
+        if occurrence is not None and occurrence.error_id == error.id:
+            return occurrence
+    return queries.latest_occurrence(error.id)
+
+
+def _triage_context(error, problem: str | None = None) -> dict:
+    user = actor()
+    return {
+        "error": error, "problem": problem,
+        "can_work": permissions.can_work_on(user, error),
+        "can_assign_others": permissions.can_assign_others(user),
+        "can_escalate": permissions.can_escalate(user, error),
+        "assignable": dashboard.assignable_developers(error) if permissions.can_assign_others(user) else [],
+        "statuses": [s for s in STATUSES if s != "resolved"], "severities": list(reversed(SEVERITIES)),
+        "timeline": dashboard.timeline(error), "escalations": dashboard.escalations_of(error.id),
+    }
+
+
+def _occurrences_context(error, page: int) -> dict:
+    items, total = queries.list_occurrences(error.id, page, OCCURRENCES_PER_PAGE)
+    return {"occurrences": items, "occurrences_total": total, "occurrences_page": page,
+            "occurrences_pages": max(1, -(-total // OCCURRENCES_PER_PAGE))}
+
+
+def _detail_context(error, occurrence_id: str | None = None, problem: str | None = None) -> dict:
+    occurrence = _occurrence_for(error, occurrence_id)
+    notifications = db.session.execute(
+        queries.notifications_query(error_id=error.id).limit(50)).scalars().all()
+    context = {
+        "occurrence": occurrence, "chart": dashboard.occurrence_series(error.id),
+        "notifications": notifications,
+        "can_retry": permissions.can_retry_notifications(actor()),
+        "pattern": None,
+    }
+    if error.pattern_id:
+        from app.models import ErrorPattern
+
+        context["pattern"] = db.session.get(ErrorPattern, error.pattern_id)
+    context.update(_triage_context(error, problem))
+    context.update(_occurrences_context(error, 1))
+    return context
+
+
+@bp.get("/errors/<error_id>")
+def error_detail(error_id: str):
+    error = error_or_404(error_id)
+    return render_template("dashboard/error_detail.html", **_detail_context(error, request.args.get("occurrence")))
+
+
+@bp.get("/errors/<error_id>/occurrences")
+def error_occurrences(error_id: str):
+    error = error_or_404(error_id)
+    page = page_arg()
+    return fragment("partials/_occurrences.html", error=error, **_occurrences_context(error, page))
+
+
+def _triage_answer(error, message: str, status: int = 200):
+    """The answer to a triage form: the updated panel (HTMX) or a redirect back to the error."""
+    if status >= 400:
+        db.session.rollback()
+        db.session.refresh(error)
+        if is_htmx() and htmx_target() == "triage":
+            return fragment("partials/_triage_response.html", status=status, **_triage_context(error, message))
+        flash(message, "error")
+        return fragment("dashboard/error_detail.html", status=status, **_detail_context(error, problem=message))
+    flash(message, "ok")
+    if is_htmx() and htmx_target() == "triage":
+        return fragment("partials/_triage_response.html", **_triage_context(error))
+    return redirect(url_for("dashboard.error_detail", error_id=error.id), code=303)
+
+
+def _triage(error, call, success: str):
+    try:
+        call()
+    except triage.TriageError as exc:
+        return _triage_answer(error, exc.message, exc.status)
+    return _triage_answer(error, success)
+
+
+@bp.post("/errors/<error_id>/assign")
+def assign(error_id: str):
+    error = error_or_404(error_id)
+    user = actor()
+    value = (request.form.get("developer_id") or "").strip()
+    if value == "me":
+        target = user
+    elif value in ("", "none"):
+        target = None
+    else:
+        target = db.session.get(Developer, form_int("developer_id"))
+        if target is None:
+            return _triage_answer(error, "No such developer.", 400)
+    if target is None and not permissions.can_assign_others(user):
+        return _triage_answer(error, "Only leads, managers and admins unassign errors.", 403)
+    label = f"Assigned to {target.name}." if target else "Unassigned."
+    return _triage(error, lambda: triage.assign_error(error, target, user, reason=request.form.get("reason")), label)
+
+
+@bp.post("/errors/<error_id>/status")
+def change_status(error_id: str):
+    error = error_or_404(error_id)
+    status = request.form.get("status", "")
+    return _triage(error, lambda: triage.set_status(error, status, actor(), request.form.get("note")),
+                   f"Status set to {status.replace('_', ' ')}.")
+
+
+@bp.post("/errors/<error_id>/severity")
+def change_severity(error_id: str):
+    error = error_or_404(error_id)
+    severity = request.form.get("severity", "")
+    return _triage(error, lambda: triage.set_severity(error, severity, actor()), f"Severity set to {severity}.")
+
+
+@bp.post("/errors/<error_id>/resolve")
+def resolve(error_id: str):
+    error = error_or_404(error_id)
+    return _triage(error, lambda: triage.resolve_error(error, actor(), request.form.get("note")), "Resolved.")
+
+
+@bp.post("/errors/<error_id>/escalate")
+def escalate(error_id: str):
+    error = error_or_404(error_id)
+    user = actor()
+    to = None
+    if request.form.get("to") and permissions.can_assign_others(user):
+        to = db.session.get(Developer, form_int("to"))
+        if to is None:
+            return _triage_answer(error, "No such developer.", 400)
+    return _triage(error, lambda: escalation.escalate_error(error, user, request.form.get("reason", ""), to=to),
+                   "Escalated.")
