@@ -33,29 +33,25 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     sock.init_app(app)
 
     from app import models  # noqa: F401  (registers every table with the metadata)
-    from app.jobs import huey
+    from app.jobs import build_queue
+    from app.platform import feed, hooks
+    from app.web import api, auth, dashboard
+    from app.web import feed as live_feed
+    from app.web.ingest import sentry, webhooks
 
-    huey.immediate = bool(app.config.get("HUEY_IMMEDIATE"))
-
-    from app.web import api
-    from app.web import auth
-    from app.web import dashboard
-    from app.web.ingest import webhooks
+    # The live feed hears of an error event before the workers are handed it.
+    hooks.register(app, "error_event", feed.publish_error_event)
+    build_queue(app)
 
     app.register_blueprint(api.bp, url_prefix="/api")
+    app.register_blueprint(sentry.bp, url_prefix="/api")
     app.register_blueprint(webhooks.bp, url_prefix="/webhook")
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
-    from app.web import feed
-
-    app.register_blueprint(feed.bp, url_prefix="/feed")
+    app.register_blueprint(live_feed.bp, url_prefix="/feed")
     # Machines post to these with keys, not browser sessions: CSRF tokens do not apply.
-    csrf.exempt(api.bp)
-    csrf.exempt(webhooks.bp)
-    from app.web.ingest import sentry
-
-    app.register_blueprint(sentry.bp, url_prefix="/api")
-    csrf.exempt(sentry.bp)
+    for blueprint in (api.bp, sentry.bp, webhooks.bp):
+        csrf.exempt(blueprint)
 
     from app.cli import register_commands
 

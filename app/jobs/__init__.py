@@ -1,63 +1,45 @@
-"""The Huey instance and the hand-off from the web process to the workers.
+"""The job queue: one Huey instance per app, built from the app's own settings.
 
-One Huey object, configured from the environment when this module is imported (the consumer
-imports it by name: ``huey_consumer app.jobs.huey``): ``REDIS_URL`` selects RedisHuey, otherwise a
-SqliteHuey file under the instance folder, by absolute path so web and worker share one queue.
-Tasks take ids and re-read the database inside a fresh app context.
+``build_queue(app)`` (called by the factory) makes RedisHuey when ``REDIS_URL`` is set, else a
+SqliteHuey file under the instance folder, by absolute path so web and worker share one queue;
+``HUEY_IMMEDIATE`` runs tasks in-line for that app only. It registers the tasks of the modules
+beside this one and the after-commit hooks through which the domain hands work to them (the
+domain never imports this package). The worker runs ``huey_consumer worker.huey``.
 """
 from __future__ import annotations
 
-import contextlib
-import os
-import threading
 from pathlib import Path
 
-from flask import Flask, current_app, has_app_context
-from huey import RedisHuey, SqliteHuey
+from flask import Flask
+from huey import Huey, RedisHuey, SqliteHuey
 
-INSTANCE_PATH = Path(os.environ.get("HEARTWATCH_INSTANCE_PATH") or
-                     Path(__file__).resolve().parents[2] / "instance")
+from app.jobs import mirror, notifications, scheduled
+
+EXTENSION = "huey"
 
 
-def _make_huey():
-    url = os.environ.get("REDIS_URL")
+def build_queue(app: Flask) -> Huey:
+    """The app's queue, with every task and periodic task registered on it."""
+    immediate = bool(app.config.get("HUEY_IMMEDIATE"))
+    url = app.config.get("REDIS_URL")
     if url:
-        return RedisHuey("heartwatch", url=url)
-    INSTANCE_PATH.mkdir(parents=True, exist_ok=True)
-    return SqliteHuey("heartwatch", filename=str(INSTANCE_PATH / "huey.db"), timeout=30)
+        huey: Huey = RedisHuey("heartwatch", url=url, immediate=immediate)
+    else:
+        huey = SqliteHuey("heartwatch", filename=str(Path(app.instance_path) / "huey.db"), timeout=30,
+                          immediate=immediate)
+    tasks: dict = {}
+    tasks.update(notifications.register(huey, app))
+    tasks.update(scheduled.register(huey, app, tasks))
+    tasks.update(mirror.register(huey, app))
+    app.extensions[EXTENSION] = huey
+    app.extensions["heartwatch.tasks"] = tasks
+    return huey
 
 
-huey = _make_huey()
-
-_app: Flask | None = None
-_app_lock = threading.Lock()
+def queue_of(app: Flask) -> Huey:
+    return app.extensions[EXTENSION]
 
 
-@contextlib.contextmanager
-def task_app_context():
-    """The running app's context in-line (tests, immediate mode), else a fresh one per task call:
-    one shared context breaks with several worker threads."""
-    if has_app_context():
-        yield current_app._get_current_object()
-        return
-    global _app
-    with _app_lock:
-        if _app is None:
-            from app import create_app
-
-            _app = create_app()
-    with _app.app_context():
-        yield _app
-
-
-def enqueue_error_event(error_id: str, event: str) -> None:
-    """Hand an error event (created, regressed, severity raised) to the workers after commit."""
-    from app.jobs.notifications import handle_error_event
-
-    handle_error_event(error_id, event)
-
-
-# Importing the task modules registers their tasks with the consumer.
-from app.jobs import notifications  # noqa: E402,F401
-from app.jobs import scheduled  # noqa: E402,F401
-from app.jobs import mirror  # noqa: E402,F401
+def tasks_of(app: Flask) -> dict:
+    """The app's tasks by name (the scheduled jobs, the hand-off, single deliveries)."""
+    return app.extensions["heartwatch.tasks"]

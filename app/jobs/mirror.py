@@ -5,14 +5,12 @@ default) mirrors the same span again: an outage delays the mirror and loses noth
 """
 from __future__ import annotations
 
-from app.jobs.scheduled import TASKS, _task
+from flask import Flask
+from huey import Huey
+
+from app.jobs.scheduled import scheduled_task
+from app.platform.mirror import mirror_changes
 
 
-def _mirror() -> dict:
-    from app.platform.mirror import mirror_changes
-
-    return mirror_changes()
-
-
-mirror_to_mongodb = _task("mirror_to_mongodb", _mirror)
-TASKS["mirror_to_mongodb"] = mirror_to_mongodb
+def register(huey: Huey, app: Flask) -> dict:
+    return {"mirror_to_mongodb": scheduled_task(huey, app, "mirror_to_mongodb", mirror_changes)}

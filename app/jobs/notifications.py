@@ -1,42 +1,56 @@
 """Jobs that act on recorded errors: the hand-off after commit, and single deliveries.
 
-``handle_error_event`` is what ``app.jobs.enqueue_error_event`` enqueues after an ingest, an
-assignment, an escalation or a resolution commits. Huey retries it when the database is briefly
-unreachable; delivery failures never raise (each row keeps its own retry schedule), and a task lost
-with a killed worker is recovered by the sweep (``retry_failed_notifications``).
+The domain announces ``error_event`` after an ingest, an assignment, an escalation or a resolution
+commits, and ``notification_retry`` when a failed delivery is due again; ``register`` turns both into
+tasks. Huey retries the hand-off when the database is briefly unreachable; delivery failures never
+raise (each row keeps its own retry schedule), and a task lost with a killed worker is recovered by
+the sweep (``retry_failed_notifications``).
 """
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
-from app.jobs import huey, task_app_context
+from flask import Flask
+from huey import Huey
+
+from app.extensions import db
+from app.jobs.context import task_context
+from app.notify import notifications
+from app.platform import hooks
 
 log = logging.getLogger("heartwatch.jobs")
 
 
-@huey.task(retries=3, retry_delay=5)
-def handle_error_event(error_id: str, event: str) -> int:
-    """Route, plan and send everything an error event calls for; returns the number of deliveries."""
-    from app.extensions import db
-    from app.notify import notifications
+def register(huey: Huey, app: Flask) -> dict:
+    @huey.task(retries=3, retry_delay=5, name="handle_error_event")
+    def handle_error_event(error_id: str, event: str) -> int:
+        """Route, plan and send everything an error event calls for; returns the number of deliveries."""
+        with task_context(app):
+            try:
+                return len(notifications.handle_error_event(error_id, event))
+            except Exception:
+                db.session.rollback()  # in-line (tests, immediate mode) the caller's session goes on
+                raise
 
-    with task_app_context():
-        try:
-            return len(notifications.handle_error_event(error_id, event))
-        except Exception:
-            db.session.rollback()  # in-line (tests, immediate mode) the caller's session goes on
-            raise
+    @huey.task(name="deliver_notification")
+    def deliver_notification(notification_id: int) -> str | None:
+        """Send one delivery whose retry time came (scheduled by the failed attempt before it)."""
+        with task_context(app):
+            try:
+                return notifications.deliver(notification_id)
+            except Exception:
+                db.session.rollback()
+                raise
 
+    def hand_off(error_id: str, event: str, **_facts) -> None:
+        handle_error_event(error_id, event)
 
-@huey.task()
-def deliver_notification(notification_id: int) -> str | None:
-    """Send one delivery whose retry time came (scheduled by the failed attempt before it)."""
-    from app.extensions import db
-    from app.notify import notifications
+    def schedule_retry(notification_id: int, eta: dt.datetime) -> None:
+        # Huey's scheduler works in naive UTC; a second's margin so the row is surely due when it runs.
+        at = eta.astimezone(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(seconds=1)
+        deliver_notification.schedule((notification_id,), eta=at)
 
-    with task_app_context():
-        try:
-            return notifications.deliver(notification_id)
-        except Exception:
-            db.session.rollback()
-            raise
+    hooks.register(app, "error_event", hand_off)
+    hooks.register(app, "notification_retry", schedule_retry)
+    return {"handle_error_event": handle_error_event, "deliver_notification": deliver_notification}

@@ -15,9 +15,10 @@ import logging
 import traceback
 from dataclasses import dataclass
 
-from huey import crontab
+from flask import Flask
+from huey import Huey, crontab
 
-from app.jobs import huey, task_app_context
+from app.jobs.context import task_context
 
 log = logging.getLogger("heartwatch.jobs")
 TOLERANCE = dt.timedelta(seconds=30)  # ticks land a few seconds apart: do not skip a run by a second
@@ -144,16 +145,6 @@ def run_job(name: str, work_function, now: dt.datetime | None = None) -> dict | 
     return result
 
 
-@huey.periodic_task(crontab())
-def run_scheduled_work() -> list[str]:
-    """Every minute: start each job whose interval (or daily time) has come."""
-    with task_app_context():
-        due = claim_due()
-    for name in due:
-        TASKS[name]()
-    return due
-
-
 def _retry_failed_notifications() -> dict:
     from app.notify import notifications
 
@@ -192,9 +183,17 @@ def _summary() -> dict:
     return generate_daily_summary()
 
 
-def _task(name: str, work_function):
+WORK = {
+    "retry_failed_notifications": _retry_failed_notifications, "analyze_error_patterns": _patterns,
+    "escalate_unresolved_errors": _escalate, "clean_old_error_logs": _retention,
+    "generate_daily_error_summary": _summary, "check_error_thresholds": _thresholds,
+}  # app/jobs/mirror.py registers the mirror
+
+
+def scheduled_task(huey: Huey, app: Flask, name: str, work_function):
+    """A Huey task that runs one scheduled job under its lease, in the app's context."""
     def run() -> dict | None:
-        with task_app_context():
+        with task_context(app):
             return run_job(name, work_function)
 
     run.__name__ = name
@@ -202,14 +201,19 @@ def _task(name: str, work_function):
     return huey.task(name=name)(run)
 
 
-retry_failed_notifications = _task("retry_failed_notifications", _retry_failed_notifications)
-analyze_error_patterns = _task("analyze_error_patterns", _patterns)
-escalate_unresolved_errors = _task("escalate_unresolved_errors", _escalate)
-clean_old_error_logs = _task("clean_old_error_logs", _retention)
-generate_daily_error_summary = _task("generate_daily_error_summary", _summary)
-check_error_thresholds = _task("check_error_thresholds", _thresholds)
-TASKS = {
-    "retry_failed_notifications": retry_failed_notifications, "analyze_error_patterns": analyze_error_patterns,
-    "escalate_unresolved_errors": escalate_unresolved_errors, "clean_old_error_logs": clean_old_error_logs,
-    "generate_daily_error_summary": generate_daily_error_summary, "check_error_thresholds": check_error_thresholds,
-}  # app/jobs/mirror.py adds the mirror
+def register(huey: Huey, app: Flask, tasks: dict) -> dict:
+    """Every scheduled job as a task, and the tick that starts the due ones (``tasks`` is the app's
+    registry, read at each tick, so jobs registered after this one are started too)."""
+    registered = {name: scheduled_task(huey, app, name, work) for name, work in WORK.items()}
+
+    @huey.periodic_task(crontab(), name="run_scheduled_work")
+    def run_scheduled_work() -> list[str]:
+        """Every minute: start each job whose interval (or daily time) has come."""
+        with task_context(app):
+            due = claim_due()
+        for name in due:
+            tasks[name]()
+        return due
+
+    registered["run_scheduled_work"] = run_scheduled_work
+    return registered

@@ -33,6 +33,7 @@ from app.models import (
     Developer, ErrorEscalation, ErrorEventDispatch, ErrorLog, ErrorNotification, Service, WebhookSubscription,
 )
 from app.models.types import utcnow
+from app.platform import hooks
 from app.notify.channels import email as email_channel
 from app.notify.channels import slack as slack_channel
 from app.notify.channels import sms as sms_channel
@@ -458,15 +459,7 @@ def _record(row: ErrorNotification, result: DeliveryResult, started: dt.datetime
 
 
 def _schedule_retry(notification_id: int, eta: dt.datetime) -> None:
-    try:
-        from app.jobs.notifications import deliver_notification
-
-        # Huey's scheduler works in naive UTC; a second's margin so the row is surely due when it runs.
-        eta = eta.astimezone(dt.timezone.utc).replace(tzinfo=None) + dt.timedelta(seconds=1)
-        deliver_notification.schedule((notification_id,), eta=eta)
-    except Exception:
-        log.warning("could not schedule the retry of notification %s; the sweep will pick it up",
-                    notification_id, exc_info=True)
+    hooks.after_commit("notification_retry", notification_id=notification_id, eta=eta)
 
 
 def retry_notification(notification_id: int, actor: Developer | None) -> ErrorNotification:

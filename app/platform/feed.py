@@ -89,6 +89,12 @@ def publish(event: dict) -> None:
         log.warning("live feed publish failed", exc_info=True)
 
 
+def publish_error_event(*, event: str, error_id: str, service_id: int, severity: str, status: str) -> None:
+    """The after-commit hook of an error event: one row of the live feed."""
+    publish({"type": event, "error_id": error_id, "service_id": service_id, "severity": severity,
+             "status": status})
+
+
 def _listen(url: str) -> None:
     import redis
 

@@ -33,6 +33,7 @@ from app.ingest.incoming import IncomingError, clean_json, truncate
 from app.ingest.severity import classify, load_rules
 from app.models import AuditEvent, ErrorLog, ErrorOccurrence, SEVERITY_LEVEL
 from app.models.types import UTCDateTime, new_uuid, utcnow
+from app.platform import hooks
 
 log = logging.getLogger("heartwatch.ingest")
 
@@ -406,20 +407,9 @@ def record_error(incoming: IncomingError) -> RecordResult:
 
 
 def announce(event: str, error_id: str, service_id: int, severity: str, status: str) -> None:
-    """After commit: tell the live feed and hand the event to the workers (notifications).
-
-    Never raises: the change it announces is already committed, and a queue outage must not turn
-    it into an error answer (the periodic sweep picks up what was not handed off).
-    """
-    from app.jobs import enqueue_error_event
-    from app.platform import feed
-
-    feed.publish({"type": event, "error_id": error_id, "service_id": service_id, "severity": severity,
-                  "status": status})
-    try:
-        enqueue_error_event(error_id, event)
-    except Exception:
-        log.exception("could not enqueue %s for error %s", event, error_id)
+    """After commit: announce an error event (the live feed and the workers' hand-off listen)."""
+    hooks.after_commit("error_event", error_id=error_id, event=event, service_id=service_id,
+                       severity=severity, status=status)
 
 
 def after_record(results: list[RecordResult]) -> None:

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from app.extensions import db, login_manager
 from app.models import Developer
 from app.accounts import sign_in
-from app.web.dashboard import security_headers
+from app.web.dashboard.base import security_headers
 from app.web.dashboard.common import safe_back
 
 bp = Blueprint("auth", __name__)

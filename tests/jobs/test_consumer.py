@@ -1,6 +1,6 @@
 """End to end with a real Huey consumer process: ingest over HTTP, deliver through real local servers.
 
-The consumer (``huey_consumer app.jobs.huey``) runs as a subprocess on the test's database, with
+The consumer (``huey_consumer worker.huey``) runs as a subprocess on the test's database, with
 its queue in Redis (when REDIS_URL is set) or in a SqliteHuey file; the web side enqueues into the
 same queue. Deadlines are for polling only: nothing here asserts how fast anything was.
 """
@@ -21,7 +21,7 @@ from huey.storage import RedisStorage, SqliteStorage
 from sqlalchemy import select
 
 from app.extensions import db
-from app.jobs import huey
+from app.jobs import queue_of
 from app.models import ErrorNotification
 from app.models.types import utcnow
 from app.notify import notifications
@@ -35,7 +35,7 @@ DEFAULT_QUEUE = "redis" if REDIS_URL else "sqlite"
 
 
 @contextmanager
-def real_queue(kind: str, folder: Path):
+def real_queue(app, kind: str, folder: Path):
     """Point this process's Huey at a real queue (and give the consumer the same one)."""
     if kind == "redis":
         storage, env = RedisStorage("heartwatch", url=REDIS_URL), {"REDIS_URL": REDIS_URL}
@@ -43,6 +43,7 @@ def real_queue(kind: str, folder: Path):
         storage = SqliteStorage("heartwatch", filename=str(folder / "huey.db"), timeout=30)
         env = {"REDIS_URL": None}
     storage.flush_all()
+    huey = queue_of(app)
     huey.immediate = False
     huey.storage = storage
     try:
@@ -66,7 +67,7 @@ def consumer(app, folder: Path, queue_env: dict, smtp_server, slack_receiver, tw
             env[name] = value
     log = open(folder / "consumer.log", "w")
     # -n: no periodic tasks, so the scheduled jobs cannot send anything this test does not expect.
-    process = subprocess.Popen([sys.executable, str(Path(sys.executable).parent / "huey_consumer"), "app.jobs.huey",
+    process = subprocess.Popen([sys.executable, str(Path(sys.executable).parent / "huey_consumer"), "worker.huey",
                                 "-k", "thread", "-w", "2", "-n", "-d", "0.05", "-m", "0.5", "-g", "TERM"],
                                cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -109,7 +110,7 @@ def dump(folder: Path) -> str:
 @pytest.mark.parametrize("queue", QUEUES)
 def test_a_critical_error_reaches_email_slack_and_sms_exactly_once_through_the_consumer(
         app, live_server, tmp_path, wired, smtp_server, slack_receiver, twilio_receiver, queue):
-    with real_queue(queue, tmp_path) as queue_env, consumer(app, tmp_path, queue_env, smtp_server, slack_receiver,
+    with real_queue(app, queue, tmp_path) as queue_env, consumer(app, tmp_path, queue_env, smtp_server, slack_receiver,
                                                             twilio_receiver):
         post_critical(live_server, wired)
         done = [("email", "sent"), ("slack", "sent"), ("sms", "sent")]
@@ -121,7 +122,7 @@ def test_a_critical_error_reaches_email_slack_and_sms_exactly_once_through_the_c
 def test_a_consumer_killed_mid_send_is_made_good_by_the_sweep_exactly_once(
         app, live_server, tmp_path, wired, smtp_server, slack_receiver, twilio_receiver):
     slack_receiver.script((200, "ok", 8.0), (200, "ok"))  # the first Slack post hangs until the consumer is gone
-    with real_queue(DEFAULT_QUEUE, tmp_path) as queue_env, consumer(app, tmp_path, queue_env, smtp_server,
+    with real_queue(app, DEFAULT_QUEUE, tmp_path) as queue_env, consumer(app, tmp_path, queue_env, smtp_server,
                                                                     slack_receiver, twilio_receiver) as process:
         post_critical(live_server, wired)
         assert wait_until(lambda: len(slack_receiver.requests) == 1, timeout=30), dump(tmp_path)

@@ -129,9 +129,9 @@ def test_escalation_times_are_settings(app, team):
 
 
 def test_the_scheduled_task_runs_the_same_escalation(app, team):
-    from app.jobs.scheduled import TASKS
+    from app.jobs import tasks_of
 
     service, _, _ = team
     (result,) = record_events(service, severity="critical", at=utcnow() - dt.timedelta(hours=2))
-    assert TASKS["escalate_unresolved_errors"]().get() == {"escalations": 1}
+    assert tasks_of(app)["escalate_unresolved_errors"]().get() == {"escalations": 1}
     assert [e.level for e in escalation_rows(result.error_id)] == [1]

@@ -8,7 +8,7 @@ import pytest
 import time_machine
 
 from app.extensions import db
-from app.jobs import huey
+from app.jobs import queue_of
 from app.jobs.scheduled import SCHEDULE, claim_due, run_job
 from app.models import ScheduledJob
 from app.platform import settings
@@ -98,6 +98,6 @@ def test_a_lease_left_by_a_killed_worker_expires(app):
         assert run_job("escalate_unresolved_errors", lambda: {"ran": True}) == {"ran": True}
 
 
-def test_every_scheduled_job_and_the_tick_are_registered_with_huey():
-    names = {name.rsplit(".", 1)[-1] for name in huey._registry._registry}
+def test_every_scheduled_job_and_the_tick_are_registered_with_huey(app):
+    names = {name.rsplit(".", 1)[-1] for name in queue_of(app)._registry._registry}
     assert {w.name for w in SCHEDULE} | {"run_scheduled_work", "handle_error_event", "deliver_notification"} <= names

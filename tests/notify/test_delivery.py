@@ -10,8 +10,7 @@ from huey.storage import RedisStorage
 from sqlalchemy import select
 
 from app.extensions import db
-from app.jobs import huey
-from app.jobs.scheduled import TASKS
+from app.jobs import queue_of, tasks_of
 from app.models import ErrorEventDispatch, ErrorLog, ErrorNotification
 from app.models.types import utcnow
 from app.notify import notifications
@@ -57,7 +56,7 @@ def test_smtp_down_then_up_is_retried_and_delivered_once(app, client, smtp_serve
         assert notifications.retry_due() == {"sent": 1}
     with time_machine.travel(start + dt.timedelta(hours=2), tick=True):
         assert notifications.retry_due() == {}
-        TASKS["retry_failed_notifications"]()
+        tasks_of(app)["retry_failed_notifications"]()
 
     (row,) = rows()
     assert (row.status, row.retry_count, row.last_error) == ("sent", 1, None)
@@ -202,6 +201,7 @@ def test_two_workers_delivering_the_same_row_send_it_once(app, smtp_server, on_c
 @pytest.fixture
 def queue_down(app):
     """The hand-off fails: the queue (a Redis nobody listens on) refuses every enqueue."""
+    huey = queue_of(app)
     huey.immediate = False
     huey.storage = RedisStorage("heartwatch-test", url="redis://127.0.0.1:1/0")
     yield
@@ -213,9 +213,9 @@ def test_a_lost_hand_off_is_found_and_delivered_by_the_sweep(app, client, smtp_s
     error_id = record(client, service, "critical")  # still 201: the event is stored, only the hand-off failed
 
     assert rows() == [] and db.session.get(ErrorLog, error_id).assigned_to_id is None
-    huey.immediate = True
-    result = TASKS["retry_failed_notifications"]()
-    TASKS["retry_failed_notifications"]()
+    queue_of(app).immediate = True
+    result = tasks_of(app)["retry_failed_notifications"]()
+    tasks_of(app)["retry_failed_notifications"]()
 
     assert result.get()["recovered_events"] == 1
     assert [(r.channel, r.status) for r in rows()] == [("email", "sent")]
@@ -230,7 +230,7 @@ def test_an_event_left_half_handled_is_finished_by_the_sweep(app, client, smtp_s
     db.session.add(ErrorEventDispatch(error_id=error_id, event="error.created", marker="1", status="pending",
                                       attempts=1, created_at=utcnow()))
     db.session.commit()
-    huey.immediate = True
+    queue_of(app).immediate = True
 
     assert notifications.recover_lost_events() == 0  # its lease has not expired yet
     with time_machine.travel(utcnow() + dt.timedelta(minutes=5), tick=True):

@@ -13,7 +13,7 @@ from app.triage import oncall
 from app.triage import permissions
 from app.accounts import preferences
 from app.accounts import team
-from app.web.dashboard import bp
+from app.web.dashboard.base import bp
 from app.web.dashboard.common import (
     actor, developer_or_404, form_ids, form_int, fragment, is_htmx, parse_local_datetime, refuse,
 )

@@ -16,7 +16,7 @@ from app.triage import escalation
 from app.triage import permissions
 from app.reports import errors as queries
 from app.triage import changes as triage
-from app.web.dashboard import bp
+from app.web.dashboard.base import bp
 from app.web.dashboard.common import (
     actor, error_or_404, form_int, fragment, htmx_target, is_htmx, looks_like_id, page_arg, page_or_fragment,
     safe_back,

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import render_template
 
 from app.reports import overview as dashboard
-from app.web.dashboard import bp
+from app.web.dashboard.base import bp
 from app.web.dashboard.common import page_arg
 
 PER_PAGE = 50

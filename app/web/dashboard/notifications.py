@@ -7,7 +7,7 @@ from app.extensions import db
 from app.models import CHANNELS, NOTIFICATION_STATUSES, ErrorNotification
 from app.reports import overview as dashboard
 from app.triage import permissions
-from app.web.dashboard import bp
+from app.web.dashboard.base import bp
 from app.web.dashboard.common import actor, fragment, is_htmx, page_arg, refuse, safe_back
 
 PER_PAGE = 50

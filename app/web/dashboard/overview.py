@@ -6,7 +6,7 @@ from sqlalchemy import text
 
 from app.extensions import db
 from app.reports import overview as dashboard
-from app.web.dashboard import bp
+from app.web.dashboard.base import bp
 from app.web.dashboard.common import error_or_404, fragment
 
 

@@ -5,7 +5,7 @@ from flask import render_template
 
 from app.reports import overview as dashboard
 from app.reports import errors as queries
-from app.web.dashboard import bp
+from app.web.dashboard.base import bp
 from app.web.dashboard.common import page_arg
 
 PER_PAGE = 25

@@ -12,7 +12,7 @@ from app.accounts import team
 from app.notify import subscriptions as webhooks_out
 from app.platform import settings as runtime
 from app.recording.dsn import dsn_for
-from app.web.dashboard import bp
+from app.web.dashboard.base import bp
 from app.web.dashboard.common import actor, developer_or_404, form_ids, form_int, refuse
 
 WEBHOOK_SOURCES = ("laravel", "java", "frontend", "mobile", "generic")

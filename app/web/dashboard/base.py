@@ -1,0 +1,154 @@
+"""The dashboard blueprint, its sign-in guard, security headers and template helpers.
+
+Every view here requires a signed-in user; forms check the role on the server (a refused action
+answers 403 and changes nothing); templates escape everything clients sent.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from flask import Blueprint, abort, get_flashed_messages, jsonify, redirect, render_template, request
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from app.models.types import utcnow
+from app.web.dashboard.common import is_htmx, login_url
+
+bp = Blueprint("dashboard", __name__)
+PUBLIC_ENDPOINTS = {"dashboard.health"}
+
+
+@bp.before_request
+def require_sign_in():
+    if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
+        return None
+    if is_htmx():
+        response = jsonify({"error": {"code": "unauthorized", "message": "sign in first", "field": None}})
+        response.status_code = 401
+        response.headers["HX-Redirect"] = login_url()
+        return response
+    if _wants_json():
+        return _json_error(401, "sign in first")
+    return redirect(login_url())
+
+
+@bp.before_request
+def refuse_nul_bytes():
+    # No form or filter needs a NUL byte, and PostgreSQL refuses one in any parameter: a clear 400
+    # here instead of a failed query later.
+    for values in (request.args, request.form):
+        if any("\x00" in key or "\x00" in value for key, value in values.items(multi=True)):
+            abort(400, description="Text must not contain NUL characters.")
+    return None
+
+
+def security_headers(response):
+    """A strict content security policy: scripts and styles only from Heartwatch itself, so even
+    markup that slipped through escaping could not run."""
+    host = request.host
+    response.headers.setdefault(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+        f"connect-src 'self' ws://{host} wss://{host}; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'")
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    response.headers.setdefault("X-Frame-Options", "DENY")
+    return response
+
+
+@bp.after_request
+def after(response):
+    security_headers(response)
+    # HTMX swaps only its target: messages flashed by the action travel out of band to the flash bar.
+    if is_htmx() and response.mimetype == "text/html" and not response.direct_passthrough \
+            and "HX-Redirect" not in response.headers:
+        messages = get_flashed_messages(with_categories=True)
+        if messages:
+            response.set_data(response.get_data() + render_template("partials/_flash.html", messages=messages,
+                                                                    oob=True).encode())
+    return response
+
+
+def _wants_json() -> bool:
+    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
+    return best == "application/json" and not is_htmx()
+
+
+def _json_error(status: int, message: str, field: str | None = None):
+    from app.web.errors import CODES
+
+    response = jsonify({"error": {"code": CODES.get(status, "error"), "message": message, "field": field}})
+    response.status_code = status
+    return response
+
+
+@bp.errorhandler(HTTPException)
+def http_error(exc: HTTPException):
+    status = exc.code or 500
+    message = exc.description or exc.name
+    if _wants_json():
+        return _json_error(status, message)
+    if is_htmx():
+        # Show the refusal in the flash bar instead of replacing the form that was sent.
+        body = render_template("partials/_flash.html", messages=[("error", message)], oob=False)
+        return body, status, {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
+    return render_template("dashboard/problem.html", status=status, title=exc.name, message=message), status
+
+
+# --- template helpers ----------------------------------------------------------------------------
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+@bp.app_template_filter("ago")
+def ago(value: dt.datetime | str | None) -> str:
+    """'3 min ago', '2 h ago', '5 d ago'."""
+    if value is None:
+        return "never"
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    seconds = (utcnow() - _aware(value)).total_seconds()
+    future = seconds < 0
+    seconds = abs(seconds)
+    if seconds < 60:
+        text = "just now" if not future else "in under a minute"
+        return text
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            amount = int(seconds // size)
+            return f"in {amount} {unit}" if future else f"{amount} {unit} ago"
+    return "just now"
+
+
+@bp.app_template_filter("when")
+def when(value: dt.datetime | str | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, str):
+        value = dt.datetime.fromisoformat(value)
+    return _aware(value).astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+@bp.app_template_filter("iso")
+def iso(value: dt.datetime | None) -> str:
+    return _aware(value).isoformat() if value else ""
+
+
+@bp.app_template_filter("firstline")
+def firstline(value: str | None, limit: int = 300) -> str:
+    text = (value or "").strip().splitlines()[0] if (value or "").strip() else ""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@bp.app_template_filter("pretty_json")
+def pretty_json(value) -> str:
+    import json
+
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+
+
+@bp.app_template_global("is_scalar")
+def is_scalar(value) -> bool:
+    return value is None or isinstance(value, (str, int, float, bool))
