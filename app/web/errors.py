@@ -1,4 +1,5 @@
-"""One JSON error shape for the whole API: ``{"error": {"code", "message", "field"}}``."""
+"""One JSON error shape for every JSON answer (API, ingest, dashboard, live feed):
+``{"error": {"code", "message", "field"}}``."""
 from __future__ import annotations
 
 from flask import Response, jsonify, request

@@ -17,6 +17,7 @@ from flask_login import current_user
 from app.extensions import db, sock
 from app.models import ErrorLog
 from app.platform import feed
+from app.web.errors import error_response
 
 bp = Blueprint("feed", __name__)
 log = logging.getLogger("heartwatch.feed")
@@ -47,10 +48,9 @@ def origin_allowed(origin: str | None) -> bool:
 def check_handshake():
     # Refused before the upgrade: the browser sees a failed handshake and the socket never opens.
     if not current_user.is_authenticated:
-        return {"error": {"code": "unauthorized", "message": "sign in to open the live feed", "field": None}}, 401
+        return error_response(401, "sign in to open the live feed")
     if not origin_allowed(request.headers.get("Origin")):
-        return {"error": {"code": "forbidden", "message": "the live feed opens only from the dashboard",
-                          "field": "Origin"}}, 403
+        return error_response(403, "the live feed opens only from the dashboard", "Origin")
     return None
 
 

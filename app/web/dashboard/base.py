@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, get_flashed_messages, jsonify, redirect, render_template, request
+from flask import Blueprint, abort, get_flashed_messages, redirect, render_template, request
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from app.models.types import utcnow
 from app.web.dashboard.common import is_htmx, login_url
+from app.web.errors import error_response
 
 bp = Blueprint("dashboard", __name__)
 PUBLIC_ENDPOINTS = {"dashboard.health"}
@@ -23,12 +24,9 @@ def require_sign_in():
     if request.endpoint in PUBLIC_ENDPOINTS or current_user.is_authenticated:
         return None
     if is_htmx():
-        response = jsonify({"error": {"code": "unauthorized", "message": "sign in first", "field": None}})
-        response.status_code = 401
-        response.headers["HX-Redirect"] = login_url()
-        return response
+        return error_response(401, "sign in first", headers={"HX-Redirect": login_url()})
     if _wants_json():
-        return _json_error(401, "sign in first")
+        return error_response(401, "sign in first")
     return redirect(login_url())
 
 
@@ -75,20 +73,12 @@ def _wants_json() -> bool:
     return best == "application/json" and not is_htmx()
 
 
-def _json_error(status: int, message: str, field: str | None = None):
-    from app.web.errors import CODES
-
-    response = jsonify({"error": {"code": CODES.get(status, "error"), "message": message, "field": field}})
-    response.status_code = status
-    return response
-
-
 @bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException):
     status = exc.code or 500
     message = exc.description or exc.name
     if _wants_json():
-        return _json_error(status, message)
+        return error_response(status, message)
     if is_htmx():
         # Show the refusal in the flash bar instead of replacing the form that was sent.
         body = render_template("partials/_flash.html", messages=[("error", message)], oob=False)
