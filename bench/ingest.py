@@ -602,7 +602,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.redis_url:
             raise SystemExit("PostgreSQL run: set BENCH_REDIS_URL or --redis-url (production runs with Redis)")
         _check_loopback(args.redis_url, "Redis")
-    sentry_ready = (ROOT / "app" / "views" / "sentry.py").exists()
+    sentry_ready = (ROOT / "app" / "web" / "ingest" / "sentry.py").exists()
     mixes = args.mix.split(",") if args.mix else (["json", "sentry"] if sentry_ready else ["json"])
     for mix in mixes:
         if mix not in MIXES:
