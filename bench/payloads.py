@@ -1,6 +1,6 @@
 """Ingest events for the benchmark, drawn from the demo's catalogue.
 
-The events are the demo's (``app.demo.events.demo_payloads``, from ``app/demo/catalogue/``): the
+The events are the demo's (``app.demo.events.demo_payloads``, from ``app/demo/data/``): the
 errors of the platform's six services as each posts them, the Django AI API through the JSON API
 and the Laravel, Java, React and Angular, and Flutter services through their webhooks, stack traces
 in each platform's native format. Each catalogue error is drawn by its weight, so some are far

@@ -1,4 +1,4 @@
-"""The demo data set: its catalogue (``catalogue/*.json``), the events drawn from it, and the loader."""
+"""The demo data set: its catalogue (``data/*.json``), the events drawn from it, and the loader."""
 from app.demo.events import demo_payloads
 
 __all__ = ["demo_payloads"]

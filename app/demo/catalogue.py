@@ -1,4 +1,4 @@
-"""The demo's catalogue, read from the JSON files in ``app/demo/catalogue/``.
+"""The demo's catalogue, read from the JSON files in ``app/demo/data/``.
 
 ``services.json`` holds the six services (slug, name, platform, releases oldest first);
 ``team.json`` the people who look after them (phone numbers in the 555-01xx range, reserved for
@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-DIRECTORY = Path(__file__).resolve().parent / "catalogue"
+DIRECTORY = Path(__file__).resolve().parent / "data"
 # The order of the files is the order of the catalogue, which the seeded draws depend on.
 SOURCE_FILES = ("python", "laravel", "java", "frontend", "mobile")
 

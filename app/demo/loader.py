@@ -1,7 +1,7 @@
 """The demo data set: a platform's six services, their team, and a week of errors.
 
 Everything goes through the real paths: each event is the payload its source would post (from the
-catalogue in ``app/demo/catalogue/``, see ``app.demo.events``), run through that source's normaliser
+catalogue in ``app/demo/data/``, see ``app.demo.events``), run through that source's normaliser
 and ``record_errors`` (in batches, as the group-commit writer does); people and services through
 ``accounts``; assignment, resolution and escalation through ``triage`` and ``escalation``. The demo
 can be loaded again: existing services and people are kept, events are added.
