@@ -88,8 +88,8 @@ def error_stats():
 
 @bp.get("/errors/critical/")
 def critical_errors():
-    errors = queries.unresolved_critical()
-    return {"items": [out.error_summary(e) for e in errors], "total": len(errors)}
+    errors, total = queries.unresolved_critical()
+    return {"items": [out.error_summary(e) for e in errors], "total": total}
 
 
 @bp.get("/errors/<error_id>/")
@@ -120,17 +120,15 @@ def update_error(error_id: str):
             raise ApiError(400, f"'{name}' must be one of {', '.join(choices)}", field=name)
     if body.get("note") is not None and not isinstance(body["note"], str):
         raise ApiError(400, "'note' must be a string", field="note")
+    assignee = triage.KEEP
     if "assigned_to" in body:
-        target = None if body["assigned_to"] is None else _developer_or_error(body["assigned_to"], "assigned_to")
-        try:
-            triage.assign_error(error, target, g.actor)
-        except triage.TriageError as exc:
-            field = "assigned_to" if exc.field == "developer_id" else exc.field
-            raise ApiError(exc.status, exc.message, field=field) from None
-    if "severity" in body:
-        triage.set_severity(error, body["severity"], g.actor)
-    if "status" in body:
-        triage.set_status(error, body["status"], g.actor, body.get("note"))
+        assignee = None if body["assigned_to"] is None else _developer_or_error(body["assigned_to"], "assigned_to")
+    try:
+        triage.update_error(error, g.actor, assignee=assignee, severity=body.get("severity"),
+                            status=body.get("status"), note=body.get("note"))
+    except triage.TriageError as exc:
+        field = "assigned_to" if exc.field == "developer_id" else exc.field
+        raise ApiError(exc.status, exc.message, field=field) from None
     return out.error_detail(error, queries.latest_occurrence(error.id))
 
 
