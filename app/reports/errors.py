@@ -254,12 +254,17 @@ def current_loads(developer_ids: list[int]) -> dict[int, int]:
     return loads
 
 
-def unresolved_critical() -> list[ErrorLog]:
-    return list(db.session.execute(
-        select(ErrorLog).where(ErrorLog.severity_level == SEVERITY_LEVEL["critical"],
-                               ErrorLog.status.in_(OPEN_STATUSES))
-        .order_by(ErrorLog.last_seen.desc()).limit(500)
-    ).scalars())
+CRITICAL_LISTED = 500
+
+
+def unresolved_critical(limit: int = CRITICAL_LISTED) -> tuple[list[ErrorLog], int]:
+    """The open critical errors, most recently seen first, at most ``limit`` of them, and how many there
+    are in all (like every other list, the total counts the matches, not the rows listed)."""
+    stmt = (select(ErrorLog).where(ErrorLog.severity_level == SEVERITY_LEVEL["critical"],
+                                   ErrorLog.status.in_(OPEN_STATUSES))
+            .order_by(ErrorLog.last_seen.desc(), ErrorLog.id)
+            .options(selectinload(ErrorLog.service), selectinload(ErrorLog.assigned_to)))
+    return paged(stmt, 1, limit)
 
 
 def paged(stmt, page: int, per_page: int) -> tuple[list, int]:

@@ -1,4 +1,4 @@
-"""Changes of state of an error: assign, change status or severity, resolve.
+"""Changes of state of an error: assign, change status or severity, resolve, or several at once.
 
 Each is one function that the JSON API, the dashboard forms and the jobs all call; each writes
 an audit row in the same transaction and hands follow-up work (notifications) off after commit.
@@ -26,15 +26,19 @@ def _require(actor: Developer | None, error: ErrorLog) -> None:
         raise TriageError("this error is assigned to someone else; ask a lead to reassign it", status=403)
 
 
-def assign_error(error: ErrorLog, developer: Developer | None, actor: Developer | None,
-                 *, reason: str | None = None, commit: bool = True) -> ErrorLog:
-    """Assign (or, with None, unassign) an error. A developer may take an unassigned error for
-    themselves; assigning anyone else needs a lead, manager or admin."""
+KEEP = object()
+"""``update_error``'s ``assignee`` when the assignment is not to change (``None`` unassigns)."""
+
+
+def _check_assignment(error: ErrorLog, developer: Developer | None, actor: Developer | None) -> None:
     if actor is not None and not actor.is_supervisor:
         if developer is None or developer.id != actor.id or error.assigned_to_id not in (None, actor.id):
             raise TriageError("only leads, managers and admins assign errors to others", status=403)
     if developer is not None and not developer.active:
         raise TriageError("that developer's account is inactive", "developer_id")
+
+
+def _assign(error: ErrorLog, developer: Developer | None, actor: Developer | None, reason: str | None) -> str:
     previous = error.assigned_to_id
     error.assigned_to_id = developer.id if developer else None
     error.assigned_at = utcnow() if developer else None
@@ -44,67 +48,95 @@ def assign_error(error: ErrorLog, developer: Developer | None, actor: Developer 
             error.status = "assigned"
     elif error.status == "assigned":
         error.status = "new"
-    record_audit(actor, "error.assigned" if developer else "error.unassigned", "error", error.id,
-                 error_id=error.id, details={"from": previous, "to": developer.id if developer else None,
-                                             "reason": reason})
+    action = "error.assigned" if developer else "error.unassigned"
+    record_audit(actor, action, "error", error.id, error_id=error.id,
+                 details={"from": previous, "to": developer.id if developer else None, "reason": reason})
+    return action
+
+
+def assign_error(error: ErrorLog, developer: Developer | None, actor: Developer | None,
+                 *, reason: str | None = None, commit: bool = True) -> ErrorLog:
+    """Assign (or, with None, unassign) an error. A developer may take an unassigned error for
+    themselves; assigning anyone else needs a lead, manager or admin."""
+    _check_assignment(error, developer, actor)
+    _assign(error, developer, actor, reason)
     if commit:
         db.session.commit()
         hand_off(error, "error.assigned" if developer else None)
     return error
 
 
+def update_error(error: ErrorLog, actor: Developer | None, *, assignee: Developer | None | object = KEEP,
+                 severity: str | None = None, status: str | None = None, note: str | None = None,
+                 reason: str | None = None) -> ErrorLog:
+    """Change an error's assignee, severity and status at once: all of it or nothing.
+
+    Every rule is checked against the error as it stands before anything changes; then the changes
+    are applied in that order with their audit rows, committed once, and handed off after the commit
+    (a refused status must not leave a new severity or assignee behind). ``None`` leaves severity and
+    status as they are; ``assignee`` is ``KEEP`` unless it changes. ``note`` goes with ``status="resolved"``.
+    """
+    if severity is not None and severity not in SEVERITIES:
+        raise TriageError(f"severity must be one of {', '.join(SEVERITIES)}", "severity")
+    if status is not None and status not in STATUSES:
+        raise TriageError(f"status must be one of {', '.join(STATUSES)}", "status")
+    if assignee is not KEEP:
+        _check_assignment(error, assignee, actor)
+    if severity is not None or status is not None:
+        _require(actor, error)
+    if status == "resolved" and error.status == "resolved":
+        raise TriageError("the error is resolved already", "status", status=409)
+
+    events: list[str] = []
+    if assignee is not KEEP:
+        if _assign(error, assignee, actor, reason) == "error.assigned":
+            events.append("error.assigned")
+    if severity is not None and severity != error.severity:
+        previous = error.severity
+        rises = SEVERITY_LEVEL[severity] > error.severity_level
+        error.severity, error.severity_level = severity, SEVERITY_LEVEL[severity]
+        if rises:
+            error.severity_raised_at = utcnow()
+            events.append("error.severity_raised")
+        record_audit(actor, "error.severity_changed", "error", error.id, error_id=error.id,
+                     details={"from": previous, "to": severity})
+    if status == "resolved":
+        error.status, error.resolved, error.resolved_at = "resolved", True, utcnow()
+        error.resolved_by_id = actor.id if actor else None
+        error.resolution_note = (note or "").strip()[:4000] or None
+        record_audit(actor, "error.resolved", "error", error.id, error_id=error.id,
+                     details={"note": error.resolution_note})
+        events.append("error.resolved")
+    elif status is not None and status != error.status:
+        previous = error.status
+        error.status = status
+        if previous == "resolved":
+            error.resolved, error.resolved_at, error.resolved_by_id = False, None, None
+        record_audit(actor, "error.status_changed", "error", error.id, error_id=error.id,
+                     details={"from": previous, "to": status})
+    db.session.commit()
+    for event in events:
+        hand_off(error, event)
+    return error
+
+
 def resolve_error(error: ErrorLog, actor: Developer | None, note: str | None = None) -> ErrorLog:
     """Mark an error resolved; a later occurrence reopens it as a regression."""
-    _require(actor, error)
-    if error.status == "resolved":
-        raise TriageError("the error is resolved already", "status", status=409)
-    now = utcnow()
-    error.status, error.resolved, error.resolved_at = "resolved", True, now
-    error.resolved_by_id = actor.id if actor else None
-    error.resolution_note = (note or "").strip()[:4000] or None
-    record_audit(actor, "error.resolved", "error", error.id, error_id=error.id,
-                 details={"note": error.resolution_note})
-    db.session.commit()
-    hand_off(error, "error.resolved")
-    return error
+    return update_error(error, actor, status="resolved", note=note)
 
 
 def set_status(error: ErrorLog, status: str, actor: Developer | None, note: str | None = None) -> ErrorLog:
-    """Change the status; 'resolved' goes through ``resolve_error``, reopening clears the resolution."""
-    if status not in STATUSES:
+    """Change the status; 'resolved' resolves (with the note), reopening clears the resolution."""
+    if status is None:
         raise TriageError(f"status must be one of {', '.join(STATUSES)}", "status")
-    if status == "resolved":
-        return resolve_error(error, actor, note)
-    _require(actor, error)
-    if status == error.status:
-        return error
-    previous = error.status
-    error.status = status
-    if previous == "resolved":
-        error.resolved, error.resolved_at, error.resolved_by_id = False, None, None
-    record_audit(actor, "error.status_changed", "error", error.id, error_id=error.id,
-                 details={"from": previous, "to": status})
-    db.session.commit()
-    return error
+    return update_error(error, actor, status=status, note=note)
 
 
 def set_severity(error: ErrorLog, severity: str, actor: Developer | None) -> ErrorLog:
-    if severity not in SEVERITIES:
+    """Change the severity; raising it notifies again."""
+    if severity is None:
         raise TriageError(f"severity must be one of {', '.join(SEVERITIES)}", "severity")
-    _require(actor, error)
-    if severity == error.severity:
-        return error
-    previous = error.severity
-    rises = SEVERITY_LEVEL[severity] > error.severity_level
-    error.severity, error.severity_level = severity, SEVERITY_LEVEL[severity]
-    if rises:
-        error.severity_raised_at = utcnow()
-    record_audit(actor, "error.severity_changed", "error", error.id, error_id=error.id,
-                 details={"from": previous, "to": severity})
-    db.session.commit()
-    if rises:
-        hand_off(error, "error.severity_raised")
-    return error
+    return update_error(error, actor, severity=severity)
 
 
 def open_load(developer_id: int) -> int:

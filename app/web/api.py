@@ -5,12 +5,13 @@ from flask import Blueprint, g, request
 
 from app.extensions import db
 from app.ingest.sources import NORMALISERS
-from app.models import SEVERITIES, STATUSES, Developer, ErrorLog
+from app.models import Developer, ErrorLog
 from app.accounts import developers as accounts
 from app.triage import escalation
 from app.triage import oncall
 from app.reports import errors as queries
 from app.triage import changes as triage
+from app.web import schemas
 from app.web import serializers as out
 from app.web.errors import ApiError, register_json_errors
 from app.web.ingest.common import ingest_json, parse_json_object, read_body, record_response
@@ -49,9 +50,7 @@ def _error_or_404(error_id: str) -> ErrorLog:
     return error
 
 
-def _developer_or_error(developer_id, field: str) -> Developer:
-    if isinstance(developer_id, bool) or not isinstance(developer_id, int):
-        raise ApiError(400, f"'{field}' must be a developer id (a whole number)", field=field)
+def _developer_or_error(developer_id: int, field: str) -> Developer:
     developer = db.session.get(Developer, developer_id)
     if developer is None:
         raise ApiError(400, f"no developer with id {developer_id}", field=field)
@@ -77,25 +76,26 @@ def ingest():
 def list_errors():
     filters = queries.parse_error_filters(request.args, current_developer_id=g.actor.id)
     errors, total = queries.list_errors(filters)
-    return out.page([out.error_summary(e) for e in errors], total, filters.page, filters.per_page)
+    return schemas.dump(out.page(schemas.ErrorPage, [out.error_summary(e) for e in errors], total, filters.page,
+                                 filters.per_page))
 
 
 @bp.get("/errors/stats/")
 def error_stats():
     hours = queries.parse_int_arg(request.args.get("hours"), "hours", 24, 1, 24 * 90)
-    return queries.error_stats(hours)
+    return schemas.dump(schemas.Stats.model_validate(queries.error_stats(hours)))
 
 
 @bp.get("/errors/critical/")
 def critical_errors():
-    errors = queries.unresolved_critical()
-    return {"items": [out.error_summary(e) for e in errors], "total": len(errors)}
+    errors, total = queries.unresolved_critical()
+    return schemas.dump(schemas.ErrorList(items=[out.error_summary(e) for e in errors], total=total))
 
 
 @bp.get("/errors/<error_id>/")
 def get_error(error_id: str):
     error = _error_or_404(error_id)
-    return out.error_detail(error, queries.latest_occurrence(error.id))
+    return schemas.dump(out.error_detail(error, queries.latest_occurrence(error.id)))
 
 
 @bp.get("/errors/<error_id>/occurrences/")
@@ -103,68 +103,50 @@ def list_occurrences(error_id: str):
     error = _error_or_404(error_id)
     page, per_page = _page_args()
     items, total = queries.list_occurrences(error.id, page, per_page)
-    return out.page([out.occurrence(o) for o in items], total, page, per_page)
+    return schemas.dump(out.page(schemas.OccurrencePage, [out.occurrence(o) for o in items], total, page, per_page))
 
 
 @bp.patch("/errors/<error_id>/")
 def update_error(error_id: str):
     error = _error_or_404(error_id)
-    body = _json_body()
-    unknown = set(body) - {"status", "severity", "assigned_to", "note"}
-    if unknown:
-        raise ApiError(400, f"unknown field(s): {', '.join(sorted(unknown))}", field=sorted(unknown)[0])
-    # Every field is checked before anything changes: a bad status must not leave an assignment behind.
-    allowed = {"status": STATUSES, "severity": SEVERITIES}
-    for name, choices in allowed.items():
-        if name in body and body[name] not in choices:
-            raise ApiError(400, f"'{name}' must be one of {', '.join(choices)}", field=name)
-    if body.get("note") is not None and not isinstance(body["note"], str):
-        raise ApiError(400, "'note' must be a string", field="note")
-    if "assigned_to" in body:
-        target = None if body["assigned_to"] is None else _developer_or_error(body["assigned_to"], "assigned_to")
-        try:
-            triage.assign_error(error, target, g.actor)
-        except triage.TriageError as exc:
-            field = "assigned_to" if exc.field == "developer_id" else exc.field
-            raise ApiError(exc.status, exc.message, field=field) from None
-    if "severity" in body:
-        triage.set_severity(error, body["severity"], g.actor)
-    if "status" in body:
-        triage.set_status(error, body["status"], g.actor, body.get("note"))
-    return out.error_detail(error, queries.latest_occurrence(error.id))
+    change = schemas.read(schemas.ErrorChange, _json_body())
+    given = change.model_fields_set
+    assignee = triage.KEEP
+    if "assigned_to" in given:
+        assignee = None if change.assigned_to is None else _developer_or_error(change.assigned_to, "assigned_to")
+    try:
+        triage.update_error(error, g.actor, assignee=assignee, severity=change.severity, status=change.status,
+                            note=change.note)
+    except triage.TriageError as exc:
+        field = "assigned_to" if exc.field == "developer_id" else exc.field
+        raise ApiError(exc.status, exc.message, field=field) from None
+    return schemas.dump(out.error_detail(error, queries.latest_occurrence(error.id)))
 
 
 @bp.post("/errors/<error_id>/resolve/")
 def resolve_error(error_id: str):
     error = _error_or_404(error_id)
-    note = _json_body().get("note")
-    if note is not None and not isinstance(note, str):
-        raise ApiError(400, "'note' must be a string", field="note")
+    note = schemas.read(schemas.Resolution, _json_body()).note
     triage.resolve_error(error, g.actor, note)
-    return out.error_detail(error, None)
+    return schemas.dump(out.error_detail(error, None))
 
 
 @bp.post("/errors/<error_id>/assign/")
 def assign_error(error_id: str):
     error = _error_or_404(error_id)
-    body = _json_body()
-    if "developer_id" not in body:
-        raise ApiError(400, "'developer_id' is required", field="developer_id", code="missing_field")
-    target = _developer_or_error(body["developer_id"], "developer_id")
+    body = schemas.read(schemas.Assignment, _json_body())
+    target = _developer_or_error(body.developer_id, "developer_id")
     triage.assign_error(error, target, g.actor)
-    return out.error_detail(error, None)
+    return schemas.dump(out.error_detail(error, None))
 
 
 @bp.post("/errors/<error_id>/escalate/")
 def escalate_error(error_id: str):
     error = _error_or_404(error_id)
-    body = _json_body()
-    reason = body.get("reason")
-    if not isinstance(reason, str) or not reason.strip():
-        raise ApiError(400, "'reason' is required", field="reason", code="missing_field")
-    to = _developer_or_error(body["to"], "to") if body.get("to") is not None else None
-    record = escalation.escalate_error(error, g.actor, reason, to=to)
-    return out.escalation(record), 201
+    body = schemas.read(schemas.EscalationRequest, _json_body())
+    to = _developer_or_error(body.to, "to") if body.to is not None else None
+    record = escalation.escalate_error(error, g.actor, body.reason, to=to)
+    return schemas.dump(out.escalation(record)), 201
 
 
 # --- developers -------------------------------------------------------------------------------
@@ -174,14 +156,13 @@ def list_developers():
     developers = db.session.execute(db.select(Developer).order_by(Developer.name)).scalars().all()
     loads = queries.current_loads([d.id for d in developers])
     answering = oncall.on_call_ids([d.id for d in developers])
-    return {"items": [out.developer(d, loads[d.id], d.id in answering) for d in developers],
-            "total": len(developers)}
+    return schemas.dump(out.listing(schemas.DeveloperList,
+                                    [out.developer(d, loads[d.id], d.id in answering) for d in developers]))
 
 
 @bp.get("/developers/workload/")
 def developer_workload():
-    items = queries.workload()
-    return {"items": items, "total": len(items)}
+    return schemas.dump(out.listing(schemas.WorkloadList, queries.workload()))
 
 
 @bp.post("/developers/<int:developer_id>/on-call/")
@@ -189,13 +170,11 @@ def set_on_call(developer_id: int):
     developer = db.session.get(Developer, developer_id)
     if developer is None:
         raise ApiError(404, f"no developer with id {developer_id}")
-    on_call = _json_body().get("on_call")
-    if not isinstance(on_call, bool):
-        raise ApiError(400, "'on_call' must be true or false", field="on_call")
+    on_call = schemas.read(schemas.OnCallChange, _json_body()).on_call
     if not accounts.can_change_on_call(g.actor, developer):
         raise ApiError(403, "only leads, managers and admins change another developer's on-call status")
     accounts.set_on_call(developer, on_call, g.actor)
-    return out.developer(developer, triage.open_load(developer.id), oncall.is_on_call(developer))
+    return schemas.dump(out.developer(developer, triage.open_load(developer.id), oncall.is_on_call(developer)))
 
 
 # --- patterns and notifications ----------------------------------------------------------------
@@ -204,7 +183,7 @@ def set_on_call(developer_id: int):
 def list_patterns():
     page, per_page = _page_args()
     items, total = queries.paged(queries.patterns_query(), page, per_page)
-    return out.page([out.pattern(p) for p in items], total, page, per_page)
+    return schemas.dump(out.page(schemas.PatternPage, [out.pattern(p) for p in items], total, page, per_page))
 
 
 @bp.get("/notifications/")
@@ -213,7 +192,8 @@ def list_notifications():
     stmt = queries.notifications_query(request.args.get("channel"), request.args.get("status"),
                                        request.args.get("error_id"))
     items, total = queries.paged(stmt, page, per_page)
-    return out.page([out.notification(n) for n in items], total, page, per_page)
+    return schemas.dump(out.page(schemas.NotificationPage, [out.notification(n) for n in items], total, page,
+                                 per_page))
 
 
 @bp.get("/openapi.json")

@@ -121,6 +121,18 @@ def test_patch_changes_nothing_when_one_field_is_invalid(api, error, dev):
     assert audit(error.id) == []
 
 
+def test_patch_refused_with_409_changes_nothing(api, error, lead, dev):
+    triage.resolve_error(error, lead, "done")
+    before = fresh(error).severity
+    response = api.patch(f"/api/errors/{error.id}/", json={"severity": "low", "assigned_to": dev.id,
+                                                           "status": "resolved"})
+    assert response.status_code == 409, response.json
+    assert response.json["error"]["field"] == "status"
+    stored = fresh(error)
+    assert (stored.severity, stored.assigned_to_id, stored.status) == (before, None, "resolved")
+    assert audit(error.id) == [("error.resolved", lead.id)]
+
+
 def test_patch_assigning_an_inactive_developer_names_the_field(api, error, dev):
     dev.active = False
     db.session.commit()

@@ -197,6 +197,25 @@ def test_action_answers_match_the_response_schemas(app, api, lead, service, clie
     assert_valid(document, "NotificationPage", notifications.json)
 
 
+def test_request_body_schemas_say_what_the_api_accepts(api, service, client, document):
+    error_id = ingest(client, service, {"error_type": "ValueError", "message": "bad input"}).json["error_id"]
+    cases = [
+        ({"severity": "high"}, True), ({"status": "in_progress", "note": None}, True), ({"assigned_to": None}, True),
+        ({"severity": None}, False), ({"status": "done"}, False), ({"assigned_to": "7"}, False),
+        ({"assigned_to": True}, False), ({"note": 5}, False), ({"title": "x"}, False),
+    ]
+    validator = schema_validator(document, "ErrorChange")
+    for body, accepted in cases:
+        assert validator.is_valid(body) is accepted, body
+        response = api.patch(f"/api/errors/{error_id}/", json=body)
+        assert response.status_code == (200 if accepted else 400), (body, response.json)
+        if not accepted:
+            assert response.json["error"]["field"] == next(iter(body)), body
+            assert_valid(document, "Error", response.json)
+    patch = document["paths"]["/api/errors/{error_id}/"]["patch"]
+    assert patch["requestBody"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/ErrorChange"}
+
+
 def test_error_answers_match_the_error_schema(app, api, client, service, document):
     cases = [
         (client.get("/api/errors/"), 401),
