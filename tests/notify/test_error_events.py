@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditEvent, ErrorEventDispatch, ErrorLog, ErrorNotification
 from app.models.types import utcnow
-from app.notify import notifications
+from app.notify import delivery
 from app.notify import subscriptions as webhooks_out
 from tests.factories import ApiClient, ingest, make_developer, make_service, make_token
 from tests.receivers import configure_slack_api, configure_slack_webhook, configure_twilio
@@ -192,8 +192,8 @@ def test_handling_an_event_again_sends_nothing_twice(app, client, channels):
     error = record(client, service, "critical")
     smtp.wait_for(1)
 
-    again = notifications.handle_error_event(error.id, "error.created")
-    notifications.handle_error_event(error.id, "error.created")
+    again = delivery.handle_error_event(error.id, "error.created")
+    delivery.handle_error_event(error.id, "error.created")
 
     assert len(again) == 3  # the same three rows, found by their keys
     assert len(rows()) == 3 and all(r.status == "sent" for r in rows())
