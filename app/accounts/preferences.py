@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import SEVERITIES, Developer
 from app.platform.audit import record_audit
 from app.platform.refusal import Refused
+from app.notify.channels.slack import slack_member_id
 
 PERSONAL_CHANNELS = ("email", "slack", "sms")
 # The channels each severity reaches by default (DESIGN section 5); low and info stay on the dashboard.
@@ -26,7 +27,6 @@ DEFAULT_CHANNELS: dict[str, tuple[str, ...]] = {
 }
 _TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 _PHONE = re.compile(r"\+[1-9]\d{6,14}")
-_SLACK_MEMBER = re.compile(r"[UW][A-Z0-9]{6,20}")
 
 
 class PreferenceError(Refused):
@@ -78,6 +78,14 @@ def normalise_phone(value: str | None) -> str | None:
     return compact
 
 
+def normalise_slack_member(value: str | None) -> str | None:
+    """The Slack member id as the Slack channel accepts it (``slack_member_id``), None when blank."""
+    try:
+        return slack_member_id(value)
+    except ValueError as exc:
+        raise PreferenceError(str(exc), "slack_member_id") from None
+
+
 def _time(value: str | None, name: str) -> str | None:
     text = (value or "").strip()
     if not text:
@@ -101,9 +109,7 @@ def update_preferences(developer: Developer, actor: Developer, *, channels: dict
     if actor.id != developer.id:
         raise PreferenceError("only the developer sets their own notification preferences", "developer")
     phone = normalise_phone(phone)
-    member = (slack_member_id or "").strip().upper() or None
-    if member is not None and not _SLACK_MEMBER.fullmatch(member):
-        raise PreferenceError("a Slack member id looks like U012AB3CD", "slack_member_id")
+    member = normalise_slack_member(slack_member_id)
     chosen: dict[str, list[str]] = {}
     for severity in reversed(SEVERITIES):
         picked = channels.get(severity) or []
