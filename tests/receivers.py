@@ -16,6 +16,7 @@ import time
 import pytest
 from aiosmtpd.controller import Controller
 from pytest_httpserver import HTTPServer, URIPattern
+from pytest_httpserver.httpserver import METHOD_ALL
 from werkzeug import Request, Response
 
 DEADLINE = 15.0
@@ -95,13 +96,13 @@ class HttpReceiver:
     """A local HTTP server that records every request and answers from a script of responses
     (status codes, JSON bodies, delays); the last scripted answer repeats."""
 
-    def __init__(self, name: str):
+    def __init__(self, name: str, method: str = "POST"):
         self.name = name
         self.server = HTTPServer(host="127.0.0.1", port=0, threaded=True)
         self.requests: list[dict] = []
         self.answers: list[tuple[int, object, float, dict]] = [(200, "ok", 0.0, {})]
         self.lock = threading.Lock()
-        self.server.expect_request(_AnyPath(), method="POST").respond_with_handler(self._handle)
+        self.server.expect_request(_AnyPath(), method=method).respond_with_handler(self._handle)
 
     @property
     def url(self) -> str:
@@ -113,7 +114,7 @@ class HttpReceiver:
             self.answers = [(a[0], a[1], a[2] if len(a) > 2 else 0.0, a[3] if len(a) > 3 else {}) for a in answers]
 
     def _handle(self, request: Request) -> Response:
-        record = {"path": request.path, "headers": dict(request.headers), "body": request.get_data(),
+        record = {"method": request.method, "path": request.path, "headers": dict(request.headers), "body": request.get_data(),
                   "form": dict(request.form) if request.mimetype == "application/x-www-form-urlencoded" else None,
                   "answered": False}
         with self.lock:
@@ -164,6 +165,9 @@ def _http_receivers():
     """One server per role for the whole run (stopping a server costs half a second); each test
     gets it reset by the fixtures below."""
     receivers = {name: HttpReceiver(name) for name in ("slack", "twilio", "webhook")}
+    # Where a redirect points: it answers every method, as a real site would answer the GET that
+    # a redirected POST turns into.
+    receivers["elsewhere"] = HttpReceiver("elsewhere", method=METHOD_ALL)
     for receiver in receivers.values():
         receiver.start()
     yield receivers
@@ -192,6 +196,19 @@ def twilio_receiver(_http_receivers):
 @pytest.fixture
 def webhook_receiver(_http_receivers):
     return _fresh(_http_receivers["webhook"])
+
+
+@pytest.fixture
+def elsewhere(_http_receivers):
+    """A server that redirects point to (see ``redirect_to``): it must never be reached."""
+    return _fresh(_http_receivers["elsewhere"])
+
+
+def redirect_to(receiver: HttpReceiver, target: HttpReceiver, status: int = 302) -> str:
+    """Script ``receiver`` to answer every request with a redirect to ``target``; returns the location."""
+    location = f"{target.url}/moved/secret-token?token=redirect-secret"
+    receiver.script((status, "moved", 0.0, {"Location": location}))
+    return location
 
 
 def configure_slack_webhook(config, receiver: HttpReceiver) -> None:

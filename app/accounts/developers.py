@@ -14,6 +14,7 @@ from app.models.types import utcnow
 from app.platform.audit import record_audit
 from app.recording.keys import forget_cached_keys, generate_ingest_key
 from app.platform.refusal import Refused
+from app.notify.channels.slack import slack_member_id as slack_member
 
 TOKEN_PREFIX = "hw_"
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
@@ -94,6 +95,10 @@ def create_developer(name: str, email: str, *, role: str = "developer", phone: s
         raise AccountError(f"role must be one of {', '.join(ROLES)}", "role")
     if max_load < 0:
         raise AccountError("max load cannot be negative", "max_load")
+    try:
+        slack_member_id = slack_member(slack_member_id)
+    except ValueError as exc:
+        raise AccountError(str(exc), "slack_member_id") from None
     if db.session.execute(select(Developer.id).where(func.lower(Developer.email) == email)).first():
         raise AccountError(f"a developer with e-mail {email} exists already", "email")
     developer = Developer(name=(name or email).strip(), email=email, role=role, phone=phone,

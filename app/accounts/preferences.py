@@ -1,4 +1,5 @@
-"""A developer's own notification preferences: channels per severity, quiet hours, phone, Slack member.
+"""A developer's own notification preferences: channels per severity, quiet hours, phone, Slack member
+id and personal Slack webhook.
 
 Stored on the developer row: ``notification_preferences`` is ``{"critical": ["email", "slack", "sms"],
 ...}`` (None means the defaults below), quiet hours are "HH:MM" in the developer's time zone.
@@ -14,6 +15,8 @@ from app.extensions import db
 from app.models import SEVERITIES, Developer
 from app.platform.audit import record_audit
 from app.platform.refusal import Refused
+from app.notify.channels.slack import slack_member_id
+from app.notify.subscriptions import WebhookError, check_url
 
 PERSONAL_CHANNELS = ("email", "slack", "sms")
 # The channels each severity reaches by default (DESIGN section 5); low and info stay on the dashboard.
@@ -26,7 +29,6 @@ DEFAULT_CHANNELS: dict[str, tuple[str, ...]] = {
 }
 _TIME = re.compile(r"([01]\d|2[0-3]):[0-5]\d")
 _PHONE = re.compile(r"\+[1-9]\d{6,14}")
-_SLACK_MEMBER = re.compile(r"[UW][A-Z0-9]{6,20}")
 
 
 class PreferenceError(Refused):
@@ -41,6 +43,8 @@ class NotificationPreferences:
     timezone: str | None = None
     phone: str | None = None
     slack_member_id: str | None = None
+    # Whether a personal Slack webhook is set: the URL is a secret and is never shown back.
+    has_slack_webhook: bool = False
 
 
 def channels_for(developer: Developer) -> dict[str, list[str]]:
@@ -61,7 +65,7 @@ def preferences_of(developer: Developer) -> NotificationPreferences:
     return NotificationPreferences(
         channels=channels_for(developer), quiet_hours_start=developer.quiet_hours_start,
         quiet_hours_end=developer.quiet_hours_end, timezone=developer.timezone, phone=developer.phone,
-        slack_member_id=developer.slack_member_id,
+        slack_member_id=developer.slack_member_id, has_slack_webhook=bool(developer.slack_webhook_url),
     )
 
 
@@ -78,6 +82,28 @@ def normalise_phone(value: str | None) -> str | None:
     return compact
 
 
+def normalise_slack_member(value: str | None) -> str | None:
+    """The Slack member id as the Slack channel accepts it (``slack_member_id``), None when blank."""
+    try:
+        return slack_member_id(value)
+    except ValueError as exc:
+        raise PreferenceError(str(exc), "slack_member_id") from None
+
+
+def normalise_slack_webhook(value: str | None) -> str | None:
+    """A personal Slack incoming webhook, checked like every outbound webhook URL; None when blank."""
+    if not (value or "").strip():
+        return None
+    try:
+        url = check_url(value)
+    except WebhookError as exc:
+        raise PreferenceError(exc.message, "slack_webhook_url") from None
+    if len(url) > Developer.slack_webhook_url.type.length:
+        raise PreferenceError(f"the URL must be {Developer.slack_webhook_url.type.length} characters at most",
+                              "slack_webhook_url")
+    return url
+
+
 def _time(value: str | None, name: str) -> str | None:
     text = (value or "").strip()
     if not text:
@@ -91,19 +117,21 @@ def _time(value: str | None, name: str) -> str | None:
 
 def update_preferences(developer: Developer, actor: Developer, *, channels: dict[str, list[str]],
                        quiet_hours_start: str | None, quiet_hours_end: str | None, timezone: str | None,
-                       phone: str | None, slack_member_id: str | None) -> Developer:
+                       phone: str | None, slack_member_id: str | None, slack_webhook_url: str | None = None,
+                       remove_slack_webhook: bool = False) -> Developer:
     """Save a developer's own preferences after checking every field; nothing changes on error.
 
     Only the developer themselves sets them (leads edit contact details through the team page).
     SMS needs a phone number and Slack a member id or a personal webhook; critical errors must
-    keep at least one channel, so they always reach someone.
+    keep at least one channel, so they always reach someone. A blank ``slack_webhook_url`` keeps
+    the personal webhook (it is never shown back), ``remove_slack_webhook`` clears it.
     """
     if actor.id != developer.id:
         raise PreferenceError("only the developer sets their own notification preferences", "developer")
     phone = normalise_phone(phone)
-    member = (slack_member_id or "").strip().upper() or None
-    if member is not None and not _SLACK_MEMBER.fullmatch(member):
-        raise PreferenceError("a Slack member id looks like U012AB3CD", "slack_member_id")
+    member = normalise_slack_member(slack_member_id)
+    webhook = None if remove_slack_webhook else (normalise_slack_webhook(slack_webhook_url) or
+                                                 developer.slack_webhook_url)
     chosen: dict[str, list[str]] = {}
     for severity in reversed(SEVERITIES):
         picked = channels.get(severity) or []
@@ -116,7 +144,7 @@ def update_preferences(developer: Developer, actor: Developer, *, channels: dict
     used = {c for picked in chosen.values() for c in picked}
     if "sms" in used and phone is None:
         raise PreferenceError("SMS needs a phone number", "phone")
-    if "slack" in used and member is None and not developer.slack_webhook_url:
+    if "slack" in used and member is None and not webhook:
         raise PreferenceError("Slack needs your member id", "slack_member_id")
     start, end = _time(quiet_hours_start, "quiet_hours_start"), _time(quiet_hours_end, "quiet_hours_end")
     if (start is None) != (end is None):
@@ -133,9 +161,12 @@ def update_preferences(developer: Developer, actor: Developer, *, channels: dict
     developer.notification_preferences = chosen
     developer.quiet_hours_start, developer.quiet_hours_end = start, end
     developer.timezone = zone
-    developer.phone, developer.slack_member_id = phone, member
-    record_audit(actor, "developer.preferences_changed", "developer", developer.id,
-                 details={"channels": chosen, "quiet_hours": [start, end] if start else None})
+    webhook_changed = webhook != developer.slack_webhook_url
+    developer.phone, developer.slack_member_id, developer.slack_webhook_url = phone, member, webhook
+    details: dict = {"channels": chosen, "quiet_hours": [start, end] if start else None}
+    if webhook_changed:
+        details["personal_slack_webhook"] = "set" if webhook else "removed"  # never the URL: it is a secret
+    record_audit(actor, "developer.preferences_changed", "developer", developer.id, details=details)
     db.session.commit()
     return developer
 

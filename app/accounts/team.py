@@ -13,7 +13,7 @@ from app.models import ROLES, Developer, Service
 from app.accounts import developers as accounts
 from app.triage import permissions
 from app.platform.audit import record_audit
-from app.accounts.preferences import PreferenceError, normalise_phone
+from app.accounts.preferences import PreferenceError, normalise_phone, normalise_slack_member
 from app.platform.refusal import Refused
 
 MAX_LOAD_LIMIT = 1000
@@ -54,7 +54,10 @@ def update_developer(developer: Developer, actor: Developer, *, name: str | None
         except PreferenceError as exc:
             raise TeamError(exc.message, exc.field) from None
     if slack_member_id is not None:
-        changes["slack_member_id"] = slack_member_id.strip().upper()[:64] or None
+        try:
+            changes["slack_member_id"] = normalise_slack_member(slack_member_id)
+        except PreferenceError as exc:
+            raise TeamError(exc.message, exc.field) from None
     if max_load is not None:
         changes["max_load"] = _parse_max_load(max_load)
     if service_ids is not None:

@@ -16,7 +16,7 @@ from huey import Huey
 
 from app.extensions import db
 from app.jobs.context import task_context
-from app.notify import notifications
+from app.notify import delivery as notifications
 from app.platform import hooks
 
 log = logging.getLogger("heartwatch.jobs")

@@ -48,7 +48,7 @@ BY_NAME = {work.name: work for work in SCHEDULE}
 def _ensure_row(name: str) -> None:
     from app.extensions import db
     from app.models import ScheduledJob
-    from app.notify.notifications import dialect_insert
+    from app.platform.sql import dialect_insert
 
     db.session.execute(dialect_insert()(ScheduledJob).values(name=name, run_count=0)
                        .on_conflict_do_nothing(index_elements=["name"]))
@@ -146,7 +146,7 @@ def run_job(name: str, work_function, now: dt.datetime | None = None) -> dict | 
 
 
 def _retry_failed_notifications() -> dict:
-    from app.notify import notifications
+    from app.notify import recovery as notifications
 
     recovered = notifications.recover_lost_events()
     return {"recovered_events": recovered, **notifications.retry_due()}
@@ -159,9 +159,11 @@ def _escalate() -> dict:
 
 
 def _thresholds() -> dict:
+    from app.notify.alerts import send_threshold_alert
     from app.reports.thresholds import check_thresholds
 
     snapshot = check_thresholds()
+    send_threshold_alert(snapshot)
     return {"snapshot": snapshot.id, "breaches": snapshot.breaches or [], "alerted": snapshot.alerted or []}
 
 
@@ -178,9 +180,12 @@ def _retention() -> dict:
 
 
 def _summary() -> dict:
+    from app.notify.alerts import send_daily_summary
     from app.reports.stats import generate_daily_summary
 
-    return generate_daily_summary()
+    result = generate_daily_summary()
+    sent = send_daily_summary(dt.date.fromisoformat(result["day"]))
+    return {**result, "notifications": len(sent)}
 
 
 WORK = {

@@ -27,7 +27,9 @@ class WebhookError(Refused):
     """None"""
 
 
-def _check_url(url: str) -> str:
+def check_url(url: str) -> str:
+    """The rule for every outbound webhook URL (subscriptions, a developer's own Slack webhook):
+    an absolute http(s) address of 1,024 characters at most; returns it trimmed."""
     url = (url or "").strip()
     parts = urllib.parse.urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 1024:
@@ -64,7 +66,7 @@ def create_subscription(name: str, url: str, events, actor: Developer | None, *,
     secret = (secret or "").strip() or "whsec_" + secrets.token_urlsafe(32)
     if len(secret) < 16 or len(secret) > 128:
         raise WebhookError("the secret must be 16 to 128 characters", "secret")
-    subscription = WebhookSubscription(name=name, url=_check_url(url), secret=secret, events=_check_events(events),
+    subscription = WebhookSubscription(name=name, url=check_url(url), secret=secret, events=_check_events(events),
                                        service_id=service.id if service else None, active=True,
                                        created_by_id=actor.id if actor else None)
     db.session.add(subscription)
@@ -84,7 +86,7 @@ def update_subscription(subscription: WebhookSubscription, actor: Developer | No
             raise WebhookError("a subscription needs a name", "name")
         subscription.name = changes["name"] = name.strip()[:120]
     if url is not None:
-        subscription.url = _check_url(url)
+        subscription.url = check_url(url)
         changes["url"] = safe_url(subscription.url)
     if events is not None:
         subscription.events = changes["events"] = _check_events(events)

@@ -2,12 +2,19 @@
 from __future__ import annotations
 
 from sqlalchemy import func, literal_column
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.extensions import db
 
 
 def dialect() -> str:
     return db.engine.dialect.name
+
+
+def dialect_insert():
+    """The INSERT construct of the database in use (both have ON CONFLICT DO NOTHING / DO UPDATE)."""
+    return pg_insert if dialect() == "postgresql" else sqlite_insert
 
 
 def hour_bucket(column):

@@ -20,7 +20,7 @@ from app.extensions import db
 from app.ingest.fingerprint import mask_message
 from app.models import ErrorLog, ErrorOccurrence, ErrorPattern, Service
 from app.models.types import utcnow
-from app.notify.notifications import dialect_insert
+from app.platform.sql import dialect_insert
 
 MIN_ERRORS = 2
 COMMON_ENDPOINTS = 5

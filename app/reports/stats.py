@@ -1,9 +1,9 @@
-"""Daily rollups per service (``error_stats``) and the daily summary e-mail.
+"""Daily rollups per service (``error_stats``) and the figures of the daily summary.
 
-A day is a calendar day in HEARTWATCH_TIMEZONE. The summary goes out at the configured time
-(08:00 by default) for the day before, to every active lead, manager and admin: counts by service
-and severity, the top errors, the unresolved critical errors and the mean time to resolve. Each
-recipient's e-mail has an idempotency key per day, so a second run the same day sends nothing.
+A day is a calendar day in HEARTWATCH_TIMEZONE. At the configured time (08:00 by default) the day
+before is rolled up; ``summary_details`` gives what the summary shows (counts by service and
+severity, the top errors, the unresolved critical errors, the mean time to resolve) and
+app/notify/alerts.py sends it to every active lead, manager and admin.
 """
 from __future__ import annotations
 
@@ -14,10 +14,9 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, Developer, ErrorLog, ErrorOccurrence, ErrorStat, Service
+from app.models import OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, ErrorLog, ErrorOccurrence, ErrorStat, Service
 from app.models.types import utcnow
-from app.notify.channels.base import Notice
-from app.notify.notifications import dialect_insert
+from app.platform.sql import dialect_insert
 
 TOP_ERRORS = 10
 
@@ -133,28 +132,7 @@ def summary_details(day: dt.date) -> dict:
 
 
 def generate_daily_summary(now: dt.datetime | None = None, day: dt.date | None = None) -> dict:
-    """Roll up the day before (local time) and e-mail the summary to leads, managers and admins."""
-    from app.notify.notifications import PlannedDelivery, send_notice
-
+    """Roll up the day before (local time); app.notify.alerts then sends the summary of that day."""
     day = day or local_today(now) - dt.timedelta(days=1)
     rollup_day(day)
-    notice_key = f"summary.daily:{day.isoformat()}"
-    sent: list[int] = []
-    if current_app.config.get("SMTP_HOST"):
-        people = db.session.execute(select(Developer).where(Developer.role.in_(("lead", "manager", "admin")),
-                                                            Developer.active.is_(True)).order_by(Developer.id)).scalars()
-        sent = send_notice([PlannedDelivery(notice_key, "summary.daily", "email", f"dev:{p.id}", p.email, p.id)
-                            for p in people])
-    return {"day": day.isoformat(), "notifications": len(sent)}
-
-
-def build_notice(ref: str) -> Notice | None:
-    try:
-        day = dt.date.fromisoformat(ref)
-    except ValueError:
-        return None
-    details = summary_details(day)
-    return Notice(event="summary.daily", key=f"summary.daily:{day.isoformat()}",
-                  title=f"[Heartwatch] Daily summary for {day:%A %d %B %Y}: {details['total']} errors",
-                  headline=f"Errors on {day:%A %d %B %Y}", template="daily_summary",
-                  url=f"{current_app.config['BASE_URL']}/", details=details, occurred_at=utcnow().isoformat())
+    return {"day": day.isoformat()}

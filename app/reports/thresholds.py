@@ -1,9 +1,10 @@
 """Threshold checks: errors per hour, critical errors per hour, a rising rate, the escalation backlog.
 
-Every run records what it measured (a ``metric_snapshots`` row). A breached threshold e-mails the
-admins (and ``threshold.breached`` webhook subscribers) with the figures, the services and errors
-behind them and what to do; the same threshold is not mailed again until its cool-down has passed
-(``alert_states``, claimed with one conditional UPDATE, so two workers never both send).
+Every run records what it measured (a ``metric_snapshots`` row) and which breaches are due an
+alert: the same threshold is not alerted again until its cool-down has passed (``alert_states``,
+claimed with one conditional UPDATE, so two workers never both send). This module only measures;
+app/notify/alerts.py e-mails the admins (and ``threshold.breached`` webhook subscribers) with the
+figures, the services and errors behind them and what to do.
 """
 from __future__ import annotations
 
@@ -15,11 +16,10 @@ from flask import current_app
 from sqlalchemy import case, func, select, update
 
 from app.extensions import db
-from app.models import OPEN_STATUSES, AlertState, Developer, ErrorEscalation, ErrorLog, ErrorOccurrence, MetricSnapshot, Service
+from app.models import OPEN_STATUSES, AlertState, ErrorEscalation, ErrorLog, ErrorOccurrence, MetricSnapshot, Service
 from app.models.types import utcnow
-from app.notify.channels.base import Notice
 from app.platform import settings
-from app.notify.notifications import dialect_insert
+from app.platform.sql import dialect_insert
 
 log = logging.getLogger("heartwatch.thresholds")
 HOUR = dt.timedelta(hours=1)
@@ -141,7 +141,8 @@ def _claim_alert(key: str, now: dt.datetime, cooldown: dt.timedelta) -> bool:
 
 
 def check_thresholds(now: dt.datetime | None = None) -> MetricSnapshot:
-    """Measure, record the snapshot, update each threshold's state and alert the new breaches."""
+    """Measure, record the snapshot and update each threshold's state; the snapshot's ``alerted``
+    lists the breaches whose alert is due now (app.notify.alerts sends it)."""
     now = now or utcnow()
     values = settings.current()
     figures = measure(now)
@@ -177,51 +178,5 @@ def check_thresholds(now: dt.datetime | None = None) -> MetricSnapshot:
     db.session.add(snapshot)
     db.session.commit()
     if alerted:
-        _send_alert(snapshot)
         log.warning("thresholds breached: %s", ", ".join(alerted))
     return snapshot
-
-
-def _send_alert(snapshot: MetricSnapshot) -> list[int]:
-    from app.notify import subscriptions as webhooks_out
-    from app.notify.notifications import PlannedDelivery, send_notice
-
-    notice_key = f"threshold.breached:{snapshot.id}"
-    admins = db.session.execute(select(Developer).where(Developer.role == "admin", Developer.active.is_(True))
-                                .order_by(Developer.id)).scalars()
-    deliveries = []
-    if current_app.config.get("SMTP_HOST"):
-        deliveries += [PlannedDelivery(notice_key, "threshold.breached", "email", f"dev:{a.id}", a.email, a.id)
-                       for a in admins]
-    deliveries += [PlannedDelivery(notice_key, "threshold.breached", "webhook", f"webhook:{s.id}",
-                                   f"webhook {s.name} ({webhooks_out.safe_url(s.url)})")
-                   for s in webhooks_out.subscribers("threshold.breached")]
-    return send_notice(deliveries)
-
-
-def build_notice(ref: str) -> Notice | None:
-    """The alert for one snapshot (its ``alerted`` breaches), composed for every medium."""
-    snapshot = db.session.get(MetricSnapshot, int(ref)) if ref.isdigit() else None
-    if snapshot is None:
-        return None
-    details = snapshot.details or {}
-    breaches = [b for b in details.get("breaches", []) if b["key"] in (snapshot.alerted or [])] or details.get("breaches", [])
-    labels = ", ".join(b["label"].lower() for b in breaches) or "thresholds"
-    taken = snapshot.taken_at
-    figures = {"errors_last_hour": snapshot.errors_last_hour, "critical_last_hour": snapshot.critical_last_hour,
-               "errors_previous_hour": snapshot.errors_previous_hour,
-               "unresolved_escalations": snapshot.unresolved_escalations}
-    actions = list(ACTIONS)
-    if any(b["key"] == "escalation_backlog" for b in breaches):
-        actions.insert(1, "Work through the open escalations, oldest first, or hand them to someone free.")
-    body = {
-        "measured_at": f"{taken - HOUR:%Y-%m-%d %H:%M}–{taken:%H:%M} UTC",
-        "previous_window": f"{taken - 2 * HOUR:%H:%M}–{taken - HOUR:%H:%M} UTC",
-        "breaches": breaches, "figures": figures, "services": details.get("services", []),
-        "errors": details.get("errors", []), "actions": actions,
-        "summary": "; ".join(b["description"] for b in breaches),
-    }
-    return Notice(event="threshold.breached", key=f"threshold.breached:{snapshot.id}",
-                  title=f"[ALERT] Heartwatch: {labels}", headline=f"Threshold breached: {labels}",
-                  template="threshold_alert", url=f"{current_app.config['BASE_URL']}/", severity="critical",
-                  details=body, occurred_at=taken.isoformat())

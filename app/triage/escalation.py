@@ -5,7 +5,7 @@ By hand (the API's and the dashboard's escalate action) and automatically
 to the service's lead (else a manager) at level 1, then to the admins at level 2 when it is still
 open the same time later; a high error likewise after four hours (both times are settings). An
 error is never escalated twice at the same level; every escalation is an error_escalations row
-and is notified after commit (app/notify/notifications.py picks the channels).
+and is notified after commit (app/notify/planning.py picks the channels).
 """
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ Routing runs in the notification job right after the ingest commit, not inside t
 transaction: the ingest path stays one upsert and one insert per event (the measured hot path),
 while routing needs several reads (memberships, shifts, loads) and row locks; it only runs for
 new, regressed or graver errors, and the job starts well within a second. An event whose hand-off
-was lost is routed by the sweep (``notifications.recover_lost_events``). Routing locks the error
+was lost is routed by the sweep (``app.notify.recovery.recover_lost_events``). Routing locks the error
 row first, so two workers routing the same error agree, and re-counts a candidate's load under its
 row lock, so two errors routed at once cannot push a developer past max_load.
 """

@@ -24,7 +24,7 @@ from app.extensions import db
 from app.jobs import queue_of
 from app.models import ErrorNotification
 from app.models.types import utcnow
-from app.notify import notifications
+from app.notify import recovery
 from tests.factories import make_developer, make_service
 from tests.receivers import configure_slack_webhook, configure_twilio, wait_until
 
@@ -130,11 +130,11 @@ def test_a_consumer_killed_mid_send_is_made_good_by_the_sweep_exactly_once(
         process.wait(10)
 
     assert statuses() == [("email", "sent"), ("slack", "queued"), ("sms", "sent")]
-    assert notifications.retry_due() == {}  # the dead worker's lease still holds
+    assert recovery.retry_due() == {}  # the dead worker's lease still holds
     with time_machine.travel(utcnow() + dt.timedelta(seconds=app.config["NOTIFY_LEASE_SECONDS"] + 5), tick=True):
-        assert notifications.retry_due() == {"sent": 1}
-        assert notifications.retry_due() == {}
-        notifications.recover_lost_events()
+        assert recovery.retry_due() == {"sent": 1}
+        assert recovery.retry_due() == {}
+        recovery.recover_lost_events()
 
     assert statuses() == [("email", "sent"), ("slack", "sent"), ("sms", "sent")]
     assert len(smtp_server.messages) == 1 and len(twilio_receiver.requests) == 1

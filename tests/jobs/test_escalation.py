@@ -26,7 +26,7 @@ def team(app, smtp_server, slack_receiver, twilio_receiver):
     configure_slack_webhook(app.config, slack_receiver)
     configure_twilio(app.config, twilio_receiver)
     lead = make_developer("Lena Lead", email="lena@example.test", role="lead", phone="+41790000010")
-    lead.slack_member_id = "U0LENA"
+    lead.slack_member_id = "U0LENA001"
     service = make_service("Checkout", lead=lead)
     make_developer("Dev", email="dev@example.test", services=[service], on_call=True, phone="+41790000011")
     admins = [make_developer(f"Admin {n}", email=f"admin{n}@example.test", role="admin", phone=f"+4179000002{n}")
@@ -86,7 +86,7 @@ def test_high_goes_after_four_hours_by_email_and_slack(app, team, slack_receiver
     assert len(at(dt.timedelta(hours=4, minutes=1))) == 1
     assert deliveries() == [(SHARED, "slack"), ("lena@example.test", "email")]
     post = slack_receiver.wait_for(1)[0]["body"].decode()
-    assert "<@U0LENA>" in post and "escalated, level 1" in post
+    assert "<@U0LENA001>" in post and "escalated, level 1" in post
 
 
 def test_resolved_errors_and_lower_severities_are_left_alone(app, team):

@@ -11,7 +11,7 @@ from app.models import ErrorLog, ErrorNotification, ErrorOccurrence
 from app.models.types import utcnow
 from app.platform import settings
 from app.triage import changes as triage
-from app.notify.notifications import PlannedDelivery, record_planned
+from app.notify.planning import PlannedDelivery, record_planned
 from app.recording.retention import purge
 from tests.factories import make_developer, make_service
 from tests.jobs.events import record_events

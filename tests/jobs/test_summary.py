@@ -8,10 +8,9 @@ import time_machine
 from sqlalchemy import select
 
 from app.extensions import db
-from app.jobs.scheduled import claim_due
+from app.jobs.scheduled import WORK, claim_due
 from app.models import ErrorLog, ErrorStat
 from app.triage import changes as triage
-from app.reports.stats import generate_daily_summary
 from tests.factories import make_developer, make_service
 from tests.jobs.events import record_events
 
@@ -35,6 +34,11 @@ def readers(app, smtp_server):
     return people
 
 
+def generate_daily_summary() -> dict:
+    """The scheduled job: the report rolls the day up, then notify sends its summary."""
+    return WORK["generate_daily_error_summary"]()
+
+
 def summaries(smtp_server):
     return [m for m in smtp_server.messages if m["X-Heartwatch-Event"] == "summary.daily"]
 
@@ -55,7 +59,7 @@ def test_the_summary_shows_yesterday_by_service_and_severity_and_writes_the_roll
         assert "generate_daily_error_summary" in claim_due()
         result = generate_daily_summary()
 
-    assert result["day"] == "2026-05-04"
+    assert result == {"day": "2026-05-04", "notifications": 3}
     stats = {s.service_id: s for s in db.session.execute(select(ErrorStat).where(ErrorStat.day == DAY)).scalars()}
     assert stats[billing.id].total == 10 and stats[billing.id].by_severity == {"critical": 7, "high": 3}
     assert stats[search.id].total == 3 and stats[search.id].by_severity == {"medium": 3}

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import AlertState, ErrorEscalation, ErrorLog, MetricSnapshot
 from app.platform import settings
-from app.reports.thresholds import check_thresholds
+from app.jobs.scheduled import WORK
 from tests.factories import make_developer, make_service
 from tests.jobs.events import record_events
 
@@ -35,9 +35,11 @@ def alerts(smtp_server, count: int = 0) -> list:
     return wait_until(found) if count else [m for m in smtp_server.messages if m["X-Heartwatch-Event"] == "threshold.breached"]
 
 
-def check(moment=NOW):
+def check(moment=NOW) -> MetricSnapshot:
+    """The scheduled job: the report measures and records, then notify alerts the due breaches."""
     with time_machine.travel(moment, tick=False):
-        return check_thresholds()
+        result = WORK["check_error_thresholds"]()
+    return db.session.get(MetricSnapshot, result["snapshot"])
 
 
 def test_quiet_hours_are_recorded_and_alert_nobody(app, admins, smtp_server):

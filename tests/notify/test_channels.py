@@ -30,7 +30,7 @@ def notice(**overrides) -> Notice:
                "error_type": "KeyError", "message": HOSTILE, "endpoint": "/pay", "culprit": "charge in pay.py",
                "occurrence_count": 3, "status": "assigned", "environment": "production", "release": "1.2.3",
                "first_seen": "2026-01-01 10:00 UTC", "last_seen": "2026-01-01 11:00 UTC", "assignee_name": "Ada",
-               "assignee_slack": "U0ADA", "url": "http://hw.test/errors/abc"},
+               "assignee_slack": "U0ADA0001", "url": "http://hw.test/errors/abc"},
         details={"summary": "Assigned to you.", "frames": ["charge (pay.py:10)"]},
     )
     values.update(overrides)
@@ -77,14 +77,14 @@ def test_email_refused_recipient_is_permanent_and_an_unreachable_server_is_not(a
 
 def test_slack_card_escapes_the_clients_text_and_links_the_error(app, slack_receiver):
     channel = SlackChannel(webhook_url=f"{slack_receiver.url}/services/T/B/token")
-    message = compose_slack(notice(mentions=["U0ADA", "not a member <!here>"]), channel.webhook_url, "key")
+    message = compose_slack(notice(mentions=["U0ADA0001", "not a member <!here>"]), channel.webhook_url, "key")
     assert channel.send(message).ok
 
     body = slack_receiver.json_bodies()[0]
     attachment = body["attachments"][0]
     assert attachment["color"] == "#b00020"
     blocks = attachment["blocks"]
-    assert blocks[0]["text"]["text"].startswith("<@U0ADA> *<http://hw.test/errors/abc|")
+    assert blocks[0]["text"]["text"].startswith("<@U0ADA0001> *<http://hw.test/errors/abc|")
     assert "<!here>" not in json.dumps(body)
     plain = [b for b in blocks if b.get("text", {}).get("type") == "plain_text"][0]
     assert plain["text"]["text"] == HOSTILE  # plain_text is never parsed by Slack

@@ -13,7 +13,7 @@ from app.extensions import db
 from app.jobs import queue_of, tasks_of
 from app.models import ErrorEventDispatch, ErrorLog, ErrorNotification
 from app.models.types import utcnow
-from app.notify import notifications
+from app.notify import delivery, planning, recovery
 from app.platform import settings
 from tests.factories import ingest, make_developer, make_service
 from tests.receivers import configure_slack_webhook
@@ -49,13 +49,13 @@ def test_smtp_down_then_up_is_retried_and_delivered_once(app, client, smtp_serve
     (row,) = rows()
     assert (row.status, row.retry_count) == ("retrying", 1) and "unreachable" in row.last_error
     assert dt.timedelta(seconds=55) <= row.next_retry_at - start <= dt.timedelta(seconds=75)
-    assert notifications.retry_due() == {}  # not due yet
+    assert recovery.retry_due() == {}  # not due yet
 
     smtp_server.start()
     with time_machine.travel(start + dt.timedelta(minutes=1, seconds=5), tick=True):
-        assert notifications.retry_due() == {"sent": 1}
+        assert recovery.retry_due() == {"sent": 1}
     with time_machine.travel(start + dt.timedelta(hours=2), tick=True):
-        assert notifications.retry_due() == {}
+        assert recovery.retry_due() == {}
         tasks_of(app)["retry_failed_notifications"]()
 
     (row,) = rows()
@@ -77,14 +77,14 @@ def test_three_retries_with_growing_delays_then_dead(app, client, smtp_server, o
         waits.append(round((row.next_retry_at - moment).total_seconds() / 60))
         moment = row.next_retry_at + dt.timedelta(seconds=1)
         with time_machine.travel(moment, tick=False):
-            notifications.retry_due()
+            recovery.retry_due()
         assert rows()[0].retry_count == expected_count
 
     row = rows()[0]
     assert waits == [1, 4, 16]
     assert (row.status, row.next_retry_at) == ("dead", None)
     with time_machine.travel(moment + dt.timedelta(days=1), tick=False):
-        assert notifications.retry_due() == {}
+        assert recovery.retry_due() == {}
     assert rows()[0].retry_count == 4
 
 
@@ -97,10 +97,10 @@ def test_retry_delays_are_a_setting(app, client, smtp_server, on_call):
     row = rows()[0]
     assert round((row.next_retry_at - start).total_seconds() / 60) == 2
     with time_machine.travel(row.next_retry_at + dt.timedelta(seconds=1), tick=False):
-        notifications.retry_due()
+        recovery.retry_due()
     row = rows()[0]
     with time_machine.travel(row.next_retry_at + dt.timedelta(seconds=1), tick=False):
-        notifications.retry_due()
+        recovery.retry_due()
     assert (rows()[0].status, rows()[0].retry_count) == ("dead", 3)
 
 
@@ -115,8 +115,8 @@ def test_slack_answering_500_then_200_is_delivered_on_the_retry(app, client, sla
     (row,) = rows(channel="slack")
     assert row.status == "retrying" and "500" in row.last_error
     with time_machine.travel(start + dt.timedelta(minutes=2), tick=True):
-        notifications.retry_due()
-        notifications.retry_due()
+        recovery.retry_due()
+        recovery.retry_due()
 
     assert rows(channel="slack")[0].status == "sent"
     assert [r["answered"] for r in slack_receiver.requests] == [500, 200]
@@ -133,7 +133,7 @@ def test_slack_retry_after_is_respected(app, client, slack_receiver):
     row = rows(channel="slack")[0]
     assert row.status == "retrying" and row.next_retry_at - start >= dt.timedelta(seconds=600)
     with time_machine.travel(start + dt.timedelta(minutes=2), tick=False):
-        assert notifications.retry_due() == {}
+        assert recovery.retry_due() == {}
 
 
 def _planned_email(service, developer, error_type: str) -> int:
@@ -143,8 +143,8 @@ def _planned_email(service, developer, error_type: str) -> int:
                      occurrence_count=1, regression_count=0)
     db.session.add(error)
     db.session.commit()
-    key = notifications.error_notice_key("error.created", error.id, "1")
-    (row_id,) = notifications.record_planned([notifications.PlannedDelivery(
+    key = planning.error_notice_key("error.created", error.id, "1")
+    (row_id,) = planning.record_planned([planning.PlannedDelivery(
         key, "error.created", "email", f"dev:{developer.id}", developer.email, developer.id)], error.id)
     return row_id
 
@@ -152,12 +152,12 @@ def _planned_email(service, developer, error_type: str) -> int:
 def test_a_worker_killed_mid_send_leaves_a_lease_that_the_sweep_outlives(app, smtp_server, on_call):
     service, developer = on_call
     row_id = _planned_email(service, developer, "LeaseError")
-    assert notifications.claim(row_id)  # the worker that then died
+    assert delivery.claim(row_id)  # the worker that then died
 
-    assert notifications.retry_due() == {} and smtp_server.messages == []
+    assert recovery.retry_due() == {} and smtp_server.messages == []
     with time_machine.travel(utcnow() + dt.timedelta(seconds=app.config["NOTIFY_LEASE_SECONDS"] + 5), tick=True):
-        assert notifications.retry_due() == {"sent": 1}
-        assert notifications.retry_due() == {}
+        assert recovery.retry_due() == {"sent": 1}
+        assert recovery.retry_due() == {}
     assert len(smtp_server.wait_for(1)) == 1
 
 
@@ -168,10 +168,10 @@ def test_a_refused_recipient_fails_for_good_until_someone_retries_it(app, client
     (row,) = rows()
     assert (row.status, row.next_retry_at) == ("failed", None) and "550" in row.last_error
     with time_machine.travel(utcnow() + dt.timedelta(days=1), tick=False):
-        assert notifications.retry_due() == {}
+        assert recovery.retry_due() == {}
 
     smtp_server.refuse.clear()
-    retried = notifications.retry_notification(row.id, developer)
+    retried = delivery.retry_notification(row.id, developer)
     assert retried.status == "sent" and len(smtp_server.wait_for(1)) == 1
 
 
@@ -185,7 +185,7 @@ def test_two_workers_delivering_the_same_row_send_it_once(app, smtp_server, on_c
     def worker():
         with app.app_context():
             barrier.wait()
-            outcomes.append(notifications.deliver(row_id))
+            outcomes.append(delivery.deliver(row_id))
             db.session.remove()
 
     threads = [threading.Thread(target=worker) for _ in range(4)]
@@ -232,9 +232,9 @@ def test_an_event_left_half_handled_is_finished_by_the_sweep(app, client, smtp_s
     db.session.commit()
     queue_of(app).immediate = True
 
-    assert notifications.recover_lost_events() == 0  # its lease has not expired yet
+    assert recovery.recover_lost_events() == 0  # its lease has not expired yet
     with time_machine.travel(utcnow() + dt.timedelta(minutes=5), tick=True):
-        assert notifications.recover_lost_events() == 1
+        assert recovery.recover_lost_events() == 1
     assert [(r.recipient_id, r.status) for r in rows()] == [(developer.id, "sent")]
 
 
@@ -252,7 +252,7 @@ def test_two_consumers_handling_the_same_event_route_once_and_send_once(app, smt
     def consumer():
         with app.app_context():
             barrier.wait()
-            notifications.handle_error_event(error_id, "error.created")
+            delivery.handle_error_event(error_id, "error.created")
             db.session.remove()
 
     threads = [threading.Thread(target=consumer) for _ in range(3)]

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import AuditEvent, ErrorEventDispatch, ErrorLog, ErrorNotification
 from app.models.types import utcnow
-from app.notify import notifications
+from app.notify import delivery
 from app.notify import subscriptions as webhooks_out
 from tests.factories import ApiClient, ingest, make_developer, make_service, make_token
 from tests.receivers import configure_slack_api, configure_slack_webhook, configure_twilio
@@ -120,13 +120,13 @@ def test_preferences_narrow_the_channels_and_quiet_hours_hold_back_sms_and_slack
     service = make_service()
     developer = make_developer(services=[service], on_call=True, phone="+41790000003")
     developer.notification_preferences = {"high": ["email"]}
-    developer.slack_member_id = "U0QUIET"
+    developer.slack_member_id = "U0QUIET01"
     db.session.commit()
 
     high = record(client, service, "high", error_type="HighError")
     # The team channel still sees the card, without calling the developer out.
     assert [(r.channel, r.recipient_id) for r in rows(error_id=high.id)] == [("email", developer.id), ("slack", None)]
-    assert "U0QUIET" not in slack.wait_for(1)[0]["body"].decode()
+    assert "U0QUIET01" not in slack.wait_for(1)[0]["body"].decode()
 
     now = utcnow()
     developer.quiet_hours_start = (now - dt.timedelta(hours=1)).strftime("%H:%M")
@@ -135,7 +135,7 @@ def test_preferences_narrow_the_channels_and_quiet_hours_hold_back_sms_and_slack
     db.session.commit()
     critical = record(client, service, "critical", error_type="CriticalError")
     assert [(r.channel, r.recipient_id) for r in rows(error_id=critical.id)] == [("email", developer.id), ("slack", None)]
-    assert twilio.requests == [] and "U0QUIET" not in slack.wait_for(2)[1]["body"].decode()
+    assert twilio.requests == [] and "U0QUIET01" not in slack.wait_for(2)[1]["body"].decode()
 
 
 def test_a_critical_error_reaches_someone_even_when_preferences_exclude_every_channel(app, client, channels):
@@ -192,8 +192,8 @@ def test_handling_an_event_again_sends_nothing_twice(app, client, channels):
     error = record(client, service, "critical")
     smtp.wait_for(1)
 
-    again = notifications.handle_error_event(error.id, "error.created")
-    notifications.handle_error_event(error.id, "error.created")
+    again = delivery.handle_error_event(error.id, "error.created")
+    delivery.handle_error_event(error.id, "error.created")
 
     assert len(again) == 3  # the same three rows, found by their keys
     assert len(rows()) == 3 and all(r.status == "sent" for r in rows())
@@ -233,7 +233,7 @@ def test_slack_web_api_threads_what_happens_next_under_the_first_message(app, cl
     service = make_service()
     lead = make_developer("Lena", role="lead", services=[service])
     developer = make_developer("Dev", services=[service], on_call=True)
-    developer.slack_member_id = "U0DEV"
+    developer.slack_member_id = "U0DEV0001"
     db.session.commit()
     error = record(client, service, "high")
     assert error.slack_thread_ts == "1700000000.000100" and error.slack_channel == "C0INCIDENTS"
@@ -246,7 +246,7 @@ def test_slack_web_api_threads_what_happens_next_under_the_first_message(app, cl
 
     bodies = [json.loads(r["body"]) for r in slack_receiver.wait_for(5)]
     assert len(bodies) == 5
-    assert "thread_ts" not in bodies[0] and bodies[0]["attachments"][0]["blocks"][0]["text"]["text"].startswith("<@U0DEV>")
+    assert "thread_ts" not in bodies[0] and bodies[0]["attachments"][0]["blocks"][0]["text"]["text"].startswith("<@U0DEV0001>")
     assert [b.get("thread_ts") for b in bodies[1:]] == ["1700000000.000100"] * 4
     texts = [b["text"] for b in bodies]
     assert "(assigned to Lena)" in texts[1] and "(escalated, level 1)" in texts[2]

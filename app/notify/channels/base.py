@@ -11,6 +11,7 @@ import abc
 import json
 import socket
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 
@@ -103,15 +104,36 @@ class TransportError(Exception):
     """The request did not get an HTTP answer (refused, reset, timed out)."""
 
 
+class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
+    """A redirect is the receiver's answer, not a delivery: urllib would turn a redirected POST
+    into a GET of the new address and report its 200, so a message nobody got would count as sent."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # urllib then raises HTTPError with the 3xx, answered below like any refusal
+
+
+# Every channel posts through this one opener (webhooks, Slack, Twilio).
+_OPENER = urllib.request.build_opener(_RefuseRedirects)
+
+
+def _origin(url: str) -> str:
+    """Scheme, host and port only: a redirect's path can carry an incoming webhook's token."""
+    parts = urllib.parse.urlsplit(url)
+    if not parts.scheme or not parts.hostname:
+        return "an address that is not absolute"
+    return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
+
+
 def http_post(url: str, body: bytes, headers: dict, timeout: float) -> HttpAnswer:
-    """POST and return the answer, whatever its status; raises TransportError without one.
+    """POST and return the answer, whatever its status (a redirect is returned, never followed);
+    raises TransportError without one.
 
     Exception texts are kept free of the URL: incoming-webhook URLs carry their token.
     """
     request = urllib.request.Request(url, data=body, method="POST",
                                      headers={"User-Agent": USER_AGENT, **headers})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 (http(s) only, checked by callers)
+        with _OPENER.open(request, timeout=timeout) as response:  # http(s) only, checked by callers
             return HttpAnswer(response.status, response.read(65536), dict(response.headers))
     except urllib.error.HTTPError as exc:
         try:
@@ -128,9 +150,14 @@ def http_post(url: str, body: bytes, headers: dict, timeout: float) -> HttpAnswe
 
 
 def http_outcome(answer: HttpAnswer, what: str) -> DeliveryResult:
-    """Success for 2xx; 408, 429 and 5xx are worth retrying, other refusals are not."""
+    """Success for 2xx; 408, 429 and 5xx are worth retrying, other refusals (redirects too: the
+    address has to be changed) are not."""
     if 200 <= answer.status < 300:
         return DeliveryResult(True, f"{what} answered {answer.status}")
+    if 300 <= answer.status < 400:
+        location = answer.headers.get("Location") or answer.headers.get("location") or ""
+        target = _origin(location) if location else "an unnamed address"
+        return DeliveryResult(False, f"{what} answered {answer.status}: redirect to {target} refused", permanent=True)
     retry_after = None
     raw = answer.headers.get("Retry-After") or answer.headers.get("retry-after")
     if raw and str(raw).strip().isdigit():

@@ -16,7 +16,10 @@ from app.notify.channels.base import Channel, DeliveryResult, Message, Notice, T
 
 SEVERITY_COLOURS = {"critical": "#b00020", "high": "#e8590c", "medium": "#f2c200", "low": "#1c7ed6",
                     "info": "#868e96"}
-_MEMBER = re.compile(r"[UW][A-Z0-9]{2,30}")
+# Slack member ids: U (or W, Enterprise Grid) and capital letters and digits; real ones are 9 to
+# 11 characters, 8 to 20 leaves room for what Slack may issue next.
+_MEMBER = re.compile(r"[UW][A-Z0-9]{7,19}")
+MEMBER_ID_HINT = "a Slack member id looks like U012AB3CD (U or W, then 7 to 19 capital letters and digits)"
 TEXT_LIMIT = 2800  # Slack truncates section text at 3,000 characters
 # chat.postMessage errors that retrying cannot fix.
 PERMANENT_API_ERRORS = {
@@ -24,6 +27,24 @@ PERMANENT_API_ERRORS = {
     "token_revoked", "no_permission", "missing_scope", "msg_too_long", "invalid_blocks", "invalid_arguments",
     "restricted_action", "too_many_attachments",
 }
+
+
+def slack_member_id(value: str | None) -> str | None:
+    """The one member id rule (preferences, a lead's edit, mentions): the id trimmed and in capitals,
+    None when blank; raises ValueError (its text is ``MEMBER_ID_HINT``) for anything else."""
+    text = (value or "").strip().upper()
+    if not text:
+        return None
+    if not _MEMBER.fullmatch(text):
+        raise ValueError(MEMBER_ID_HINT)
+    return text
+
+
+def _mention(member: str | None) -> str | None:
+    try:
+        return slack_member_id(member)
+    except ValueError:
+        return None
 
 
 def escape(text: str | None) -> str:
@@ -128,7 +149,7 @@ def compose(notice: Notice, to: str, idempotency_key: str, *, full_card: bool = 
     """
     error = notice.error or {}
     colour = SEVERITY_COLOURS.get(notice.severity or "", "#868e96")
-    mentions = " ".join(f"<@{member}>" for member in notice.mentions if _MEMBER.fullmatch(member or ""))
+    mentions = " ".join(f"<@{member}>" for member in map(_mention, notice.mentions) if member)
     fallback = f"{escape(notice.title)} {notice.url}"
     headline = f"*<{notice.url}|{escape(notice.headline)}>*"
     if mentions:

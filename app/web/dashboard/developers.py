@@ -88,7 +88,9 @@ def my_preferences():
                 channels={s: request.form.getlist(f"channels_{s}") for s in SEVERITIES},
                 quiet_hours_start=request.form.get("quiet_hours_start"),
                 quiet_hours_end=request.form.get("quiet_hours_end"), timezone=request.form.get("timezone"),
-                phone=request.form.get("phone"), slack_member_id=request.form.get("slack_member_id"))
+                phone=request.form.get("phone"), slack_member_id=request.form.get("slack_member_id"),
+                slack_webhook_url=request.form.get("slack_webhook_url"),
+                remove_slack_webhook=request.form.get("remove_slack_webhook") in ("1", "on", "true"))
         except preferences.PreferenceError as exc:
             db.session.rollback()
             problem, status = exc, 400

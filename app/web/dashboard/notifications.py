@@ -50,7 +50,7 @@ def retry(notification_id: int):
         refuse(f"No notification with id {notification_id}.", 404)
     if notification.status not in RETRYABLE:
         refuse(f"Only failed or dead deliveries are retried; this one is {notification.status}.", 409)
-    from app.notify.notifications import retry_notification
+    from app.notify.delivery import retry_notification
 
     notification = retry_notification(notification.id, user)
     message = f"Delivery to {notification.recipient} retried: {notification.status}."
