@@ -70,8 +70,9 @@ test-integration: install-dev  ## the app on a real database, local servers and 
 test-browser: install-dev  ## tests/browser: chromium against a live Heartwatch
 	$(BIN)/python -m pytest -q -p no:cacheprovider -m browser $(PYTEST_ARGS)
 
-bench: install-dev  ## ingest benchmark (SQLite, and PostgreSQL when BENCH_DATABASE_URL is set)
+bench: install-dev  ## ingest benchmark, then the full SIGTERM run (SQLite, and PostgreSQL when BENCH_DATABASE_URL is set)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ingest.py --sigterm
 
 bench-dashboard: install-dev  ## dashboard page times with 100,000 errors (BENCH_DATABASE_URL: a PostgreSQL database of its own)
 	$(BIN)/python bench/dashboard.py
