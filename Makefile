@@ -10,7 +10,7 @@ PORT ?= 5000
 export HEARTWATCH_BASE_URL ?= http://$(HOST):$(PORT)
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install install-dev run web worker migrate bootstrap demo service admin test test-sqlite test-postgres bench bench-dashboard lint clean
+.PHONY: install install-dev run web worker migrate bootstrap demo service admin test test-sqlite test-postgres test-unit test-integration test-browser bench bench-dashboard lint clean
 
 install: $(VENV)/.installed-runtime  ## the app's dependencies in .venv
 
@@ -23,8 +23,12 @@ $(VENV)/.installed-runtime: requirements.txt package.json
 
 install-dev: $(VENV)/.installed-dev  ## plus what the tests and benchmarks need
 
-$(VENV)/.installed-dev: $(VENV)/.installed-runtime requirements-dev.txt package.json
+# pytest and the other Python test packages, without the browser: all `make test-unit` needs.
+$(VENV)/.installed-test-packages: $(VENV)/.installed-runtime requirements-dev.txt
 	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed-test-packages requirements-dev.txt package.json
 	$(BIN)/pip install --quiet --upgrade --target $(VENV)/sentry-sdk-1 sentry-sdk==1.45.1  # tests/sentry: the /store/ SDK
 	./scripts/install-browser.sh
 	touch $@
@@ -55,8 +59,20 @@ test-sqlite: install-dev
 test-postgres: install-dev
 	$(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-bench: install-dev  ## ingest benchmark (SQLite, and PostgreSQL when BENCH_DATABASE_URL is set)
+# One kind of test at a time (markers set in tests/conftest.py), on SQLite, or on PostgreSQL and
+# Redis when TEST_DATABASE_URL and REDIS_URL are set.
+test-unit: $(VENV)/.installed-test-packages  ## the fast loop: parsers and other pure code, seconds, no browser needed
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m unit $(PYTEST_ARGS)
+
+test-integration: install-dev  ## the app on a real database, local servers and subprocesses
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m integration $(PYTEST_ARGS)
+
+test-browser: install-dev  ## tests/browser: chromium against a live Heartwatch
+	$(BIN)/python -m pytest -q -p no:cacheprovider -m browser $(PYTEST_ARGS)
+
+bench: install-dev  ## ingest benchmark, then the full SIGTERM run (SQLite, and PostgreSQL when BENCH_DATABASE_URL is set)
 	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/ingest.py --sigterm
 
 bench-dashboard: install-dev  ## dashboard page times with 100,000 errors (BENCH_DATABASE_URL: a PostgreSQL database of its own)
 	$(BIN)/python bench/dashboard.py

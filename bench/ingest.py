@@ -13,6 +13,7 @@ acknowledgement.
     BENCH_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
     BENCH_REDIS_URL=redis://127.0.0.1:6379/7 .venv/bin/python bench/ingest.py --db postgres
     .venv/bin/python bench/ingest.py --sigterm                      # stop the server mid-run, check no ack is lost
+    .venv/bin/python bench/ingest.py --sigterm --sigterm-at-event 100 --events 400   # the same, small (the tests)
 
 See bench/README.md. Only loopback addresses are used; every run is bounded in events and time.
 """
@@ -23,6 +24,7 @@ import asyncio
 import contextlib
 import json
 import os
+import re
 import resource
 import shutil
 import signal
@@ -176,9 +178,10 @@ class CpuWatch:
 
 async def _run_phase(host: str, port: int, requests: list[bytes], start: int, count: int | None,
                      seconds: float | None, concurrency: int, acked_status: int, stats: dict,
-                     record_latency: bool, stop_when_refused: bool) -> int:
+                     record_latency: bool, stop_when_refused: bool, announce_at: int | None = None) -> int:
     """Post requests[start:] with ``concurrency`` connections until ``count`` are sent or ``seconds``
-    have passed (and always within PHASE_TIMEOUT). Returns the index after the last request taken."""
+    have passed (and always within PHASE_TIMEOUT). Returns the index after the last request taken.
+    With ``announce_at``, a STOP line on stderr tells the orchestrator when that many are acknowledged."""
     next_index = start
     end_index = start + count if count is not None else None
     deadline = time.monotonic() + min(seconds if seconds is not None else PHASE_TIMEOUT, PHASE_TIMEOUT)
@@ -214,6 +217,8 @@ async def _run_phase(host: str, port: int, requests: list[bytes], start: int, co
                 stats["latencies"].append(elapsed)
             if status == acked_status:
                 stats["acked"] += 1
+                if stats["acked"] == announce_at:
+                    print("STOP", flush=True, file=sys.stderr)
                 if stats["ids"] is not None:
                     stats["ids"].append(body)
             else:
@@ -251,7 +256,7 @@ def load_main(args: argparse.Namespace) -> None:
         before, started = watch.snapshot(), time.perf_counter()
         measured = _new_stats(keep_ids)
         await _run_phase(args.host, args.port, requests, index, args.events, None, args.concurrency,
-                         acked_status, measured, True, args.sigterm_after is not None)
+                         acked_status, measured, True, args.sigterm_after is not None, args.sigterm_at_event)
         wall = time.perf_counter() - started
         return warm, measured, watch.delta(before, watch.snapshot(), wall), wall
 
@@ -292,12 +297,6 @@ def _check_loopback(url: str, what: str) -> None:
         raise SystemExit(f"{what} must be on a loopback address (127.0.0.1, localhost, ::1), not {host!r}")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _procfile_web_command() -> str:
     for line in (ROOT / "Procfile").read_text().splitlines():
         name, _, command = line.partition(":")
@@ -322,16 +321,25 @@ def _worker_pids(master: int) -> list[int]:
     return [int(p) for p in text.split()]
 
 
-def _wait_ready(port: int, proc: subprocess.Popen, workers: int) -> None:
+def _wait_ready(log_path: Path, proc: subprocess.Popen, workers: int) -> int:
+    """Wait until gunicorn answers with all its workers; returns the port it bound (it was given 0,
+    so no other program can take the port between choosing it and binding it)."""
     deadline = time.monotonic() + STARTUP_TIMEOUT
+    port = None
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit("gunicorn exited during start-up (see its log above)")
+        if port is None:
+            listening = re.search(r"Listening at: http://127\.0\.0\.1:(\d+)", log_path.read_text(errors="replace"))
+            port = listening and int(listening.group(1))
+            if port is None:
+                time.sleep(0.2)
+                continue
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
                 s.sendall(b"GET /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
                 if s.recv(64).startswith(b"HTTP/1.1 200") and len(_worker_pids(proc.pid)) >= workers:
-                    return
+                    return port
         except OSError:
             pass
         time.sleep(0.2)
@@ -427,7 +435,7 @@ def run_scenario(kind: str, concurrency: int, mix: str, args: argparse.Namespace
         "WEB_CONCURRENCY": str(args.workers),
         "WEB_THREADS": str(args.threads),
         "HOST": "127.0.0.1",
-        "PORT": str(_free_port()),
+        "PORT": "0",
         # The limiter still runs on every event; its limit is raised so it measures, not refuses.
         "RATE_LIMIT_PER_MINUTE": str(10_000_000),
     })
@@ -453,8 +461,7 @@ def run_scenario(kind: str, concurrency: int, mix: str, args: argparse.Namespace
         with open(log_path, "wb") as log:
             proc = subprocess.Popen(["/bin/sh", "-c", "exec " + command], cwd=ROOT, env=env, stdout=log,
                                     stderr=subprocess.STDOUT, start_new_session=True)
-        port = int(env["PORT"])
-        _wait_ready(port, proc, args.workers)
+        port = _wait_ready(log_path, proc, args.workers)
         ids_out = workdir / "acked_ids.txt" if args.sigterm else None
         client_cmd = [sys.executable, str(Path(__file__).resolve()), "load", "--port", str(port),
                       "--services", str(services_file), "--concurrency", str(concurrency),
@@ -464,6 +471,8 @@ def run_scenario(kind: str, concurrency: int, mix: str, args: argparse.Namespace
             client_cmd += ["--pg-db", db.name]
         if ids_out:
             client_cmd += ["--ids-out", str(ids_out), "--sigterm-after", str(args.sigterm_after)]
+            if args.sigterm_at_event:
+                client_cmd += ["--sigterm-at-event", str(args.sigterm_at_event)]
         client = subprocess.Popen(client_cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         sigterm_at = None
         if args.sigterm:
@@ -471,7 +480,12 @@ def run_scenario(kind: str, concurrency: int, mix: str, args: argparse.Namespace
             line = client.stderr.readline()
             if "MEASURING" not in line:
                 raise SystemExit(f"load client failed: {line}{client.stderr.read()}")
-            time.sleep(args.sigterm_after)
+            if args.sigterm_at_event:
+                line = client.stderr.readline()
+                if "STOP" not in line:
+                    raise SystemExit(f"load client failed: {line}{client.stderr.read()}")
+            else:
+                time.sleep(args.sigterm_after)
             sigterm_at = time.monotonic()
             proc.send_signal(signal.SIGTERM)
         out, err = client.communicate(timeout=PHASE_TIMEOUT * 2 + 60)
@@ -491,6 +505,7 @@ def run_scenario(kind: str, concurrency: int, mix: str, args: argparse.Namespace
             ids = [i for i in ids_out.read_text().split() if i]
             result["acked_ids"] = len(ids)
             result["sigterm_after"] = args.sigterm_after
+            result["sigterm_at_event"] = args.sigterm_at_event
             result["acked_missing"] = db.missing_ids(ids)
             result["server_gone_after_s"] = stopped_after
         result["consistent"] = counts["sum_occurrence_count"] == counts["occurrences"] and (
@@ -532,7 +547,9 @@ def _print_result(r: dict) -> None:
           f"{r['errors_seen'] or ''}" + (f"; during warm-up: {warm_statuses}" if warm_statuses else ""))
     per_event = 1000 * cpu["server_workers_s"] / max(1, r["acked"])
     if "acked_missing" in r:  # the workers are gone before the CPU figures are read: none to show
-        print(f"           SIGTERM {r['sigterm_after']:g} s into the run; the server was gone "
+        when = (f"at measured event {r['sigterm_at_event']}" if r.get("sigterm_at_event")
+                else f"{r['sigterm_after']:g} s into the run")
+        print(f"           SIGTERM {when}; the server was gone "
               f"{r['server_gone_after_s']} s later: acknowledged ids {r['acked_ids']}, missing from the "
               f"database {r['acked_missing']}; gunicorn exit status {r['gunicorn_exit']}")
     else:
@@ -561,6 +578,7 @@ def main(argv: list[str] | None = None) -> int:
     load.add_argument("--pg-db", default=None)
     load.add_argument("--ids-out", default=None)
     load.add_argument("--sigterm-after", type=float, default=None)
+    load.add_argument("--sigterm-at-event", type=int, default=None)
     load.add_argument("--seed", type=int, default=1)
 
     parser.add_argument("--db", choices=("sqlite", "postgres", "both"), default=None,
@@ -583,6 +601,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sigterm", action="store_true",
                         help="stop the server with SIGTERM mid-run and check every acknowledged event is stored")
     parser.add_argument("--sigterm-after", type=float, default=3.0, help="seconds into the measured phase")
+    parser.add_argument("--sigterm-at-event", type=int, default=None,
+                        help="instead: once this many events of the measured phase are acknowledged; then "
+                             "--events bounds the run (the small form the tests run)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the PostgreSQL databases and the temporary folders with the server logs")
     parser.add_argument("--seed", type=int, default=1)
@@ -609,7 +630,9 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"unknown mix {mix!r}; choose from {', '.join(MIXES)}")
         if mix == "sentry" and not sentry_ready:
             raise SystemExit("the sentry mix needs the Sentry endpoints (app/web/ingest/sentry.py)")
-    if args.sigterm:
+    if args.sigterm_at_event and not (args.sigterm and 0 < args.sigterm_at_event < args.events):
+        raise SystemExit("--sigterm-at-event N goes with --sigterm and needs --events above N")
+    if args.sigterm and not args.sigterm_at_event:
         args.events = max(args.events, 200_000)  # the stop, not the count, ends the run
     concurrencies = [int(c) for c in args.concurrency.split(",")]
 

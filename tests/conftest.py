@@ -2,11 +2,16 @@
 
 The suite runs on SQLite by default; with TEST_DATABASE_URL (PostgreSQL) and REDIS_URL set it
 runs against those real servers instead (`make test` does both).
+
+Every test gets exactly one of the markers unit, integration or browser (`make test-unit` runs the
+first alone), from what it uses; see ``pytest_collection_modifyitems``.
 """
 from __future__ import annotations
 
 import os
+import subprocess
 import threading
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
@@ -21,6 +26,32 @@ from app.recording.keys import forget_cached_keys
 POSTGRES_URL = normalise_database_url(os.environ.get("TEST_DATABASE_URL"))
 REDIS_URL = os.environ.get("REDIS_URL") or None
 _schema_ready = False
+
+KINDS = ("unit", "integration", "browser")
+BROWSER_TESTS = Path(__file__).resolve().parent / "browser"
+# Fixtures that stand for a real database, server or process; anything that depends on ``app``
+# (client, runner, live_server, service, api...) has ``app`` among its fixture names too.
+INTEGRATION_FIXTURES = frozenset({"app", "live_server", "smtp_server", "_http_receivers", "httpserver",
+                                  "make_httpserver", "scratch_postgres"})
+
+
+def _kind(item) -> str:
+    if BROWSER_TESTS in item.path.parents:
+        return "browser"
+    if INTEGRATION_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+        return "integration"
+    # A module that imports subprocess starts servers or commands of its own (gunicorn, flask, java).
+    if getattr(getattr(item, "module", None), "subprocess", None) is subprocess:
+        return "integration"
+    return "unit"
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark each test unit, integration or browser by what it uses, unless it is marked already:
+    browser for tests/browser/, integration for a database, server or subprocess, unit otherwise."""
+    for item in items:
+        if not any(item.get_closest_marker(kind) for kind in KINDS):
+            item.add_marker(getattr(pytest.mark, _kind(item)))
 
 
 def _reset_redis() -> None:

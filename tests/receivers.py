@@ -22,10 +22,13 @@ from werkzeug import Request, Response
 DEADLINE = 15.0
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _bound_socket(port: int = 0) -> socket.socket:
+    """A loopback TCP socket bound (not listening) to ``port``, 0 for one the kernel picks: while it
+    is held no other server can take the port, and connections to it are refused."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    return sock
 
 
 def wait_until(predicate, timeout: float = DEADLINE, interval: float = 0.05):
@@ -55,11 +58,28 @@ class _Collector:
         return "250 Message accepted for delivery"
 
 
-class SmtpReceiver:
-    """An SMTP server on a fixed loopback port that can be stopped and started again."""
+class _SocketController(Controller):
+    """aiosmtpd's threaded controller serving on a socket bound beforehand."""
 
-    def __init__(self):
-        self.port = free_port()
+    def __init__(self, handler, sock: socket.socket, **options):
+        super().__init__(handler, hostname="127.0.0.1", port=sock.getsockname()[1], **options)
+        self.sock = sock
+
+    def _create_server(self):
+        return self.loop.create_server(self._factory_invoker, sock=self.sock, ssl=self.ssl_context)
+
+
+class SmtpReceiver:
+    """An SMTP server on a loopback port of its own that can be stopped and started again.
+
+    The port is bound once, here, and held while the server is stopped (connections are then
+    refused), so the app's settings stay right and no other server can take it meanwhile.
+    ``options`` go to aiosmtpd's controller (TLS contexts, an authenticator)."""
+
+    def __init__(self, **options):
+        self.options = options
+        self._held: socket.socket | None = _bound_socket()
+        self.port = self._held.getsockname()[1]
         self.messages: list = []
         self.refuse: set[str] = set()
         self.lock = threading.Lock()
@@ -67,13 +87,22 @@ class SmtpReceiver:
 
     def start(self) -> None:
         if self.controller is None:
-            self.controller = Controller(_Collector(self), hostname="127.0.0.1", port=self.port)
+            sock, self._held = self._held or _bound_socket(self.port), None
+            self.controller = _SocketController(_Collector(self), sock, **self.options)
             self.controller.start()
 
     def stop(self) -> None:
         if self.controller is not None:
-            self.controller.stop()
+            self.controller.stop()  # closes the listening socket
             self.controller = None
+            self._held = _bound_socket(self.port)
+
+    def close(self) -> None:
+        """Stop, and let the port go."""
+        self.stop()
+        if self._held is not None:
+            self._held.close()
+            self._held = None
 
     def configure(self, config) -> None:
         config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=self.port, SMTP_TLS="none", MAIL_FROM="heartwatch@example.test")
@@ -157,7 +186,7 @@ def smtp_server():
     receiver = SmtpReceiver()
     receiver.start()
     yield receiver
-    receiver.stop()
+    receiver.close()
 
 
 @pytest.fixture(scope="session")

@@ -203,10 +203,9 @@ def _certificate(folder) -> tuple[str, str]:
 def test_email_over_tls_with_a_login(app, tmp_path, monkeypatch, mode):
     import ssl
 
-    from aiosmtpd.controller import Controller
     from aiosmtpd.smtp import AuthResult, LoginPassword
 
-    from tests.receivers import _Collector, SmtpReceiver, free_port
+    from tests.receivers import SmtpReceiver
 
     cert, key = _certificate(tmp_path)
     monkeypatch.setenv("SSL_CERT_FILE", cert)
@@ -219,17 +218,13 @@ def test_email_over_tls_with_a_login(app, tmp_path, monkeypatch, mode):
         logins.append(ok)
         return AuthResult(success=ok)
 
-    receiver = SmtpReceiver()
-    receiver.port = free_port()
     # Over implicit TLS aiosmtpd does not know the session is encrypted: it must not insist on STARTTLS.
     options = {"authenticator": authenticator, "auth_require_tls": mode == "starttls"}
     if mode == "starttls":
-        controller = Controller(_Collector(receiver), hostname="127.0.0.1", port=receiver.port,
-                                tls_context=server_tls, require_starttls=True, **options)
+        receiver = SmtpReceiver(tls_context=server_tls, require_starttls=True, **options)
     else:
-        controller = Controller(_Collector(receiver), hostname="127.0.0.1", port=receiver.port,
-                                ssl_context=server_tls, **options)
-    controller.start()
+        receiver = SmtpReceiver(ssl_context=server_tls, **options)
+    receiver.start()
     try:
         good = EmailChannel("127.0.0.1", receiver.port, tls=mode, user="mailer", password="pa55word")
         assert good.send(Message(channel="email", to="ada@example.test", subject="s", text="t", idempotency_key="k")).ok
@@ -238,7 +233,7 @@ def test_email_over_tls_with_a_login(app, tmp_path, monkeypatch, mode):
         refused = wrong.send(Message(channel="email", to="ada@example.test", subject="s", text="t", idempotency_key="k"))
         assert not refused.ok and not refused.permanent and "not-the-password" not in refused.detail
     finally:
-        controller.stop()
+        receiver.close()
     assert logins == [True, False] and len(receiver.messages) == 1
 
 

@@ -6,7 +6,6 @@ import os
 import re
 import shlex
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -157,37 +156,36 @@ def procfile_web_command() -> str:
     raise AssertionError("Procfile has no web process")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 class Served:
-    """gunicorn started exactly as the Procfile says, in its own process group."""
+    """gunicorn started exactly as the Procfile says, in its own process group, on a port it binds
+    itself (PORT=0; the port is read from its log, so no other server can take it first)."""
 
     def __init__(self, tmp_path: Path, database_url: str, *, workers: int, redis_url: str | None):
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "TEST_DATABASE_URL")}
         env.update({
-            "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}", "PORT": str(self.port),
+            "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}", "PORT": "0",
             "HOST": "127.0.0.1", "WEB_CONCURRENCY": str(workers), "WEB_THREADS": "8",
             "DATABASE_URL": database_url, "HEARTWATCH_INSTANCE_PATH": str(tmp_path / "instance"),
-            "SECRET_KEY": "procfile-test", "HEARTWATCH_BASE_URL": self.base, "LOG_LEVEL": "WARNING",
+            # The port is not known yet; the feed's Origin check goes by the Host header anyway.
+            "SECRET_KEY": "procfile-test", "HEARTWATCH_BASE_URL": "http://127.0.0.1", "LOG_LEVEL": "WARNING",
         })
         if redis_url:
             env["REDIS_URL"] = redis_url
-        self.log = open(tmp_path / f"gunicorn-{workers}.log", "w")
+        log_path = tmp_path / f"gunicorn-{workers}.log"
+        self.log = open(log_path, "w")
         self.process = subprocess.Popen(["bash", "-c", "exec " + procfile_web_command()], cwd=ROOT, env=env,
                                         stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.base = None
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            assert self.process.poll() is None, (tmp_path / f"gunicorn-{workers}.log").read_text()
+            assert self.process.poll() is None, log_path.read_text()
+            if self.base is None:
+                listening = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", log_path.read_text())
+                self.base = listening and listening.group(1)
             try:
-                if requests.get(f"{self.base}/healthz", timeout=5).status_code == 200:
+                if self.base and requests.get(f"{self.base}/healthz", timeout=5).status_code == 200:
                     return
-            except requests.RequestException:  # not listening yet, or still importing the app
+            except requests.RequestException:  # still importing the app
                 pass
             time.sleep(0.1)
         self.stop()
