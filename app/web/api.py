@@ -192,8 +192,6 @@ def set_on_call(developer_id: int):
     on_call = _json_body().get("on_call")
     if not isinstance(on_call, bool):
         raise ApiError(400, "'on_call' must be true or false", field="on_call")
-    if not accounts.can_change_on_call(g.actor, developer):
-        raise ApiError(403, "only leads, managers and admins change another developer's on-call status")
     accounts.set_on_call(developer, on_call, g.actor)
     return out.developer(developer, triage.open_load(developer.id), oncall.is_on_call(developer))
 
