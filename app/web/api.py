@@ -219,3 +219,34 @@ def openapi():
     from app.web.openapi import openapi_document
 
     return openapi_document()
+
+
+# --- notification retries and personal tokens --------------------------------------------------
+
+@bp.post("/notifications/<int:notification_id>/retry/")
+def retry_notification(notification_id: int):
+    from app.notify.notifications import retry_notification as retry
+
+    return out.notification(retry(notification_id, g.actor))
+
+
+def _token(row) -> dict:
+    # Never the secret: only its hash is stored, and it was shown once when it was created.
+    return {"id": row.id, "name": row.name, "created_at": out.iso(row.created_at),
+            "last_used_at": out.iso(row.last_used_at), "revoked_at": out.iso(row.revoked_at)}
+
+
+@bp.get("/tokens/")
+def list_tokens():
+    from app.accounts import tokens
+
+    items = tokens.tokens_of(g.actor)
+    return {"items": [_token(t) for t in items], "total": len(items)}
+
+
+@bp.delete("/tokens/<int:token_id>")
+def revoke_token(token_id: int):
+    from app.accounts import tokens
+
+    tokens.revoke_token(tokens.token_for(token_id, g.actor), g.actor)
+    return "", 204

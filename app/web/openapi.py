@@ -317,6 +317,11 @@ ESCALATION = _out({
     "escalated_from": _null(_ref("DeveloperBrief")), "escalated_to": _null(_ref("DeveloperBrief")),
     "created_at": TIME,
 })
+TOKEN = _out({
+    "id": INT, "name": STR, "created_at": TIME,
+    "last_used_at": _null({**TIME, "description": "Kept to the minute: written at most once a minute."}),
+    "revoked_at": _null({**TIME, "description": "A revoked token is refused (401) from then on."}),
+}, "A personal API token; never its secret, which is shown only once, when it is created.")
 ERROR_BODY = _out({"error": _out({
     "code": {"type": "string", "examples": ["missing_field", "invalid_field", "malformed_json", "unauthorized",
                                             "payload_too_large", "rate_limited"]},
@@ -346,7 +351,7 @@ SCHEMAS = {
     "DeveloperBrief": DEVELOPER_BRIEF, "ErrorSummary": ERROR_SUMMARY, "ErrorDetail": ERROR_DETAIL,
     "Occurrence": OCCURRENCE, "SeverityCounts": SEVERITY_COUNTS, "Developer": DEVELOPER,
     "WorkloadItem": WORKLOAD_ITEM, "Stats": STATS, "Pattern": PATTERN, "Notification": NOTIFICATION,
-    "Escalation": ESCALATION,
+    "Escalation": ESCALATION, "Token": TOKEN, "TokenList": _listing("Token"),
     "ErrorPage": _page("ErrorSummary"), "OccurrencePage": _page("Occurrence"), "PatternPage": _page("Pattern"),
     "NotificationPage": _page("Notification"), "ErrorList": _listing("ErrorSummary"),
     "DeveloperList": _listing("Developer"), "WorkloadList": _listing("WorkloadItem"),
@@ -470,6 +475,8 @@ RESPONSES = {
 PARAMETERS = {
     "ErrorId": {"name": "error_id", "in": "path", "required": True, "schema": UUID},
     "DeveloperId": {"name": "developer_id", "in": "path", "required": True, "schema": INT},
+    "NotificationId": {"name": "notification_id", "in": "path", "required": True, "schema": INT},
+    "TokenId": {"name": "token_id", "in": "path", "required": True, "schema": INT},
     "ServiceId": {"name": "service_id", "in": "path", "required": True, "schema": INT,
                   "description": "The service's id: the project id of its DSN."},
     "Page": {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100000,
@@ -630,6 +637,19 @@ def _paths() -> dict:
              {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(NOTIFICATION_STATUSES)}},
              {"name": "error_id", "in": "query", "schema": UUID}, _p("Page"), _p("PerPage")],
             "Newest first.", ("400",)), "tags": ["notifications"]}},
+        "/api/notifications/{notification_id}/retry/": {"post": {**_read(
+            "Retry a delivery", "Notification", [_p("NotificationId")],
+            "A failed or dead delivery is queued again and sent now; the answer is its new state. Leads, "
+            "managers and admins only.", ("403", "404", "409")), "tags": ["notifications"]}},
+        "/api/tokens/": {"get": {**_read(
+            "Your API tokens", "TokenList",
+            description="The tokens of the token's developer, revoked ones too, newest first."), "tags": ["tokens"]}},
+        "/api/tokens/{token_id}": {"delete": {
+            "tags": ["tokens"], "summary": "Revoke a token",
+            "description": "Your own token (admins: anyone's); it is refused from the next request on. Revoking "
+                           "a revoked token changes nothing. Someone else's token is a 404.",
+            "parameters": [_p("TokenId")],
+            "responses": {"204": {"description": "Revoked."}, "401": _r("Unauthorized"), "404": _r("NotFound")}}},
         "/api/openapi.json": {"get": {
             "tags": ["meta"], "summary": "This document", "security": [],
             "responses": {"200": {"description": "OpenAPI 3.1", "content": _json({"type": "object"})}}}},
@@ -695,7 +715,7 @@ def _document(base_url: str, with_sentry: bool) -> dict:
         "servers": [{"url": base_url}],
         "security": [{"BearerToken": []}],
         "tags": [{"name": n} for n in ("ingest", "webhooks", "sentry", "errors", "developers", "patterns",
-                                       "notifications", "meta")],
+                                       "notifications", "tokens", "meta")],
         "paths": paths,
         "components": {
             "schemas": SCHEMAS,
