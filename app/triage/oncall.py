@@ -146,8 +146,7 @@ def add_override(developer: Developer, starts_at: dt.datetime, ends_at: dt.datet
 
 
 def remove_shift(shift: OnCallShift, actor: Developer | None) -> None:
-    developer = db.session.get(Developer, shift.developer_id)
-    if developer is not None and actor is not None and not permissions.can_plan_on_call(actor, developer):
+    if actor is not None and not permissions.can_remove_shift(actor, shift):
         raise OnCallError("only leads, managers and admins remove another developer's shifts", status=403)
     record_audit(actor, "oncall.shift_removed", "developer", shift.developer_id, details={"shift_id": shift.id})
     db.session.delete(shift)
