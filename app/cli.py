@@ -1,5 +1,5 @@
-"""Bootstrap commands: ``flask --app wsgi <command>``. Create commands take --json and then
-print exactly one JSON object, for scripts."""
+"""Bootstrap commands: ``flask --app wsgi <command>``. Create commands and revoke-token take --json
+and then print exactly one JSON object, for scripts."""
 from __future__ import annotations
 
 import json
@@ -9,6 +9,7 @@ from flask import Flask, current_app
 
 from app.models import PLATFORMS, ROLES
 from app.accounts import developers as accounts
+from app.platform.refusal import Refused
 from app.recording.dsn import dsn_for
 
 
@@ -16,7 +17,7 @@ def _emit(as_json: bool, data: dict, text: str) -> None:
     click.echo(json.dumps(data) if as_json else text)
 
 
-def _fail(exc: accounts.AccountError, as_json: bool):
+def _fail(exc: Refused, as_json: bool):
     if as_json:
         click.echo(json.dumps({"error": {"message": exc.message, "field": exc.field}}))
         raise SystemExit(1)
@@ -96,6 +97,34 @@ def register_commands(app: Flask) -> None:
         token = accounts.create_api_token(developer, name)
         _emit(as_json, {"token": token, "developer_id": developer.id},
               f"{token}\n(shown once: keep it; use it as 'Authorization: Bearer <token>')")
+
+    @app.cli.command("revoke-token")
+    @click.argument("token_id", type=int, required=False)
+    @click.option("--all", "revoke_all", is_flag=True, help="every token of the developer given by --email")
+    @click.option("--email", default=None)
+    @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+    def revoke_token(token_id, revoke_all, email, as_json):
+        """Revoke a personal API token by id, or all of a developer's with --all --email."""
+        from app.accounts import tokens
+        from app.extensions import db
+        from app.models import ApiToken
+
+        if revoke_all == (token_id is not None):
+            _fail(tokens.TokenError("give a token id, or --all with --email", "token_id"), as_json)
+        if revoke_all:
+            developer = accounts.developer_by_email(email or "")
+            if developer is None:
+                _fail(accounts.AccountError(f"no developer with e-mail {email}", "email"), as_json)
+            revoked = [t.id for t in tokens.revoke_all_tokens(developer, None)]
+        else:
+            row = db.session.get(ApiToken, token_id) if 0 < token_id < 2**31 else None
+            if row is None:
+                _fail(tokens.TokenError(f"no token with id {token_id}", "token_id", status=404), as_json)
+            developer = row.developer
+            revoked = [row.id] if row.revoked_at is None else []
+            tokens.revoke_token(row, None)
+        _emit(as_json, {"revoked": revoked, "developer_id": developer.id},
+              f"{len(revoked)} token{'s' if len(revoked) != 1 else ''} of {developer.email} revoked")
 
     @app.cli.command("demo")
     @click.option("--errors", "count", type=int, default=400, show_default=True)

@@ -44,6 +44,9 @@ class ApiClient:
     def patch(self, url, **kw):
         return self.client.patch(url, headers=self._headers(kw.pop("headers", None)), **kw)
 
+    def delete(self, url, **kw):
+        return self.client.delete(url, headers=self._headers(kw.pop("headers", None)), **kw)
+
 
 def ingest(client, service: Service, payload: dict, path: str = "/api/errors/", **headers):
     """Post an event with the service's ingest key; returns the response."""

@@ -1,4 +1,4 @@
-"""The bootstrap commands: create-admin, create-service, create-developer, create-token."""
+"""The bootstrap commands: create-admin, create-service, create-developer, create-token, revoke-token."""
 from __future__ import annotations
 
 import hashlib
@@ -218,6 +218,56 @@ def test_create_token_for_an_unknown_developer_fails(runner):
     result = run(runner, "create-token", "--email", "ghost@example.com", "--json")
     assert result.exit_code == 1 and one_json_object(result)["error"]["field"] == "email"
     assert db.session.execute(db.select(ApiToken)).first() is None
+
+
+# --- revoke-token ------------------------------------------------------------------------------
+
+def _token_id(token: str) -> int:
+    digest = hashlib.sha256(token.encode()).hexdigest()
+    return db.session.execute(db.select(ApiToken.id).where(ApiToken.token_hash == digest)).scalar_one()
+
+
+def test_revoke_token_by_id_refuses_it_at_once(runner, client):
+    dora = make_developer("Dora", email="dora@example.com", password=None)
+    token, kept = accounts.create_api_token(dora), accounts.create_api_token(dora)
+    result = run(runner, "revoke-token", str(_token_id(token)))
+    assert result.exit_code == 0, result.output
+    assert "1 token of dora@example.com revoked" in result.stdout
+    assert ApiClient(client, token).get("/api/errors/").status_code == 401
+    assert ApiClient(client, kept).get("/api/errors/").status_code == 200
+
+
+def test_revoke_token_json(runner, client):
+    dora = make_developer("Dora", email="dora@example.com", password=None)
+    token_id = _token_id(accounts.create_api_token(dora))
+    data = one_json_object(run(runner, "revoke-token", str(token_id), "--json"))
+    assert data == {"revoked": [token_id], "developer_id": dora.id}
+    # Revoking it again is no error and revokes nothing more.
+    assert one_json_object(run(runner, "revoke-token", str(token_id), "--json")) == {
+        "revoked": [], "developer_id": dora.id}
+
+
+def test_revoke_all_tokens_of_an_email(runner, client):
+    dora = make_developer("Dora", email="dora@example.com", password=None)
+    omar = make_developer("Omar", email="omar@example.com", password=None)
+    doras = [accounts.create_api_token(dora) for _ in range(2)]
+    omars = accounts.create_api_token(omar)
+    data = one_json_object(run(runner, "revoke-token", "--all", "--email", "Dora@example.com", "--json"))
+    assert sorted(data["revoked"]) == sorted(_token_id(t) for t in doras) and data["developer_id"] == dora.id
+    assert all(ApiClient(client, t).get("/api/errors/").status_code == 401 for t in doras)
+    assert ApiClient(client, omars).get("/api/errors/").status_code == 200
+
+
+@pytest.mark.parametrize(("args", "field"), [
+    (["999999"], "token_id"), ([], "token_id"), (["--all"], "email"), (["--all", "--email", "ghost@example.com"], "email"),
+    (["1", "--all", "--email", "dora@example.com"], "token_id"),
+])
+def test_revoke_token_refuses_unclear_or_unknown_targets(runner, args, field):
+    make_developer("Dora", email="dora@example.com", password=None)
+    result = run(runner, "revoke-token", *args, "--json")
+    assert result.exit_code == 1 and one_json_object(result)["error"]["field"] == field
+    plain = run(runner, "revoke-token", *args)
+    assert plain.exit_code == 1 and "Error" in plain.output
 
 
 # --- the real command line ---------------------------------------------------------------------

@@ -1,7 +1,6 @@
-"""Developers, their accounts, API tokens and on-call status."""
+"""Developers, their accounts and on-call status (API tokens: app/accounts/tokens.py)."""
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 
@@ -9,14 +8,16 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
-from app.models import ROLES, ApiToken, Developer, Service
+from app.models import ROLES, Developer, Service
 from app.models.types import utcnow
 from app.platform.audit import record_audit
 from app.recording.keys import forget_cached_keys, generate_ingest_key
 from app.platform.refusal import Refused
 from app.notify.channels.slack import slack_member_id as slack_member
+from app.triage import permissions
+# Token callers predate app/accounts/tokens.py; they keep working through these names.
+from app.accounts.tokens import TOKEN_PREFIX, create_api_token, developer_for_token  # noqa: F401
 
-TOKEN_PREFIX = "hw_"
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
 
 
@@ -118,43 +119,11 @@ def developer_by_email(email: str) -> Developer | None:
     ).scalar_one_or_none()
 
 
-def create_api_token(developer: Developer, name: str = "api") -> str:
-    """A new personal token; only its SHA-256 is stored, so this is the one time it is seen.
-
-    A token is 32 random bytes, so a fast hash is enough (no dictionary to guess from),
-    and lookups stay one indexed query.
-    """
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    db.session.add(ApiToken(developer_id=developer.id, name=name, token_hash=_token_hash(token),
-                            prefix=token[:10]))
-    record_audit(developer, "token.created", "developer", developer.id, details={"name": name})
-    db.session.commit()
-    return token
-
-
-def _token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def developer_for_token(token: str | None) -> Developer | None:
-    """The active developer owning a valid, unrevoked token."""
-    if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 100:
-        return None
-    row = db.session.execute(
-        select(ApiToken).where(ApiToken.token_hash == _token_hash(token), ApiToken.revoked_at.is_(None))
-    ).scalar_one_or_none()
-    if row is None or not row.developer.active:
-        return None
-    return row.developer
-
-
-def can_change_on_call(actor: Developer, developer: Developer) -> bool:
-    """Developers switch their own on-call status; leads, managers and admins anyone's."""
-    return actor.is_supervisor or actor.id == developer.id
-
-
 def set_on_call(developer: Developer, on_call: bool, actor: Developer | None) -> Developer:
-    """Switch a developer's on-call flag (the caller has checked ``can_change_on_call``)."""
+    """Switch a developer's on-call flag: their own, or anyone's for leads, managers and admins."""
+    if actor is not None and not permissions.can_change_on_call(actor, developer):
+        raise AccountError("only leads, managers and admins change another developer's on-call status",
+                           status=403)
     if developer.on_call != on_call:
         developer.on_call = on_call
         record_audit(actor, "developer.on_call" if on_call else "developer.off_call", "developer",

@@ -65,11 +65,7 @@ def update_developer(developer: Developer, actor: Developer, *, name: str | None
         known = {s.id: s for s in db.session.execute(select(Service).where(Service.id.in_(wanted))).scalars()}
         if wanted - set(known):
             raise TeamError("unknown service", "services")
-        if permissions.is_admin(actor):
-            editable = None
-        else:
-            editable = {s.id for s in actor.services}
-            editable.update(db.session.execute(select(Service.id).where(Service.lead_id == actor.id)).scalars())
+        editable = permissions.editable_service_ids(actor)
         current = {s.id: s for s in developer.services}
         if editable is not None and (wanted ^ set(current)) - editable:
             raise TeamError("leads change only the services they know or lead", "services", status=403)

@@ -22,6 +22,9 @@ from app.models import Developer, ErrorEventDispatch, ErrorLog, ErrorNotificatio
 from app.models.types import utcnow
 from app.platform import hooks
 from app.platform import settings
+from app.platform.audit import record_audit
+from app.platform.refusal import Refused
+from app.triage import permissions
 from app.notify.channels.base import DeliveryResult, Message
 from app.notify.compose import compose_row
 from app.notify.planning import (
@@ -167,18 +170,29 @@ def _schedule_retry(notification_id: int, eta: dt.datetime) -> None:
     hooks.after_commit("notification_retry", notification_id=notification_id, eta=eta)
 
 
-def retry_notification(notification_id: int, actor: Developer | None) -> ErrorNotification:
-    """A person's retry of a failed or dead delivery (from the dashboard): queued again, audited."""
-    from app.platform.audit import record_audit
+RETRYABLE_STATUSES = ("failed", "dead")
 
-    row = db.session.get(ErrorNotification, notification_id)
+
+class RetryRefused(Refused):
+    """A retry that is not allowed (403), of an unknown delivery (404) or of one that did not fail (409)."""
+
+
+def retry_notification(notification_id: int, actor: Developer | None) -> ErrorNotification:
+    """A person's retry of a failed or dead delivery (dashboard or API): queued again, audited.
+    Only leads, managers and admins retry (``RetryRefused`` 403); an unknown row is a 404, one that
+    did not fail a 409."""
+    if actor is not None and not permissions.can_retry_notifications(actor):
+        raise RetryRefused("only leads, managers and admins retry notifications", status=403)
+    row = db.session.get(ErrorNotification, notification_id) if 0 < notification_id < 2**31 else None
     if row is None:
-        raise LookupError(f"no notification {notification_id}")
-    if row.status in ("failed", "dead"):
-        row.status, row.next_retry_at = "queued", None
-        record_audit(actor, "notification.retried", "notification", row.id, error_id=row.error_id,
-                     details={"channel": row.channel, "retry_count": row.retry_count})
-        db.session.commit()
-        deliver(row.id)
-        db.session.refresh(row)
+        raise RetryRefused(f"no notification with id {notification_id}", status=404)
+    if row.status not in RETRYABLE_STATUSES:
+        raise RetryRefused(f"only failed or dead deliveries are retried; this one is {row.status}", "status",
+                           status=409)
+    row.status, row.next_retry_at = "queued", None
+    record_audit(actor, "notification.retried", "notification", row.id, error_id=row.error_id,
+                 details={"channel": row.channel, "retry_count": row.retry_count})
+    db.session.commit()
+    deliver(row.id)
+    db.session.refresh(row)
     return row

@@ -10,19 +10,15 @@ from app.models import OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, Deve
 from app.models.types import utcnow
 from app.platform.audit import record_audit
 from app.platform.refusal import Refused
+from app.triage import permissions
 
 
 class TriageError(Refused):
     """A change that is not allowed or not valid; ``status`` is the HTTP status to answer with."""
 
 
-def may_work_on(actor: Developer, error: ErrorLog) -> bool:
-    """Developers work on errors assigned to them or to nobody; leads, managers and admins on any."""
-    return actor.is_supervisor or error.assigned_to_id in (None, actor.id)
-
-
 def _require(actor: Developer | None, error: ErrorLog) -> None:
-    if actor is not None and not may_work_on(actor, error):
+    if actor is not None and not permissions.can_work_on(actor, error):
         raise TriageError("this error is assigned to someone else; ask a lead to reassign it", status=403)
 
 
@@ -31,9 +27,8 @@ KEEP = object()
 
 
 def _check_assignment(error: ErrorLog, developer: Developer | None, actor: Developer | None) -> None:
-    if actor is not None and not actor.is_supervisor:
-        if developer is None or developer.id != actor.id or error.assigned_to_id not in (None, actor.id):
-            raise TriageError("only leads, managers and admins assign errors to others", status=403)
+    if actor is not None and not permissions.can_assign(actor, error, developer):
+        raise TriageError("only leads, managers and admins assign errors to others or unassign them", status=403)
     if developer is not None and not developer.active:
         raise TriageError("that developer's account is inactive", "developer_id")
 

@@ -19,6 +19,7 @@ from app.extensions import db
 from app.models import OPEN_STATUSES, SEVERITY_LEVEL, Developer, ErrorEscalation, ErrorLog, Service
 from app.models.types import utcnow
 from app.platform.audit import record_audit
+from app.triage import permissions
 from app.triage.changes import TriageError, hand_off
 
 log = logging.getLogger("heartwatch.escalation")
@@ -43,12 +44,16 @@ def escalation_target(error: ErrorLog, level: int) -> Developer | None:
 
 def escalate_error(error: ErrorLog, actor: Developer | None, reason: str, *, to: Developer | None = None,
                    automatic: bool = False, level: int | None = None) -> ErrorEscalation:
-    """Escalate an error one level up (or to ``to``), record it and notify after commit."""
+    """Escalate an error one level up (or to ``to``, which only leads, managers and admins
+    choose), record it and notify after commit."""
     reason = (reason or "").strip()
     if not reason:
         raise TriageError("an escalation needs a reason", "reason")
-    if actor is not None and not actor.is_supervisor and error.assigned_to_id not in (None, actor.id):
+    if actor is not None and not permissions.can_escalate(actor, error):
         raise TriageError("only the assignee, leads, managers and admins escalate this error", status=403)
+    if actor is not None and not permissions.can_escalate_to(actor, error, to):
+        raise TriageError("only leads, managers and admins choose whom an escalation goes to; leave 'to' out "
+                          "to escalate to the next level", "to", status=403)
     if not error.is_open:
         raise TriageError("only open errors can be escalated", "status", status=409)
     if level is None:

@@ -15,6 +15,7 @@ from app.models import Developer, OnCallOverride, OnCallShift
 from app.models.types import utcnow
 from app.platform.audit import record_audit
 from app.platform.refusal import Refused
+from app.triage import permissions
 
 MAX_SHIFT = dt.timedelta(days=31)
 MAX_ROTATION_SHIFTS = 520  # ten years of weekly shifts
@@ -37,10 +38,6 @@ def _window(starts_at: dt.datetime, ends_at: dt.datetime) -> tuple[dt.datetime, 
     if end - start > MAX_SHIFT:
         raise OnCallError("a shift or override lasts 31 days at most; enter a rotation as several shifts", "ends_at")
     return start, end
-
-
-def _may_plan(actor: Developer | None, developer: Developer) -> bool:
-    return actor is None or actor.is_supervisor or actor.id == developer.id
 
 
 def on_call_ids(developer_ids: list[int] | None = None, at: dt.datetime | None = None) -> set[int]:
@@ -84,7 +81,7 @@ def is_on_call(developer: Developer, at: dt.datetime | None = None) -> bool:
 def add_shift(developer: Developer, starts_at: dt.datetime, ends_at: dt.datetime, actor: Developer | None, *,
               note: str | None = None, rotation: str | None = None, commit: bool = True) -> OnCallShift:
     """A shift for one developer; they plan their own, leads, managers and admins anyone's."""
-    if not _may_plan(actor, developer):
+    if actor is not None and not permissions.can_plan_on_call(actor, developer):
         raise OnCallError("only leads, managers and admins plan another developer's shifts", status=403)
     if not developer.active:
         raise OnCallError("that developer's account is inactive", "developer_id")
@@ -105,7 +102,7 @@ def add_rotation(developers: list[Developer], starts_at: dt.datetime, actor: Dev
                  shifts: int, shift_hours: int = 168, name: str | None = None) -> list[OnCallShift]:
     """A rotation entered as shifts: ``developers`` take turns, one shift each in order
     (weekly by default), ``shifts`` shifts in all, back to back from ``starts_at``."""
-    if actor is not None and not actor.is_supervisor:
+    if actor is not None and not permissions.can_plan_rotations(actor):
         raise OnCallError("only leads, managers and admins plan rotations", status=403)
     if not developers:
         raise OnCallError("a rotation needs at least one developer", "developer_ids")
@@ -129,9 +126,7 @@ def add_override(developer: Developer, starts_at: dt.datetime, ends_at: dt.datet
     Leads, managers and admins set any override; a developer may cover for someone only with
     that person's own hand-over (the actor is the replaced developer) or put themselves on call.
     """
-    allowed = actor is None or actor.is_supervisor or (
-        replaces is None and actor.id == developer.id) or (replaces is not None and actor.id == replaces.id)
-    if not allowed:
+    if actor is not None and not permissions.can_override_on_call(actor, developer, replaces):
         raise OnCallError("only leads, managers and admins override someone else's on-call", status=403)
     if not developer.active:
         raise OnCallError("that developer's account is inactive", "developer_id")
@@ -151,8 +146,7 @@ def add_override(developer: Developer, starts_at: dt.datetime, ends_at: dt.datet
 
 
 def remove_shift(shift: OnCallShift, actor: Developer | None) -> None:
-    developer = db.session.get(Developer, shift.developer_id)
-    if developer is not None and not _may_plan(actor, developer):
+    if actor is not None and not permissions.can_remove_shift(actor, shift):
         raise OnCallError("only leads, managers and admins remove another developer's shifts", status=403)
     record_audit(actor, "oncall.shift_removed", "developer", shift.developer_id, details={"shift_id": shift.id})
     db.session.delete(shift)
@@ -160,7 +154,7 @@ def remove_shift(shift: OnCallShift, actor: Developer | None) -> None:
 
 
 def remove_override(override: OnCallOverride, actor: Developer | None) -> None:
-    if actor is not None and not actor.is_supervisor and actor.id not in (override.developer_id, override.replaces_id):
+    if actor is not None and not permissions.can_remove_override(actor, override):
         raise OnCallError("only leads, managers and admins remove someone else's override", status=403)
     record_audit(actor, "oncall.override_removed", "developer", override.developer_id,
                  details={"override_id": override.id})

@@ -1,23 +1,33 @@
-"""Who may do what in the dashboard, by role.
+"""Who may do what, by role: the one home of every rule of that kind.
 
-- developer: reads everything, works on errors assigned to them or to nobody, sets their own
-  preferences and on-call status;
-- lead and manager: besides, assign anyone, escalate, change anyone's on-call and shifts, edit the
-  developers of their services, retry notifications;
-- admin: everything, including settings, users and service keys.
+- developer: reads everything, works on errors assigned to them or to nobody, escalates those (to
+  the next level only), sets their own preferences, on-call status and shifts, manages their own
+  API tokens;
+- lead and manager: besides, assign anyone, escalate any error to anyone, change anyone's on-call
+  and shifts, edit the developers of their services, retry notifications;
+- admin: everything, including settings, users, service keys and anyone's API tokens.
 
-The rules about errors live in ``app/triage/changes.py`` (``may_work_on``, ``assign_error``) and
-``app/triage/escalation.py``; they are re-exported here so the dashboard asks one module.
+The services (app/triage/changes.py, escalation.py, oncall.py, app/accounts/*, app/notify) ask
+these functions and raise their own refusals; the views ask them only to decide what to show.
+An actor of None is Heartwatch itself (a job, the CLI): the services do not ask about it.
+
+This module imports no service, so any of them may import it.
 """
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from app.models import Developer, ErrorLog
-from app.accounts.developers import can_change_on_call
-from app.triage.changes import may_work_on
+
+if TYPE_CHECKING:
+    from app.models import ApiToken, OnCallOverride, OnCallShift
 
 __all__ = [
-    "can_assign", "can_assign_others", "can_change_on_call", "can_edit_developer", "can_escalate", "can_manage_settings",
-    "can_retry_notifications", "can_work_on", "is_admin",
+    "can_assign", "can_assign_others", "can_change_on_call", "can_direct_escalations", "can_edit_developer",
+    "can_escalate",
+    "can_escalate_to", "can_manage_settings", "can_manage_token", "can_override_on_call", "can_plan_on_call",
+    "can_plan_rotations", "can_remove_override", "can_remove_shift", "can_retry_notifications", "can_work_on", "editable_service_ids",
+    "is_admin", "may_work_on",
 ]
 
 
@@ -30,43 +40,121 @@ def can_manage_settings(actor: Developer | None) -> bool:
     return is_admin(actor)
 
 
+# --- errors ------------------------------------------------------------------------------------
+
+def may_work_on(actor: Developer, error: ErrorLog) -> bool:
+    """Developers work on errors assigned to them or to nobody; leads, managers and admins on any."""
+    return actor.is_supervisor or error.assigned_to_id in (None, actor.id)
+
+
 def can_work_on(actor: Developer, error: ErrorLog) -> bool:
-    """Change status, severity or resolve: see ``triage.may_work_on``."""
+    """Change status, severity or resolve (the rule ``changes.set_status`` and friends enforce)."""
     return may_work_on(actor, error)
 
 
 def can_assign_others(actor: Developer) -> bool:
+    """Assign or unassign anyone: leads, managers and admins."""
     return actor.is_supervisor
 
 
 def can_assign(actor: Developer, error: ErrorLog, developer: Developer | None) -> bool:
-    """The rule ``triage.assign_error`` enforces: supervisors assign anyone; a developer takes an
-    error that is unassigned or already theirs, for themselves."""
-    return actor.is_supervisor or (developer is not None and developer.id == actor.id and may_work_on(actor, error))
+    """The rule ``changes.assign_error`` enforces: supervisors assign (and unassign) anyone; a
+    developer takes an error that is unassigned or already theirs, for themselves."""
+    return can_assign_others(actor) or (developer is not None and developer.id == actor.id
+                                        and may_work_on(actor, error))
 
 
 def can_escalate(actor: Developer, error: ErrorLog) -> bool:
-    """The rule ``escalation.escalate_error`` enforces: the assignee, or a lead, manager or admin."""
+    """Escalate to the next level: the assignee (or anyone, when nobody is), or a lead, manager or admin."""
     return actor.is_supervisor or error.assigned_to_id in (None, actor.id)
+
+
+def can_escalate_to(actor: Developer, error: ErrorLog, target: Developer | None) -> bool:
+    """The rule ``escalation.escalate_error`` enforces: whoever may escalate sends it to the next
+    level (``target`` None); only leads, managers and admins direct it at someone they choose."""
+    if not can_escalate(actor, error):
+        return False
+    return target is None or can_direct_escalations(actor)
+
+
+def can_direct_escalations(actor: Developer) -> bool:
+    """Choose whom an escalation goes to: leads, managers and admins."""
+    return actor.is_supervisor
 
 
 def can_retry_notifications(actor: Developer) -> bool:
     return actor.is_supervisor
 
 
-def can_edit_developer(actor: Developer, developer: Developer) -> bool:
-    """Admins edit anyone; leads and managers the developers of the services they know or lead."""
-    if is_admin(actor):
+# --- on call -----------------------------------------------------------------------------------
+
+def can_change_on_call(actor: Developer, developer: Developer) -> bool:
+    """Developers switch their own on-call status; leads, managers and admins anyone's."""
+    return actor.is_supervisor or actor.id == developer.id
+
+
+def can_plan_on_call(actor: Developer, developer: Developer) -> bool:
+    """Add or remove a developer's shifts: their own, or anyone's for leads, managers and admins."""
+    return _may_plan_for(actor, developer.id)
+
+
+def can_remove_shift(actor: Developer, shift: OnCallShift) -> bool:
+    """Whoever may plan the shift's developer's shifts."""
+    return _may_plan_for(actor, shift.developer_id)
+
+
+def _may_plan_for(actor: Developer, developer_id: int) -> bool:
+    return actor.is_supervisor or actor.id == developer_id
+
+
+def can_plan_rotations(actor: Developer) -> bool:
+    """Rotations span several people: leads, managers and admins."""
+    return actor.is_supervisor
+
+
+def can_override_on_call(actor: Developer, developer: Developer, replaces: Developer | None) -> bool:
+    """Put ``developer`` on call (instead of ``replaces``): supervisors always; a developer puts
+    themselves on call, or hands their own on-call over to someone."""
+    if actor.is_supervisor:
         return True
+    if replaces is None:
+        return actor.id == developer.id
+    return actor.id == replaces.id
+
+
+def can_remove_override(actor: Developer, override: OnCallOverride) -> bool:
+    """Supervisors remove any override; a developer one that puts them on call or covers for them."""
+    return actor.is_supervisor or actor.id in (override.developer_id, override.replaces_id)
+
+
+# --- developers and tokens ---------------------------------------------------------------------
+
+def editable_service_ids(actor: Developer) -> set[int] | None:
+    """The services whose developers ``actor`` may edit: None means all (admins); a lead or manager
+    the services they know or lead; a developer none."""
+    if is_admin(actor):
+        return None
     if not actor.is_supervisor:
-        return False
-    if developer.role == "admin":
-        return False
-    theirs = {s.id for s in actor.services}
+        return set()
     from sqlalchemy import select
 
     from app.extensions import db
     from app.models import Service
 
+    theirs = {s.id for s in actor.services}
     theirs.update(db.session.execute(select(Service.id).where(Service.lead_id == actor.id)).scalars())
-    return bool(theirs & {s.id for s in developer.services})
+    return theirs
+
+
+def can_edit_developer(actor: Developer, developer: Developer) -> bool:
+    """Admins edit anyone; leads and managers the developers of the services they know or lead."""
+    if is_admin(actor):
+        return True
+    if not actor.is_supervisor or developer.role == "admin":
+        return False
+    return bool(editable_service_ids(actor) & {s.id for s in developer.services})
+
+
+def can_manage_token(actor: Developer, token: ApiToken) -> bool:
+    """See and revoke a personal API token: its owner, or an admin."""
+    return is_admin(actor) or token.developer_id == actor.id

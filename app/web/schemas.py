@@ -293,6 +293,16 @@ class Escalation(Answer):
     created_at: Time
 
 
+class Token(Answer):
+    """A personal API token; never its secret, which is shown only once, when it is created."""
+
+    id: int
+    name: str
+    created_at: Time
+    last_used_at: Time | None = Field(description="Kept to the minute: written at most once a minute.")
+    revoked_at: Time | None = Field(description="A revoked token is refused (401) from then on.")
+
+
 def _page(name: str, item: type[Answer]) -> type[Answer]:
     return create_model(name, __base__=Answer, __doc__=f"One page of {item.__name__} items; `total` counts them all.",
                         items=(list[item], ...), total=(int, ...), page=(int, Field(ge=1)),
@@ -311,10 +321,11 @@ NotificationPage = _page("NotificationPage", Notification)
 ErrorList = _listing("ErrorList", ErrorSummary)
 DeveloperList = _listing("DeveloperList", Developer)
 WorkloadList = _listing("WorkloadList", WorkloadItem)
+TokenList = _listing("TokenList", Token)
 
 REQUESTS = (ErrorChange, Resolution, Assignment, EscalationRequest, OnCallChange)
 ANSWERS = (ErrorDetail, Escalation, Developer, Stats, ErrorPage, OccurrencePage, PatternPage, NotificationPage,
-           ErrorList, DeveloperList, WorkloadList)
+           ErrorList, DeveloperList, WorkloadList, Notification, TokenList)
 
 
 class _Schema(GenerateJsonSchema):

@@ -87,6 +87,12 @@ def escalation(e) -> s.Escalation:
     )
 
 
+def token(row) -> s.Token:
+    # Never the secret: only its hash is stored, and it was shown once when it was created.
+    return s.Token(id=row.id, name=row.name, created_at=row.created_at, last_used_at=row.last_used_at,
+                   revoked_at=row.revoked_at)
+
+
 def page(model, items: list, total: int, page_number: int, per_page: int):
     """One page of ``items`` as the page model ``model`` (``schemas.ErrorPage``, ...)."""
     return model(items=items, total=total, page=page_number, per_page=per_page)

@@ -52,6 +52,7 @@ PAGES = [
     ("/notifications", "notifications", "table.notifications"),
     ("/escalations", "escalations", "table.escalations-table"),
     ("/preferences", "preferences", "table.channels"),
+    ("/tokens", "tokens", "h1"),
     ("/settings/services", "settings-services", "h2"),
     ("/settings/users", "settings-users", "table.users"),
     ("/settings/alerts", "settings-alerts", "table.settings"),

@@ -285,6 +285,19 @@ def test_a_developer_may_escalate_their_own_error(dev_api, error, dev, lead):
     assert audit(error.id)[-1] == ("error.escalated", dev.id)
 
 
+def test_a_developer_may_not_direct_an_escalation_at_a_colleague(dev_api, error, dev, other_dev, lead):
+    triage.assign_error(error, dev, lead)
+    response = dev_api.post(f"/api/errors/{error.id}/escalate/", json={"reason": "look", "to": other_dev.id})
+    assert response.status_code == 403, response.json
+    assert response.json["error"]["code"] == "forbidden" and response.json["error"]["field"] == "to"
+    assert db.session.execute(db.select(ErrorEscalation)).first() is None
+
+
+def test_a_lead_may_direct_an_escalation_at_anyone(api, error, other_dev):
+    response = api.post(f"/api/errors/{error.id}/escalate/", json={"reason": "look", "to": other_dev.id})
+    assert response.status_code == 201 and response.json["escalated_to"]["id"] == other_dev.id
+
+
 @pytest.mark.parametrize("action", ["resolve", "assign", "escalate"])
 def test_actions_on_an_unknown_error_are_404(api, action):
     response = api.post(f"/api/errors/00000000-0000-0000-0000-000000000000/{action}/", json={})

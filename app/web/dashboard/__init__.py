@@ -4,7 +4,9 @@ Every view requires a signed-in user; forms check the role on the server (a refu
 403 and changes nothing); templates escape everything clients sent. Importing the area modules
 registers their routes on ``bp`` (app/web/dashboard/base.py).
 """
-from app.web.dashboard import developers, errors, escalations, notifications, overview, patterns, settings  # noqa: F401
+from app.web.dashboard import (  # noqa: F401
+    developers, errors, escalations, notifications, overview, patterns, settings, tokens,
+)
 from app.web.dashboard.base import bp
 
 __all__ = ["bp"]

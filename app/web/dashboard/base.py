@@ -12,6 +12,7 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from app.models.types import utcnow
+from app.triage import permissions
 from app.web.dashboard.common import is_htmx, login_url
 from app.web.errors import error_response
 
@@ -87,6 +88,12 @@ def http_error(exc: HTTPException):
 
 
 # --- template helpers ----------------------------------------------------------------------------
+
+@bp.app_context_processor
+def _permissions() -> dict:
+    # Templates show only the forms the services will accept, by asking the same rules.
+    return {"permissions": permissions}
+
 
 def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)

@@ -38,10 +38,12 @@ def set_on_call(developer_id: int):
     """Switch a developer's on-call flag: leads, managers and admins for anyone, developers for themselves."""
     developer = developer_or_404(developer_id)
     user = actor()
-    if not permissions.can_change_on_call(user, developer):
-        refuse("Only leads, managers and admins change another developer's on-call status.")
     on_call = request.form.get("on_call") in ("1", "true", "on")
-    accounts.set_on_call(developer, on_call, user)
+    try:
+        accounts.set_on_call(developer, on_call, user)
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        refuse(exc.message[:1].upper() + exc.message[1:] + ".", exc.status)
     message = f"{developer.name} is {'on call' if on_call else 'off call'}."
     if is_htmx():
         flash(message, "ok")
@@ -153,6 +155,6 @@ def shifts():
     plan = dashboard.schedule()
     people = db.session.execute(select(Developer).where(Developer.active.is_(True)).order_by(Developer.name)
                                 ).scalars().all()
-    plannable = people if user.is_supervisor else [user]
+    plannable = [p for p in people if permissions.can_plan_on_call(user, p)]
     return render_template("dashboard/shifts.html", plan=plan, people=people, plannable=plannable,
                            problem=problem, now=utcnow(), on_call_now=dashboard.on_call_now()), status

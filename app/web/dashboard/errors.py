@@ -166,6 +166,7 @@ def _triage_context(error, problem: str | None = None) -> dict:
         "can_work": permissions.can_work_on(user, error),
         "can_assign_others": permissions.can_assign_others(user),
         "can_escalate": permissions.can_escalate(user, error),
+        "can_direct_escalations": permissions.can_direct_escalations(user),
         "assignable": dashboard.assignable_developers(error) if permissions.can_assign_others(user) else [],
         "statuses": [s for s in STATUSES if s != "resolved"], "severities": list(reversed(SEVERITIES)),
         "timeline": dashboard.timeline(error), "escalations": dashboard.escalations_of(error.id),
@@ -246,8 +247,6 @@ def assign(error_id: str):
         target = db.session.get(Developer, form_int("developer_id"))
         if target is None:
             return _triage_answer(error, "No such developer.", 400)
-    if target is None and not permissions.can_assign_others(user):
-        return _triage_answer(error, "Only leads, managers and admins unassign errors.", 403)
     label = f"Assigned to {target.name}." if target else "Unassigned."
     return _triage(error, lambda: triage.assign_error(error, target, user, reason=request.form.get("reason")), label)
 
@@ -278,7 +277,7 @@ def escalate(error_id: str):
     error = error_or_404(error_id)
     user = actor()
     to = None
-    if request.form.get("to") and permissions.can_assign_others(user):
+    if request.form.get("to"):
         to = db.session.get(Developer, form_int("to"))
         if to is None:
             return _triage_answer(error, "No such developer.", 400)

@@ -4,14 +4,15 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 
 from app.extensions import db
-from app.models import CHANNELS, NOTIFICATION_STATUSES, ErrorNotification
+from app.models import CHANNELS, NOTIFICATION_STATUSES
+from app.notify.delivery import RETRYABLE_STATUSES, RetryRefused, retry_notification
 from app.reports import overview as dashboard
 from app.triage import permissions
 from app.web.dashboard.base import bp
 from app.web.dashboard.common import actor, fragment, is_htmx, page_arg, refuse, safe_back
 
 PER_PAGE = 50
-RETRYABLE = ("failed", "dead")
+RETRYABLE = RETRYABLE_STATUSES  # which rows get a retry button
 
 
 def _filters() -> tuple[dict, str | None]:
@@ -42,17 +43,11 @@ def notifications():
 
 @bp.post("/notifications/<int:notification_id>/retry")
 def retry(notification_id: int):
-    user = actor()
-    if not permissions.can_retry_notifications(user):
-        refuse("Only leads, managers and admins retry notifications.")
-    notification = db.session.get(ErrorNotification, notification_id)
-    if notification is None:
-        refuse(f"No notification with id {notification_id}.", 404)
-    if notification.status not in RETRYABLE:
-        refuse(f"Only failed or dead deliveries are retried; this one is {notification.status}.", 409)
-    from app.notify.delivery import retry_notification
-
-    notification = retry_notification(notification.id, user)
+    try:
+        notification = retry_notification(notification_id, actor())
+    except RetryRefused as exc:
+        db.session.rollback()
+        refuse(exc.message[:1].upper() + exc.message[1:] + ".", exc.status)
     message = f"Delivery to {notification.recipient} retried: {notification.status}."
     flash(message, "ok" if notification.status in ("sent", "queued", "retrying") else "error")
     if is_htmx():
