@@ -15,7 +15,7 @@ from app.models import CHANNELS, NOTIFICATION_STATUSES, ROLES, SEVERITIES, STATU
 
 SOURCES = ("api", "generic", "laravel", "java", "frontend", "mobile", "sentry")
 ERROR_SORTS = ("last_seen", "first_seen", "occurrences", "severity")
-# Accepted on input besides our own names, case-insensitive (app/ingest/severity.py SYNONYMS).
+# Accepted on input besides our own names, case-insensitive (app/ingest/incoming.py SYNONYMS).
 SEVERITY_WORDS = ("critical", "high", "medium", "low", "info", "fatal", "emergency", "alert", "error", "severe",
                   "warning", "warn", "notice", "debug", "trace")
 
