@@ -34,7 +34,7 @@ class InvalidPayload(ValueError):
 
 @dataclass
 class IncomingError:
-    """One error event, normalised, ready for ``record_error``.
+    """One error event, normalised, ready to be recorded (app/recording: ``prepare``, then ``record_prepared``).
 
     ``exceptions`` is the chain, cause first and the raised exception last; each is
     ``{"type", "value", "module", "frames"}`` with frames oldest first (Sentry's order).
