@@ -1,10 +1,11 @@
 """The demo data set: a platform's six services, their team, and a week of errors.
 
 Everything goes through the real paths: each event is the payload its source would post (from the
-catalogue in ``app/demo/data/``, see ``app.demo.events``), run through that source's normaliser
-and ``record_errors`` (in batches, as the group-commit writer does); people and services through
-``accounts``; assignment, resolution and escalation through ``triage`` and ``escalation``. The demo
-can be loaded again: existing services and people are kept, events are added.
+catalogue in ``app/demo/data/``, see ``app.demo.events``), run through that source's normaliser and
+``record_errors``, which prepares the events and hands them to ``record_prepared`` in batches, as the
+group-commit writer does with HTTP events; people and services through ``accounts``; assignment,
+resolution and escalation through ``triage`` and ``escalation``. The demo can be loaded again:
+existing services and people are kept, events are added.
 """
 from __future__ import annotations
 

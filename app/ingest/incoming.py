@@ -34,7 +34,7 @@ class InvalidPayload(ValueError):
 
 @dataclass
 class IncomingError:
-    """One error event, normalised, ready for ``record_error``.
+    """One error event, normalised, ready to be recorded (app/recording: ``prepare``, then ``record_prepared``).
 
     ``exceptions`` is the chain, cause first and the raised exception last; each is
     ``{"type", "value", "module", "frames"}`` with frames oldest first (Sentry's order).
@@ -240,10 +240,36 @@ def clean_json(value: Any, depth: int = 0) -> Any:
     return value
 
 
+SYNONYMS = {
+    "critical": "critical", "fatal": "critical", "emergency": "critical", "emerg": "critical",
+    "alert": "critical", "crit": "critical",
+    "high": "high", "error": "high", "err": "high", "severe": "high",
+    "medium": "medium", "warning": "medium", "warn": "medium",
+    "low": "low", "notice": "low",
+    "info": "info", "information": "info", "informational": "info", "debug": "info", "trace": "info",
+    "fine": "info", "finer": "info", "finest": "info", "config": "info", "verbose": "info",
+}
+
+def normalise_severity(value: Any, field: str = "severity") -> str:
+    """Map a payload's severity or level (any common synonym, any case) to ours, or raise 400."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        # Syslog numbers (0 emergency .. 7 debug), as some loggers send them.
+        syslog = {0: "critical", 1: "critical", 2: "critical", 3: "high", 4: "medium", 5: "low", 6: "info",
+                  7: "info"}
+        if value in syslog:
+            return syslog[value]
+    if isinstance(value, str):
+        mapped = SYNONYMS.get(value.strip().lower())
+        if mapped:
+            return mapped
+    raise InvalidPayload(
+        f"'{field}' must be one of critical, high, medium, low, info (or fatal, error, warning, notice, debug)",
+        field,
+    )
+
+
 def apply_common_fields(incoming: IncomingError, payload: dict, known: frozenset[str]) -> IncomingError:
     """Read the optional fields every source may carry, and keep unknown ones as extra data."""
-    from app.ingest.severity import normalise_severity
-
     severity_field = "severity" if payload.get("severity") is not None else "level"
     raw_severity = payload.get(severity_field)
     if raw_severity is not None and incoming.severity is None:

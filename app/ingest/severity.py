@@ -5,17 +5,10 @@ import json
 from functools import lru_cache
 from typing import Any
 
-from app.ingest.incoming import IncomingError, InvalidPayload
+# Reading a payload's severity is part of normalising it (app/ingest/incoming.py); re-exported here.
+from app.ingest.incoming import SYNONYMS, IncomingError, normalise_severity
 
-SYNONYMS = {
-    "critical": "critical", "fatal": "critical", "emergency": "critical", "emerg": "critical",
-    "alert": "critical", "crit": "critical",
-    "high": "high", "error": "high", "err": "high", "severe": "high",
-    "medium": "medium", "warning": "medium", "warn": "medium",
-    "low": "low", "notice": "low",
-    "info": "info", "information": "info", "informational": "info", "debug": "info", "trace": "info",
-    "fine": "info", "finer": "info", "finest": "info", "config": "info", "verbose": "info",
-}
+__all__ = ["DEFAULT_RULES", "SYNONYMS", "classify", "load_rules", "normalise_severity", "short_type"]
 
 # The built-in rules; SEVERITY_RULES (JSON of the same shape) replaces any of the keys.
 DEFAULT_RULES: dict[str, Any] = {
@@ -38,24 +31,6 @@ DEFAULT_RULES: dict[str, Any] = {
     "platform": {"javascript": "medium"},
     "default": "high",
 }
-
-
-def normalise_severity(value: Any, field: str = "severity") -> str:
-    """Map a payload's severity or level (any common synonym, any case) to ours, or raise 400."""
-    if isinstance(value, int) and not isinstance(value, bool):
-        # Syslog numbers (0 emergency .. 7 debug), as some loggers send them.
-        syslog = {0: "critical", 1: "critical", 2: "critical", 3: "high", 4: "medium", 5: "low", 6: "info",
-                  7: "info"}
-        if value in syslog:
-            return syslog[value]
-    if isinstance(value, str):
-        mapped = SYNONYMS.get(value.strip().lower())
-        if mapped:
-            return mapped
-    raise InvalidPayload(
-        f"'{field}' must be one of critical, high, medium, low, info (or fatal, error, warning, notice, debug)",
-        field,
-    )
 
 
 @lru_cache(maxsize=8)

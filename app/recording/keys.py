@@ -1,6 +1,7 @@
 """Ingest keys: which service an event belongs to, answered from a short-lived in-process cache."""
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -24,6 +25,11 @@ class IngestService:
     rate_limit_per_minute: int | None
 
 
+# Generated keys are hex; allowing any visible ASCII up to the column's 64 characters refuses what no
+# stored key can be (NUL, which PostgreSQL will not even take as a parameter, control characters,
+# spaces, non-ASCII) without a lookup, whichever route the key came by.
+_WELL_FORMED = re.compile(r"[!-~]{1,64}")
+
 _cache: dict[str, tuple[float, IngestService | None]] = {}
 _cache_lock = threading.Lock()
 
@@ -32,9 +38,14 @@ def generate_ingest_key() -> str:
     return secrets.token_hex(16)  # 32 hex characters, like a Sentry public key
 
 
+def is_well_formed_key(key: str | None) -> bool:
+    """Whether ``key`` could be an ingest key at all (anything else is refused without a lookup)."""
+    return isinstance(key, str) and _WELL_FORMED.fullmatch(key) is not None
+
+
 def resolve_ingest_key(key: str | None) -> IngestService | None:
     """The active service whose current key, or previous key within its grace period, is ``key``."""
-    if not key or len(key) > 64:
+    if not is_well_formed_key(key):
         return None
     now = time.monotonic()
     hit = _cache.get(key)

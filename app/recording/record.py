@@ -1,6 +1,8 @@
 """Recording errors: one transaction per batch of events, then the hand-off after commit.
 
-Every entry point (JSON API, webhooks, Sentry endpoints, the demo) ends in ``record_error``.
+Every way in ends in ``record_prepared``, with events already through ``prepare`` (app/recording/prepare.py):
+the HTTP routes (JSON API, webhooks, Sentry endpoints) hand them to it through the group-commit writer
+(app/recording/writer.submit_error), batch loads (the demo) directly through ``record_errors``.
 The hot path uses SQLAlchemy Core with its statements built once per database dialect (building the
 upsert construct per event cost more CPU than all the rest of the writer: docs/PERFORMANCE.md).
 ``INSERT .. ON CONFLICT (service_id, fingerprint) DO UPDATE .. RETURNING`` makes two first occurrences
@@ -11,15 +13,12 @@ in process, runs it once per distinct error. The occurrences go in one multi-row
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import threading
 import time
 from collections import defaultdict
 from dataclasses import dataclass
 
-import orjson
-from flask import current_app
 from sqlalchemy import (
     ARRAY, JSON, Column, MetaData, Table, Text, bindparam, case, cast, func, literal, select, update,
 )
@@ -28,12 +27,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
-from app.ingest.fingerprint import compute_fingerprint, culprit
-from app.ingest.incoming import IncomingError, clean_json, truncate
-from app.ingest.severity import classify, load_rules
-from app.models import AuditEvent, ErrorLog, ErrorOccurrence, SEVERITY_LEVEL
+from app.ingest.incoming import IncomingError
+from app.models import AuditEvent, ErrorLog, ErrorOccurrence
 from app.models.types import UTCDateTime, new_uuid, utcnow
 from app.platform import hooks
+from app.recording.prepare import PreparedEvent, error_values, prepare
 
 log = logging.getLogger("heartwatch.ingest")
 
@@ -45,7 +43,7 @@ TRANSIENT_RETRIES = 4
 
 @dataclass
 class RecordResult:
-    """What ``record_error`` did with one event."""
+    """What ``record_prepared`` did with one event."""
 
     error_id: str
     occurrence_id: str
@@ -69,87 +67,6 @@ class RecordResult:
         if self.severity_raised:
             return "error.severity_raised"
         return None
-
-
-@dataclass
-class PreparedEvent:
-    """An event with its severity, fingerprint, ids and times: what the transaction writes."""
-
-    incoming: IncomingError
-    fingerprint: str
-    severity: str
-    level: int
-    occurrence_id: str
-    client_event_id: bool
-    timestamp: dt.datetime
-    received_at: dt.datetime
-    occurrence: dict  # the occurrence's row but for its error, ready to insert
-
-
-def _text(value: str | None) -> str | None:
-    # PostgreSQL rejects NUL in text columns; a client's stray NUL must not lose the event.
-    if value is None or "\x00" not in value:
-        return value
-    return value.replace("\x00", "")
-
-
-def prepare(incoming: IncomingError, now: dt.datetime | None = None) -> PreparedEvent:
-    """Severity, fingerprint, ids and times: the pure part of recording, done before the transaction
-    (by the request's own thread when the group-commit writer records it)."""
-    now = now or utcnow()
-    incoming.error_type = _text(incoming.error_type) or "Error"
-    incoming.message = _text(incoming.message) or ""
-    severity = classify(incoming, load_rules(current_app.config.get("SEVERITY_RULES")))
-    timestamp = incoming.timestamp or now
-    if timestamp > now:
-        timestamp = now  # a client clock ahead of ours must not put errors in the future
-    return PreparedEvent(
-        incoming=incoming,
-        fingerprint=compute_fingerprint(incoming),
-        severity=severity,
-        level=SEVERITY_LEVEL[severity],
-        occurrence_id=incoming.event_id or new_uuid(),
-        client_event_id=incoming.event_id is not None,
-        timestamp=timestamp,
-        received_at=now,
-        occurrence=_occurrence_values(incoming, severity, timestamp, now),
-    )
-
-
-def _json_text(value) -> str:
-    """JSON as the column stores it (None is JSON null), written with orjson: the json module, through the
-    JSON column type, took 12 % of a web process's CPU on these nested events."""
-    try:
-        return orjson.dumps(value).decode()
-    except TypeError:  # what orjson does not take (integers past 64 bits): as the JSON column did
-        return json.dumps(value)
-
-
-def _occurrence_values(i: IncomingError, severity: str, timestamp: dt.datetime, now: dt.datetime) -> dict:
-    return {
-        "id": None, "error_id": None, "service_id": i.service_id, "source": i.source,
-        "timestamp": timestamp, "received_at": now, "message": i.message, "severity": severity,
-        "stack_trace": _text(i.stack_trace), "exceptions": _json_text(clean_json(i.exceptions) or None),
-        "user": _json_text(clean_json(i.user)), "request": _json_text(clean_json(i.request)),
-        "tags": _json_text(clean_json(i.tags) or None), "extra": _json_text(clean_json(i.extra) or None),
-        "environment": _text(i.environment), "release": _text(i.release), "server_name": _text(i.server_name),
-        "endpoint": _text(i.endpoint), "raw_payload": _text(i.raw_payload),
-    }
-
-
-def _error_values(group: list[PreparedEvent]) -> dict:
-    """The row a batch's events of one error would insert (the upsert adds them to an existing one)."""
-    first, last = group[0], group[-1]
-    top = max(group, key=lambda p: p.level)
-    i = first.incoming
-    return {
-        "id": new_uuid(), "service_id": i.service_id, "fingerprint": first.fingerprint, "severity": top.severity,
-        "severity_level": top.level, "error_type": truncate(i.error_type, 255), "message": i.message,
-        "culprit": _text(culprit(i)), "endpoint": _text(i.endpoint), "platform": _text(i.platform),
-        "occurrence_count": len(group), "first_seen": min(p.timestamp for p in group),
-        "last_seen": max(p.timestamp for p in group), "environment": _text(last.incoming.environment),
-        "release": _text(last.incoming.release),
-    }
 
 
 # Columns of a new error that vary per error; status, resolved and regression_count start the same.
@@ -319,7 +236,7 @@ def _write_batch(conn, batch: list[PreparedEvent]) -> list[RecordResult]:
             groups[(p.incoming.service_id, p.fingerprint)].append(index)
 
     keys = sorted(groups)
-    errors = statements.upsert_errors(conn, [_error_values([batch[i] for i in groups[key]]) for key in keys],
+    errors = statements.upsert_errors(conn, [error_values([batch[i] for i in groups[key]]) for key in keys],
                                       marker) if keys else {}
     for key in keys:
         for index in groups[key]:
@@ -397,12 +314,13 @@ def record_prepared(prepared: list[PreparedEvent], connection=None,
 
 
 def record_errors(events: list[IncomingError]) -> list[RecordResult]:
-    """Record a batch of events in one transaction, then hand new work off after commit."""
+    """Record a batch of events in one transaction (prepared here, by the caller's thread), then hand new
+    work off after commit: the way in for batch loads."""
     return record_prepared([prepare(e) for e in events])
 
 
 def record_error(incoming: IncomingError) -> RecordResult:
-    """Record one event: upsert its error by fingerprint, insert the occurrence, hand off."""
+    """Record one event on its own, as ``record_errors`` does a batch."""
     return record_errors([incoming])[0]
 
 

@@ -24,9 +24,8 @@ from flask import Flask, current_app
 
 from app.extensions import db
 from app.ingest.incoming import IncomingError
-from app.recording.record import (
-    PreparedEvent, RecordResult, after_record, prepare, record_errors, record_prepared,
-)
+from app.recording.prepare import PreparedEvent, prepare
+from app.recording.record import RecordResult, after_record, record_prepared
 
 log = logging.getLogger("heartwatch.ingest")
 ANSWER_TIMEOUT = 30.0
@@ -147,12 +146,14 @@ _lock = threading.Lock()
 
 
 def submit_error(event: IncomingError) -> RecordResult:
-    """Record one event and return once it is committed (through the group writer when enabled)."""
+    """Record one event and return once it is committed: the HTTP routes' way in. The event is prepared
+    here, in the request's thread, and recorded by ``record_prepared``, in the group writer's batch when
+    INGEST_BATCH_MAX is above 1, else in a transaction of its own."""
     app = current_app._get_current_object()
     max_batch = app.config.get("INGEST_BATCH_MAX", 0)
+    prepared = prepare(event)  # here, not in the writer's serial loop
     if max_batch <= 1:
-        return record_errors([event])[0]
-    prepared = prepare(event)  # here, in the request's thread, not in the writer's serial loop
+        return record_prepared([prepared])[0]
     key = id(app)
     writer = _writers.get(key)
     if writer is None or writer.pid != os.getpid():

@@ -268,6 +268,26 @@ def test_key_of_another_service_is_403(client, service):
                                   data=envelope(({"type": "event"}, an_event()), header=bad_dsn)))
 
 
+@pytest.mark.parametrize("where", ["query", "header", "dsn_header", "envelope_dsn"])
+def test_a_key_with_a_nul_character_is_refused_like_any_unknown_key(client, service, where):
+    # PostgreSQL refuses NUL in a string parameter: the key must be refused before any lookup.
+    key = f"{service.ingest_key[:8]}\x00{service.ingest_key[8:]}"
+    quoted = urllib.parse.quote(key)
+    query, headers, header = "", {}, None
+    if where == "query":
+        query = f"?sentry_key={quoted}"
+    elif where == "header":
+        headers = {"X-Sentry-Auth": f"Sentry sentry_key={key}, sentry_version=7"}
+    elif where == "dsn_header":
+        headers = {"X-Sentry-Auth": f"DSN https://{quoted}@heartwatch.example/{service.id}"}
+    else:
+        header = {"event_id": EVENT_ID, "dsn": f"https://{quoted}@heartwatch.example/{service.id}"}
+    body = envelope(({"type": "event"}, an_event()), header=header)
+    _assert_forbidden(client.post(f"/api/{service.id}/envelope/{query}", headers=headers, data=body))
+    if where in ("query", "header"):
+        _assert_forbidden(client.post(f"/api/{service.id}/store/{query}", headers=headers, json=an_event()))
+
+
 # --- bad input ----------------------------------------------------------------------------------
 
 def test_malformed_event_json_is_a_clear_400(client, service):

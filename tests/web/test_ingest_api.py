@@ -105,6 +105,11 @@ def test_a_key_with_a_nul_character_is_401_not_a_failure(client, service):
     assert_json_error(response, 401, "X-Api-Key")
 
 
+def test_a_key_with_a_nul_character_in_the_header_is_401_not_a_failure(client, service):
+    response = client.post("/api/errors/", json=EVENT, headers={"X-Api-Key": f"{service.ingest_key[:8]}\x00"})
+    assert_json_error(response, 401, "X-Api-Key")
+
+
 def test_key_of_a_deactivated_service_is_401(client, service):
     service.active = False
     db.session.commit()

@@ -142,7 +142,7 @@ def test_key_in_the_query_string_for_clients_without_headers(client, service, so
 
 
 @pytest.mark.parametrize("source", SOURCES)
-@pytest.mark.parametrize("headers", [{}, {"X-Api-Key": "f" * 32}])
+@pytest.mark.parametrize("headers", [{}, {"X-Api-Key": "f" * 32}, {"X-Api-Key": "ab\x00cd"}])
 def test_missing_or_unknown_key_is_401(client, service, source, headers):
     response = client.post(f"/webhook/{source}/", json=SAMPLES[source], headers=headers)
     assert response.status_code == 401

@@ -18,188 +18,33 @@ from __future__ import annotations
 import json
 from typing import Any
 
-MAX_LINES = 2000
-MAX_LINE_CHARS = 4096
-MAX_FRAMES = 250
-MAX_CHAIN = 10
-MAX_STR = 1000
-MAX_CONTEXT_LINES = 50
-MAX_JSON_CHARS = 2_000_000
-
-FRAME_KEYS = ("filename", "abs_path", "function", "module", "lineno", "colno", "in_app", "context_line",
-              "pre_context", "post_context")
-
-
-def _trunc(value: Any) -> str | None:
-    """``value`` as a string of at most ``MAX_STR`` characters (``None`` stays ``None``)."""
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        try:
-            value = str(value)
-        except Exception:
-            return None
-    return value[:MAX_STR]
-
-
-def make_frame(**kw: Any) -> dict:
-    """A frame dict with every key of :data:`FRAME_KEYS`; missing keys are ``None`` (``in_app`` ``False``).
-
-    String fields are cut to ``MAX_STR`` characters, context lists to ``MAX_CONTEXT_LINES`` entries;
-    unknown keyword arguments are ignored.
-    """
-    frame = {key: kw.get(key) for key in FRAME_KEYS}
-    for key in ("filename", "abs_path", "function", "module", "context_line"):
-        frame[key] = _trunc(frame[key])
-    if frame["filename"] is None:
-        frame["filename"] = ""
-    for key in ("lineno", "colno"):
-        frame[key] = _to_int(frame[key])
-    for key in ("pre_context", "post_context"):
-        value = frame[key]
-        if value is None:
-            continue
-        if isinstance(value, (list, tuple)):
-            frame[key] = [_trunc(line) or "" for line in value[:MAX_CONTEXT_LINES]]
-        else:
-            frame[key] = None
-    frame["in_app"] = bool(frame["in_app"])
-    return frame
-
-
-def make_exception(type_: Any = None, value: Any = None, module: Any = None,
-                   frames: list[dict] | None = None) -> dict:
-    """An exception dict; keeps the newest ``MAX_FRAMES`` frames (the last ones, frames being oldest first)."""
-    frames = list(frames or [])
-    if len(frames) > MAX_FRAMES:
-        frames = frames[-MAX_FRAMES:]
-    return {"type": _trunc(type_) or None, "value": _trunc(value), "module": _trunc(module) or None,
-            "frames": frames}
-
-
-def _cap_chain(chain: list[dict]) -> list[dict]:
-    """At most ``MAX_CHAIN`` exceptions, keeping the outermost ones (the end of a cause-first chain)."""
-    return chain[-MAX_CHAIN:] if len(chain) > MAX_CHAIN else chain
-
-
-def _to_text(text: Any) -> str:
-    """Best-effort ``str`` for whatever came in: bytes are decoded leniently, ``None`` is ``""``."""
-    if text is None:
-        return ""
-    if isinstance(text, str):
-        return text
-    if isinstance(text, (bytes, bytearray, memoryview)):
-        try:
-            return bytes(text[: MAX_LINES * MAX_LINE_CHARS]).decode("utf-8", errors="replace")
-        except Exception:
-            return ""
-    try:
-        return str(text)
-    except Exception:
-        return ""
-
-
-def _lines(text: Any, tail: bool = False) -> list[str]:
-    """The first (or, with ``tail``, the last) ``MAX_LINES`` lines of ``text``, each cut to ``MAX_LINE_CHARS``.
-
-    ``\\r\\n`` and lone ``\\r`` count as line breaks; NUL characters are dropped.
-    """
-    text = _to_text(text)
-    if not text:
-        return []
-    budget = MAX_LINES * (MAX_LINE_CHARS + 2)
-    text = text[-budget:] if tail else text[:budget]
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if "\x00" in text:
-        text = text.replace("\x00", "")
-    lines = text.split("\n")
-    lines = lines[-MAX_LINES:] if tail else lines[:MAX_LINES]
-    return [line[:MAX_LINE_CHARS] if len(line) > MAX_LINE_CHARS else line for line in lines]
-
-
-def _to_int(value: Any) -> int | None:
-    """A non-negative int from an int, a float or a string of ASCII digits; anything else is ``None``."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if 0 <= value < 10**12 else None
-    if isinstance(value, float):
-        if value != value or not (0 <= value < 10**12):
-            return None
-        return int(value)
-    if isinstance(value, str):
-        value = value.strip()
-        if value and len(value) <= 12 and value.isascii() and value.isdigit():
-            return int(value)
-    return None
-
-
-def _is_digits(value: str) -> bool:
-    return bool(value) and len(value) <= 12 and value.isascii() and value.isdigit()
-
-
-def _split_location(loc: str) -> tuple[str, int | None, int | None]:
-    """``"file:line:col"`` / ``"file:line"`` / ``"file"`` -> ``(file, line, col)`` (right to left, so URLs
-    and Windows drive letters keep their colons)."""
-    head, sep, last = loc.rpartition(":")
-    if not sep or not _is_digits(last):
-        return loc, None, None
-    head2, sep2, middle = head.rpartition(":")
-    if sep2 and _is_digits(middle):
-        return head2, int(middle), int(last)
-    return head, int(last), None
-
-
-def _looks_absolute(path: str) -> bool:
-    """A POSIX absolute path, a Windows drive path, a UNC path or a URL."""
-    if not path:
-        return False
-    if path.startswith(("/", "\\\\")):
-        return True
-    if len(path) > 2 and path[1] == ":" and path[0].isalpha() and path[2] in "\\/":
-        return True
-    scheme, sep, _ = path.partition("://")
-    return bool(sep) and scheme.replace("-", "").replace("+", "").replace(".", "").isalnum()
-
-
-def _abs_path(path: str | None) -> str | None:
-    return path if path and _looks_absolute(path) else None
-
-
-def _is_identifier(name: str, extra: str = "") -> bool:
-    """Letters, digits, ``_`` and the characters of ``extra``; not empty, not starting with a digit."""
-    if not name or len(name) > 300 or name[0].isdigit():
-        return False
-    for char in name:
-        if not (char.isalnum() or char == "_" or char in extra):
-            return False
-    return True
-
-
-def _fallback(text: Any) -> list[dict]:
-    """One exception with no type and no frames whose value is the first non-empty line (or ``None``)."""
-    first = None
-    try:
-        for line in _lines(text)[:50]:
-            if line.strip():
-                first = line.strip()
-                break
-    except Exception:
-        first = None
-    return [make_exception(None, first, None, [])]
-
-
-from app.ingest.stacktraces.dart import parse_dart_stack  # noqa: E402
-from app.ingest.stacktraces.java import parse_java_elements, parse_java_stack_trace  # noqa: E402
-from app.ingest.stacktraces.javascript import parse_js_stack, parse_react_component_stack  # noqa: E402
-from app.ingest.stacktraces.php import (  # noqa: E402
+from app.ingest.stacktraces.frames import (
+    FRAME_KEYS,
+    MAX_CHAIN,
+    MAX_CONTEXT_LINES,
+    MAX_FRAMES,
+    MAX_JSON_CHARS,
+    MAX_LINE_CHARS,
+    MAX_LINES,
+    MAX_STR,
+    _fallback,
+    _is_digits,
+    _lines,
+    _split_location,
+    _to_text,
+    make_exception,
+    make_frame,
+)
+from app.ingest.stacktraces.dart import parse_dart_stack
+from app.ingest.stacktraces.java import parse_java_elements, parse_java_stack_trace
+from app.ingest.stacktraces.javascript import parse_js_stack, parse_react_component_stack
+from app.ingest.stacktraces.php import (
     parse_php_exception_text,
     parse_php_trace,
     parse_php_trace_text,
     php_exception_chain,
 )
-from app.ingest.stacktraces.python import parse_python_traceback  # noqa: E402
+from app.ingest.stacktraces.python import parse_python_traceback
 
 _PLATFORMS = {
     "python": "python", "py": "python", "django": "python", "flask": "python",
@@ -352,7 +197,8 @@ def detect_and_parse(text: Any, platform: str | None = None) -> list[dict]:
 
 
 __all__ = [
-    "FRAME_KEYS", "MAX_CHAIN", "MAX_FRAMES", "MAX_LINES", "MAX_STR",
+    "FRAME_KEYS", "MAX_CHAIN", "MAX_CONTEXT_LINES", "MAX_FRAMES", "MAX_JSON_CHARS", "MAX_LINE_CHARS", "MAX_LINES",
+    "MAX_STR",
     "detect_and_parse", "make_exception", "make_frame",
     "parse_dart_stack", "parse_java_elements", "parse_java_stack_trace", "parse_js_stack",
     "parse_php_exception_text", "parse_php_trace", "parse_php_trace_text", "php_exception_chain",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.ingest.stacktraces import (
+from app.ingest.stacktraces.frames import (
     MAX_FRAMES,
     _abs_path,
     _is_digits,

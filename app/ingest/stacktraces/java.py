@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from app.ingest.stacktraces import (
+from app.ingest.stacktraces.frames import (
     MAX_FRAMES,
     _cap_chain,
     _is_digits,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from app.ingest.stacktraces import (
+from app.ingest.stacktraces.frames import (
     MAX_CHAIN,
     MAX_FRAMES,
     _abs_path,

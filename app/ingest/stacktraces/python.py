@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.ingest.stacktraces import (
+from app.ingest.stacktraces.frames import (
     _abs_path,
     _cap_chain,
     _is_identifier,

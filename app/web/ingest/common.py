@@ -101,8 +101,7 @@ def authenticate_service(key: str | None) -> IngestService:
     if not key:
         raise ApiError(401, "missing ingest key: send the service's key in the X-Api-Key header or ?key=",
                        field="X-Api-Key")
-    # Keys are hex; a NUL could never match one, and PostgreSQL would refuse the lookup.
-    service = resolve_ingest_key(key) if "\x00" not in key else None
+    service = resolve_ingest_key(key)
     if service is None:
         raise ApiError(401, "unknown ingest key", field="X-Api-Key")
     return service
