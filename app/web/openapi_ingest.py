@@ -10,7 +10,7 @@ from __future__ import annotations
 from app.models import SEVERITIES, STATUSES
 from app.web.openapi_examples import EXAMPLES
 
-# Accepted on input besides our own names, case-insensitive (app/ingest/severity.py SYNONYMS).
+# Accepted on input besides our own names, case-insensitive (app/ingest/incoming.py SYNONYMS).
 SEVERITY_WORDS = ("critical", "high", "medium", "low", "info", "fatal", "emergency", "alert", "error", "severe",
                   "warning", "warn", "notice", "debug", "trace")
 
