@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -43,7 +43,6 @@ class ErrorLog(db.Model):
     endpoint: Mapped[str | None] = mapped_column(String(512))
     platform: Mapped[str | None] = mapped_column(String(32))
     status: Mapped[str] = mapped_column(String(16), default="new")
-    resolved: Mapped[bool] = mapped_column(Boolean, default=False)
     resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("developers.id", ondelete="SET NULL"))
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     resolution_note: Mapped[str | None] = mapped_column(Text)
@@ -70,6 +69,11 @@ class ErrorLog(db.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def resolved(self) -> bool:
+        """Resolved is a status, kept in ``status`` alone (the API still answers ``resolved``)."""
+        return self.status == "resolved"
 
 
 class ErrorOccurrence(db.Model):

@@ -69,11 +69,11 @@ class RecordResult:
         return None
 
 
-# Columns of a new error that vary per error; status, resolved and regression_count start the same.
+# Columns of a new error that vary per error; status and regression_count start the same.
 VARYING_COLUMNS = ("id", "service_id", "fingerprint", "severity", "severity_level", "error_type", "message",
                    "culprit", "endpoint", "platform", "occurrence_count", "first_seen", "last_seen",
                    "environment", "release")
-NEW_ERROR = {"status": "new", "resolved": False, "regression_count": 0}
+NEW_ERROR = {"status": "new", "regression_count": 0}
 RETURNED_COLUMNS = ("service_id", "fingerprint", "id", "status", "severity", "occurrence_count", "regressed_at",
                     "severity_raised_at")
 
@@ -99,7 +99,6 @@ def _on_conflict(stmt):
             "severity_raised_at": case((rises, mark), else_=ERRORS.c.severity_raised_at),
             # A new occurrence of a resolved error reopens it: a regression.
             "status": case((was_resolved, "new"), else_=ERRORS.c.status),
-            "resolved": case((was_resolved, False), else_=ERRORS.c.resolved),
             "resolved_at": case((was_resolved, None), else_=ERRORS.c.resolved_at),
             "regressed_at": case((was_resolved, mark), else_=ERRORS.c.regressed_at),
             "regression_count": ERRORS.c.regression_count + case((was_resolved, 1), else_=0),

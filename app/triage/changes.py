@@ -5,8 +5,10 @@ an audit row in the same transaction and hands follow-up work (notifications) of
 """
 from __future__ import annotations
 
+from sqlalchemy import update
+
 from app.extensions import db
-from app.models import OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, Developer, ErrorLog
+from app.models import OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, Developer, ErrorEscalation, ErrorLog
 from app.models.types import utcnow
 from app.platform.audit import record_audit
 from app.platform.refusal import Refused
@@ -96,23 +98,33 @@ def update_error(error: ErrorLog, actor: Developer | None, *, assignee: Develope
         record_audit(actor, "error.severity_changed", "error", error.id, error_id=error.id,
                      details={"from": previous, "to": severity})
     if status == "resolved":
-        error.status, error.resolved, error.resolved_at = "resolved", True, utcnow()
+        error.status, error.resolved_at = "resolved", utcnow()
         error.resolved_by_id = actor.id if actor else None
         error.resolution_note = (note or "").strip()[:4000] or None
         record_audit(actor, "error.resolved", "error", error.id, error_id=error.id,
                      details={"note": error.resolution_note})
+        _close_escalations(error, f"resolved: {error.resolution_note}" if error.resolution_note else "resolved")
         events.append("error.resolved")
     elif status is not None and status != error.status:
         previous = error.status
         error.status = status
+        if status not in OPEN_STATUSES:
+            _close_escalations(error, status)
         if previous == "resolved":
-            error.resolved, error.resolved_at, error.resolved_by_id = False, None, None
+            error.resolved_at, error.resolved_by_id = None, None
         record_audit(actor, "error.status_changed", "error", error.id, error_id=error.id,
                      details={"from": previous, "to": status})
     db.session.commit()
     for event in events:
         hand_off(error, event)
     return error
+
+
+def _close_escalations(error: ErrorLog, note: str) -> None:
+    """An error that is no longer open closes its open escalations, saying why."""
+    db.session.execute(update(ErrorEscalation).where(ErrorEscalation.error_id == error.id,
+                                                     ErrorEscalation.resolved_at.is_(None))
+                       .values(resolved_at=utcnow(), note=note[:255]).execution_options(synchronize_session=False))
 
 
 def resolve_error(error: ErrorLog, actor: Developer | None, note: str | None = None) -> ErrorLog:

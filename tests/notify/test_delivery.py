@@ -139,7 +139,7 @@ def test_slack_retry_after_is_respected(app, client, slack_receiver):
 def _planned_email(service, developer, error_type: str) -> int:
     """A medium error with one planned (not yet sent) e-mail to the developer; the row's id."""
     error = ErrorLog(service_id=service.id, fingerprint=error_type.ljust(40, "0"), severity="medium",
-                     severity_level=3, error_type=error_type, message=error_type, status="new", resolved=False,
+                     severity_level=3, error_type=error_type, message=error_type, status="new",
                      occurrence_count=1, regression_count=0)
     db.session.add(error)
     db.session.commit()
@@ -243,7 +243,7 @@ def test_two_consumers_handling_the_same_event_route_once_and_send_once(app, smt
     service, developer = on_call
     make_developer("Second", services=[service], on_call=True)
     error = ErrorLog(service_id=service.id, fingerprint="d" * 40, severity="high", severity_level=4,
-                     error_type="DoubleHandled", message="two consumers", status="new", resolved=False,
+                     error_type="DoubleHandled", message="two consumers", status="new",
                      occurrence_count=1, regression_count=0)
     db.session.add(error)
     db.session.commit()

@@ -24,7 +24,7 @@ def make_error(service, severity="high", status="new") -> ErrorLog:
 
     error = ErrorLog(service_id=service.id, fingerprint=f"{next(_fingerprints):040d}", severity=severity,
                      severity_level=SEVERITY_LEVEL[severity], error_type="RoutingError", message="m", status=status,
-                     resolved=False, occurrence_count=1, regression_count=0)
+                     occurrence_count=1, regression_count=0)
     db.session.add(error)
     db.session.commit()
     return error

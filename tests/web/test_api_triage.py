@@ -268,6 +268,36 @@ def test_escalate_is_validated(api, error, body, field):
     assert db.session.execute(db.select(ErrorEscalation)).first() is None
 
 
+def test_resolving_closes_the_open_escalations_with_the_note(api, error, lead, service):
+    service.lead_id = lead.id
+    db.session.commit()
+    api.post(f"/api/errors/{error.id}/escalate/", json={"reason": "stuck"})
+    api.post(f"/api/errors/{error.id}/escalate/", json={"reason": "still stuck"})
+    assert api.post(f"/api/errors/{error.id}/resolve/", json={"note": "pool size raised"}).status_code == 200
+    rows = db.session.execute(db.select(ErrorEscalation).order_by(ErrorEscalation.level)).scalars().all()
+    assert [(r.level, r.note) for r in rows] == [(1, "resolved: pool size raised"), (2, "resolved: pool size raised")]
+    assert all(r.resolved_at is not None for r in rows)
+
+
+def test_ignoring_closes_the_open_escalations_and_reopening_keeps_them_closed(api, error):
+    api.post(f"/api/errors/{error.id}/escalate/", json={"reason": "stuck"})
+    assert api.patch(f"/api/errors/{error.id}/", json={"status": "ignored"}).status_code == 200
+    (row,) = db.session.execute(db.select(ErrorEscalation)).scalars().all()
+    closed_at = row.resolved_at
+    assert closed_at is not None and row.note == "ignored"
+    api.patch(f"/api/errors/{error.id}/", json={"status": "new"})
+    db.session.refresh(row)
+    assert row.resolved_at == closed_at
+
+
+def test_resolved_is_the_status_alone(api, error):
+    api.post(f"/api/errors/{error.id}/resolve/", json={})
+    assert api.get(f"/api/errors/{error.id}/").json["resolved"] is True
+    api.patch(f"/api/errors/{error.id}/", json={"status": "in_progress"})
+    assert api.get(f"/api/errors/{error.id}/").json["resolved"] is False
+    assert "resolved" not in ErrorLog.__table__.columns
+
+
 def test_a_resolved_error_cannot_be_escalated(api, error, lead):
     triage.resolve_error(error, lead)
     assert api.post(f"/api/errors/{error.id}/escalate/", json={"reason": "x"}).status_code == 409
