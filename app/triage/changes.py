@@ -6,7 +6,7 @@ an audit row in the same transaction and hands follow-up work (notifications) of
 from __future__ import annotations
 
 from app.extensions import db
-from app.models import OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, Developer, ErrorLog
+from app.models import SEVERITIES, SEVERITY_LEVEL, STATUSES, Developer, ErrorLog
 from app.models.types import utcnow
 from app.platform.audit import record_audit
 from app.platform.refusal import Refused
@@ -105,16 +105,6 @@ def set_severity(error: ErrorLog, severity: str, actor: Developer | None) -> Err
     if rises:
         hand_off(error, "error.severity_raised")
     return error
-
-
-def open_load(developer_id: int) -> int:
-    """A developer's current load: open errors assigned to them (derived, so always exact)."""
-    from sqlalchemy import func, select
-
-    return db.session.execute(
-        select(func.count()).select_from(ErrorLog)
-        .where(ErrorLog.assigned_to_id == developer_id, ErrorLog.status.in_(OPEN_STATUSES))
-    ).scalar_one()
 
 
 def hand_off(error: ErrorLog, event: str | None) -> None:

@@ -8,8 +8,8 @@ from app.ingest.sources import NORMALISERS
 from app.models import SEVERITIES, STATUSES, Developer, ErrorLog
 from app.accounts import developers as accounts
 from app.triage import escalation
-from app.triage import oncall
 from app.reports import errors as queries
+from app.reports import team
 from app.triage import changes as triage
 from app.web import serializers as out
 from app.web.errors import ApiError, register_json_errors
@@ -172,15 +172,14 @@ def escalate_error(error_id: str):
 @bp.get("/developers/")
 def list_developers():
     developers = db.session.execute(db.select(Developer).order_by(Developer.name)).scalars().all()
-    loads = queries.current_loads([d.id for d in developers])
-    answering = oncall.on_call_ids([d.id for d in developers])
-    return {"items": [out.developer(d, loads[d.id], d.id in answering) for d in developers],
+    rows = team.team(developers)
+    return {"items": [out.developer(r["developer"], r["load"], r["on_call"]) for r in rows],
             "total": len(developers)}
 
 
 @bp.get("/developers/workload/")
 def developer_workload():
-    items = queries.workload()
+    items = team.workload()
     return {"items": items, "total": len(items)}
 
 
@@ -195,7 +194,8 @@ def set_on_call(developer_id: int):
     if not accounts.can_change_on_call(g.actor, developer):
         raise ApiError(403, "only leads, managers and admins change another developer's on-call status")
     accounts.set_on_call(developer, on_call, g.actor)
-    return out.developer(developer, triage.open_load(developer.id), oncall.is_on_call(developer))
+    row = team.team([developer])[0]
+    return out.developer(developer, row["load"], row["on_call"])
 
 
 # --- patterns and notifications ----------------------------------------------------------------
