@@ -49,6 +49,7 @@ class RedisStore:
     remote = True
 
     def __init__(self, url: str):
+        self.url = url
         self.client = client(url)
         self._incr = self.client.register_script(_INCR_WITH_EXPIRY)
 
@@ -137,7 +138,8 @@ class MemoryStore:
 
 def store() -> RedisStore | MemoryStore:
     """The current app's store: Redis for its ``REDIS_URL``, else its own process memory."""
-    url = current_app.config.get("REDIS_URL")
+    app = current_app._get_current_object()  # one context look-up: the rate limiter calls this per event
+    url = app.config.get("REDIS_URL")
     if url:
         found = _stores.get(url)
         if found is None:
@@ -145,5 +147,5 @@ def store() -> RedisStore | MemoryStore:
             with _client_lock:
                 found = _stores.setdefault(url, built)
         return found
-    found = current_app.extensions.get("heartwatch.kv")
-    return found if found is not None else current_app.extensions.setdefault("heartwatch.kv", MemoryStore())
+    found = app.extensions.get("heartwatch.kv")
+    return found if found is not None else app.extensions.setdefault("heartwatch.kv", MemoryStore())

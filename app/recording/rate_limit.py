@@ -42,7 +42,7 @@ def check_rate(service_id: int, limit: int | None) -> int | None:
     if not store.remote:
         return None if store.incr(_window_key(service_id, window), 1, WINDOW * 2) <= limit else retry_after
     try:
-        allowed = _take_from_window(store, current_app.config["REDIS_URL"], service_id, limit, window)
+        allowed = _take_from_window(store, service_id, limit, window)
     except Exception:
         log.warning("rate limiter could not reach Redis; letting the event through", exc_info=True)
         return None
@@ -71,12 +71,12 @@ _leases: dict[tuple[str, int], _Lease] = {}
 _leases_lock = threading.Lock()
 
 
-def _take_from_window(store, url: str, service_id: int, limit: int, window: int) -> bool:
+def _take_from_window(store, service_id: int, limit: int, window: int) -> bool:
     """One event against the shared count of the window: True when it is within the limit."""
     with _leases_lock:
-        lease = _leases.get((url, service_id))
+        lease = _leases.get((store.url, service_id))
         if lease is None or lease.window != window or lease.limit != limit:
-            lease = _leases[(url, service_id)] = _Lease(window, limit)
+            lease = _leases[(store.url, service_id)] = _Lease(window, limit)
         if lease.left > 0:
             lease.left -= 1
             return True
