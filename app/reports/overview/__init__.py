@@ -2,8 +2,8 @@
 and a pattern's small charts. (The team is ``app.reports.team``, timelines ``app.reports.activity``.)
 
 The overview's figures are cached for ``DASHBOARD_CACHE_SECONDS`` in ``app.platform.kv`` (in Redis
-when ``REDIS_URL`` is set, so every web process shares one computation; in process otherwise): a page that many people keep open
-must not cost aggregates over a million occurrences per visit. The 30-day series is split: each past
+when ``REDIS_URL`` is set, so every web process shares one computation; in process otherwise): a
+page that many people keep open must not cost aggregates over a million occurrences per visit. The 30-day series is split: each past
 day is cached on its own for much longer (it changes only by late events and retention), today is
 counted with the short cache. docs/PERFORMANCE.md (Dashboard) has the measurements behind this.
 """
