@@ -1,27 +1,25 @@
 """Signing in to the dashboard: password check, and a limit on failed attempts.
 
-Failures are counted per e-mail and client address in a fixed window: in Redis when ``REDIS_URL``
-is set (every web process sees the same count), in process otherwise (the embedded default runs
-one web process). A pause after a few failures makes guessing a password by the thousand useless
-without locking the real owner out for long.
+Failures are counted per e-mail and client address in a fixed window, in ``app.platform.kv``: in
+Redis when ``REDIS_URL`` is set (every web process sees the same count), in process otherwise (the
+embedded default runs one web process). A pause after a few failures makes guessing a password by
+the thousand useless without locking the real owner out for long.
 """
 from __future__ import annotations
 
 import hashlib
 import logging
-import threading
-import time
 
 from flask import current_app
 
 from app.models import Developer
 from app.accounts import developers as accounts
+from app.platform import kv
 from app.platform.audit import record_audit
 
 log = logging.getLogger("heartwatch.auth")
 
-_local_failures: dict[str, tuple[float, int]] = {}
-_local_lock = threading.Lock()
+KEY_PREFIX = "heartwatch:login:"
 
 
 class SignInRefused(Exception):
@@ -34,7 +32,7 @@ class SignInRefused(Exception):
 
 def _key(email: str, address: str | None) -> str:
     digest = hashlib.sha256(f"{(email or '').strip().lower()}|{address or ''}".encode()).hexdigest()[:32]
-    return f"heartwatch:login:{digest}"
+    return KEY_PREFIX + digest
 
 
 def _settings() -> tuple[int, int]:
@@ -44,62 +42,28 @@ def _settings() -> tuple[int, int]:
 def _failures(key: str) -> tuple[int, int]:
     """(failures in the current window, seconds until it ends)."""
     _, window = _settings()
-    url = current_app.config.get("REDIS_URL")
-    if url:
-        from app.platform.feed import _redis
-
-        try:
-            client = _redis(url)
-            count, ttl = client.get(key), client.ttl(key)
-            return int(count or 0), max(1, int(ttl)) if ttl and ttl > 0 else window
-        except Exception:
-            log.warning("sign-in limiter could not reach Redis", exc_info=True)
-            return 0, window
-    now = time.monotonic()
-    with _local_lock:
-        started, count = _local_failures.get(key, (now, 0))
-        if now - started >= window:
-            return 0, window
-        return count, max(1, int(window - (now - started)))
+    store = kv.store()
+    try:
+        count, left = store.get(key), store.ttl(key)
+    except Exception:
+        log.warning("sign-in limiter could not reach Redis", exc_info=True)
+        return 0, window
+    return int(count or 0), max(1, int(left)) if left else window
 
 
 def _count_failure(key: str) -> None:
     _, window = _settings()
-    url = current_app.config.get("REDIS_URL")
-    if url:
-        from app.platform.feed import _redis
-
-        try:
-            pipe = _redis(url).pipeline()
-            pipe.incr(key)
-            pipe.expire(key, window, nx=True)
-            pipe.execute()
-        except Exception:
-            log.warning("sign-in limiter could not reach Redis", exc_info=True)
-        return
-    now = time.monotonic()
-    with _local_lock:
-        started, count = _local_failures.get(key, (now, 0))
-        if now - started >= window:
-            started, count = now, 0
-        _local_failures[key] = (started, count + 1)
-        if len(_local_failures) > 10000:
-            for stale in [k for k, (t, _) in _local_failures.items() if now - t >= window]:
-                del _local_failures[stale]
+    try:
+        kv.store().incr(key, 1, window)
+    except Exception:
+        log.warning("sign-in limiter could not reach Redis", exc_info=True)
 
 
 def _clear(key: str) -> None:
-    url = current_app.config.get("REDIS_URL")
-    if url:
-        from app.platform.feed import _redis
-
-        try:
-            _redis(url).delete(key)
-        except Exception:
-            log.warning("sign-in limiter could not reach Redis", exc_info=True)
-        return
-    with _local_lock:
-        _local_failures.pop(key, None)
+    try:
+        kv.store().delete(key)
+    except Exception:
+        log.warning("sign-in limiter could not reach Redis", exc_info=True)
 
 
 def authenticate(email: str, password: str, address: str | None) -> Developer | None:
@@ -133,6 +97,5 @@ def authenticate(email: str, password: str, address: str | None) -> Developer | 
 
 
 def reset_local_state() -> None:
-    """Forget in-process failure counts (between tests)."""
-    with _local_lock:
-        _local_failures.clear()
+    """Forget failure counts (between tests)."""
+    kv.store().delete_prefix(KEY_PREFIX)

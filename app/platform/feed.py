@@ -13,6 +13,8 @@ import threading
 import orjson
 from flask import current_app
 
+from app.platform import kv
+
 log = logging.getLogger("heartwatch.feed")
 CHANNEL_PREFIX = "heartwatch:feed"
 
@@ -54,27 +56,11 @@ class LocalBroadcaster:
 
 
 local = LocalBroadcaster()
-_redis_clients: dict[str, object] = {}
 _listener_lock = threading.Lock()
-_client_lock = threading.Lock()
 _listener_pid: int | None = None
 # Set once the listener's SUBSCRIBE is confirmed: a socket opened before that would miss events.
 _listener_ready = threading.Event()
 LISTENER_READY_WAIT = 2.0
-
-
-def _redis(url: str):
-    client = _redis_clients.get(url)
-    if client is None:
-        import redis
-
-        # Two threads building clients at once closed each other's connections: build one, under a lock.
-        with _client_lock:
-            client = _redis_clients.get(url)
-            if client is None:
-                client = _redis_clients[url] = redis.Redis.from_url(url, socket_timeout=2,
-                                                                    socket_connect_timeout=2)
-    return client
 
 
 def publish(event: dict) -> None:
@@ -82,7 +68,7 @@ def publish(event: dict) -> None:
     url = current_app.config.get("REDIS_URL")
     try:
         if url:
-            _redis(url).publish(channel_for(url), orjson.dumps(event))
+            kv.client(url).publish(channel_for(url), orjson.dumps(event))
         else:
             local.publish(event)
     except Exception:

@@ -1,7 +1,8 @@
 """Per-service ingest rate limits, and the count of events dropped by them.
 
-A fixed one-minute window: in Redis when ``REDIS_URL`` is set (shared by every web process),
-in process otherwise (the embedded default runs one web process).
+A fixed one-minute window, counted in ``app.platform.kv``: in Redis when ``REDIS_URL`` is set
+(shared by every web process), in process otherwise (the embedded default runs one web process).
+Refused events are counted on the service row (``record_dropped``).
 
 With Redis, a process takes its share of the window in leases rather than one event at a time (a
 round trip per event was about a tenth of the ingest path's CPU): a lease is a block of the window's
@@ -22,15 +23,11 @@ from sqlalchemy import update
 
 from app.extensions import db
 from app.models import Service
+from app.platform import kv
 
 log = logging.getLogger("heartwatch.ingest")
 WINDOW = 60
-DROP_FLUSH_SECONDS = 1.0
-
-_local_counts: dict[tuple[int, int], int] = {}
-_local_lock = threading.Lock()
-_dropped: dict[int, int] = {}
-_dropped_flushed_at: dict[int, float] = {}
+DROP_WAIT_SECONDS = 10.0
 
 
 def check_rate(service_id: int, limit: int | None) -> int | None:
@@ -41,22 +38,19 @@ def check_rate(service_id: int, limit: int | None) -> int | None:
     now = time.time()
     window = int(now // WINDOW)
     retry_after = max(1, int((window + 1) * WINDOW - now))
-    url = current_app.config.get("REDIS_URL")
-    if url:
-        try:
-            allowed = _take_from_window(url, service_id, limit, window)
-        except Exception:
-            log.warning("rate limiter could not reach Redis; letting the event through", exc_info=True)
-            return None
-        return None if allowed else retry_after
-    else:
-        with _local_lock:
-            count = _local_counts.get((service_id, window), 0) + 1
-            _local_counts[(service_id, window)] = count
-            if len(_local_counts) > 10000:
-                for stale in [k for k in _local_counts if k[1] < window]:
-                    del _local_counts[stale]
-    return None if count <= limit else retry_after
+    store = kv.store()
+    if not store.remote:
+        return None if store.incr(_window_key(service_id, window), 1, WINDOW * 2) <= limit else retry_after
+    try:
+        allowed = _take_from_window(store, service_id, limit, window)
+    except Exception:
+        log.warning("rate limiter could not reach Redis; letting the event through", exc_info=True)
+        return None
+    return None if allowed else retry_after
+
+
+def _window_key(service_id: int, window: int) -> str:
+    return f"heartwatch:rate:{service_id}:{window}"
 
 
 LEASE_MAX = 50
@@ -77,19 +71,20 @@ _leases: dict[tuple[str, int], _Lease] = {}
 _leases_lock = threading.Lock()
 
 
-def _take_from_window(url: str, service_id: int, limit: int, window: int) -> bool:
+def _take_from_window(store, service_id: int, limit: int, window: int) -> bool:
     """One event against the shared count of the window: True when it is within the limit."""
     with _leases_lock:
-        lease = _leases.get((url, service_id))
+        lease = _leases.get((store.url, service_id))
         if lease is None or lease.window != window or lease.limit != limit:
-            lease = _leases[(url, service_id)] = _Lease(window, limit)
+            lease = _leases[(store.url, service_id)] = _Lease(window, limit)
         if lease.left > 0:
             lease.left -= 1
             return True
         if lease.seen >= limit:
             return False  # the count only grows within a window: refused without asking
         block = max(1, min(LEASE_MAX, (limit - lease.seen) // LEASE_SHARE))
-    count = int(_window_counter(url)(keys=[f"heartwatch:rate:{service_id}:{window}"], args=[WINDOW * 2, block]))
+    # The block and the key's expiry in one round trip; the key outlives its one-minute window.
+    count = store.incr(_window_key(service_id, window), block, WINDOW * 2)
     granted = min(block, limit - (count - block))  # the units of this block that are within the limit
     with _leases_lock:
         lease.seen = max(lease.seen, count)
@@ -98,54 +93,61 @@ def _take_from_window(url: str, service_id: int, limit: int, window: int) -> boo
     return granted >= 1
 
 
-# Take a block of the window's count and set its expiry in one round trip (a MULTI/EXEC pipeline took
-# four commands per event); the key outlives its one-minute window either way.
-_COUNT_IN_WINDOW = """
-local count = redis.call('INCRBY', KEYS[1], ARGV[2])
-if redis.call('TTL', KEYS[1]) < 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return count
-"""
-_counters: dict[str, object] = {}
-_counters_lock = threading.Lock()
+@dataclass
+class _Drops:
+    """Refused events of one service in this process: ``counted`` so far, ``written`` to its row."""
+
+    counted: int = 0
+    written: int = 0
+    writing: bool = False
 
 
-def _window_counter(url: str):
-    counter = _counters.get(url)
-    if counter is None:
-        # Under a lock: a client built twice by racing threads and one dropped closes the other's
-        # connections when it is collected.
-        with _counters_lock:
-            counter = _counters.get(url)
-            if counter is None:
-                import redis
-
-                client = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
-                counter = _counters[url] = client.register_script(_COUNT_IN_WINDOW)
-    return counter
+_drops: dict[int, _Drops] = {}
+_drops_changed = threading.Condition()
 
 
 def record_dropped(service_id: int) -> None:
-    """Count an event refused by the rate limit, so drops are visible, never silent.
+    """Count an event refused by the rate limit on its service, so drops are visible, never silent.
 
-    Counts are added to the service row at most once a second per service and process, so a
-    flood of refused events does not become a flood of writes.
+    The count on the service row is exact once the refusal is answered. Refusals that arrive while
+    this process is writing that service's count wait for the write and are added together by the
+    next one, so a flood of refused events costs one write in flight per service, not one each.
     """
-    now = time.monotonic()
-    with _local_lock:
-        _dropped[service_id] = _dropped.get(service_id, 0) + 1
-        if now - _dropped_flushed_at.get(service_id, 0.0) < DROP_FLUSH_SECONDS:
-            return
-        count = _dropped.pop(service_id)
-        _dropped_flushed_at[service_id] = now
-    db.session.execute(update(Service).where(Service.id == service_id)
-                       .values(dropped_events=Service.dropped_events + count))
+    # A refused request does nothing else with the database: end its transaction before waiting, so
+    # it holds no connection state another thread's write could wait for.
     db.session.commit()
+    with _drops_changed:
+        drops = _drops.setdefault(service_id, _Drops())
+        drops.counted += 1
+        mine = drops.counted
+        deadline = time.monotonic() + DROP_WAIT_SECONDS
+        while drops.writing and drops.written < mine and time.monotonic() < deadline:
+            _drops_changed.wait(deadline - time.monotonic())
+        if drops.written >= mine or drops.writing:
+            return
+        drops.writing = True
+        upto = drops.counted
+        count = upto - drops.written
+    written = False
+    try:
+        db.session.execute(update(Service).where(Service.id == service_id)
+                           .values(dropped_events=Service.dropped_events + count))
+        db.session.commit()
+        written = True
+    except Exception:
+        db.session.rollback()
+        log.warning("could not count %d dropped events of service %s; the next refusal adds them",
+                    count, service_id, exc_info=True)
+    finally:
+        with _drops_changed:
+            drops.writing = False
+            if written:
+                drops.written = max(drops.written, upto)
+            _drops_changed.notify_all()
 
 
 def reset_local_state() -> None:
-    with _local_lock:
-        _local_counts.clear()
-        _dropped.clear()
-        _dropped_flushed_at.clear()
+    with _drops_changed:
+        _drops.clear()
     with _leases_lock:
         _leases.clear()

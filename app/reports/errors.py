@@ -9,11 +9,10 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import (
-    OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, Developer, ErrorLog, ErrorNotification, ErrorOccurrence,
-    ErrorPattern, Service,
+    OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, ErrorLog, ErrorNotification, ErrorOccurrence, ErrorPattern,
+    Service,
 )
 from app.models.types import utcnow
-from app.triage.oncall import on_call_ids
 from app.platform.sql import contains_ci, hour_bucket, seconds_between
 from app.platform.refusal import Refused
 
@@ -208,50 +207,6 @@ def error_stats(hours: int = 24) -> dict:
         "occurrences_per_hour": per_hour,
         "avg_resolution_seconds": round(float(mean_resolution), 1) if mean_resolution is not None else None,
     }
-
-
-def open_errors_by_assignee() -> dict[int, dict[str, int]]:
-    """Open errors per assigned developer and severity: the load behind routing and the workload views."""
-    rows = db.session.execute(
-        select(ErrorLog.assigned_to_id, ErrorLog.severity, func.count())
-        .where(ErrorLog.assigned_to_id.is_not(None), ErrorLog.status.in_(OPEN_STATUSES))
-        .group_by(ErrorLog.assigned_to_id, ErrorLog.severity)
-    ).all()
-    counts: dict[int, dict[str, int]] = {}
-    for developer_id, severity, count in rows:
-        counts.setdefault(developer_id, {})[severity] = count
-    return counts
-
-
-def workload() -> list[dict]:
-    """Per developer: current load (open errors assigned), max load, open errors by severity."""
-    counts = open_errors_by_assignee()
-    answering = on_call_ids()  # the flag, shifts and overrides: who answers now
-    result = []
-    for developer in db.session.execute(select(Developer).order_by(Developer.name)).scalars():
-        by_severity = counts.get(developer.id, {})
-        load = sum(by_severity.values())
-        on_call = developer.id in answering
-        result.append({
-            "developer_id": developer.id, "name": developer.name, "role": developer.role,
-            "on_call": on_call, "current_load": load, "max_load": developer.max_load,
-            "available": developer.active and on_call and load < developer.max_load,
-            "open_by_severity": {s: by_severity.get(s, 0) for s in reversed(SEVERITIES)},
-        })
-    return result
-
-
-def current_loads(developer_ids: list[int]) -> dict[int, int]:
-    if not developer_ids:
-        return {}
-    rows = db.session.execute(
-        select(ErrorLog.assigned_to_id, func.count())
-        .where(ErrorLog.assigned_to_id.in_(developer_ids), ErrorLog.status.in_(OPEN_STATUSES))
-        .group_by(ErrorLog.assigned_to_id)
-    ).all()
-    loads = dict.fromkeys(developer_ids, 0)
-    loads.update(dict(rows))
-    return loads
 
 
 CRITICAL_LISTED = 500

@@ -146,16 +146,6 @@ def set_severity(error: ErrorLog, severity: str, actor: Developer | None) -> Err
     return update_error(error, actor, severity=severity)
 
 
-def open_load(developer_id: int) -> int:
-    """A developer's current load: open errors assigned to them (derived, so always exact)."""
-    from sqlalchemy import func, select
-
-    return db.session.execute(
-        select(func.count()).select_from(ErrorLog)
-        .where(ErrorLog.assigned_to_id == developer_id, ErrorLog.status.in_(OPEN_STATUSES))
-    ).scalar_one()
-
-
 def hand_off(error: ErrorLog, event: str | None) -> None:
     """Announce a committed change of an error (live feed, notification job)."""
     if event is not None:

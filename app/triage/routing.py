@@ -28,6 +28,7 @@ from app.models import OPEN_STATUSES, Developer, ErrorLog, Service, developer_se
 from app.models.types import utcnow
 from app.triage import oncall
 from app.accounts.preferences import DEFAULT_CHANNELS, channels_for
+from app.reports import team
 from app.triage.changes import assign_error
 
 SEVERITY_CHANNELS = DEFAULT_CHANNELS
@@ -61,9 +62,8 @@ def lock_error(error_id: str) -> ErrorLog | None:
 
 
 def _loads(developer_ids: list[int]) -> dict[int, int]:
-    from app.reports.errors import current_loads
-
-    return current_loads(developer_ids)
+    # The team read model's count, so routing ranks by the numbers the API and dashboard show.
+    return {developer_id: load.total for developer_id, load in team.open_loads(developer_ids).items()}
 
 
 def candidates(service_id: int, at: dt.datetime | None = None) -> list[tuple[Developer, int]]:

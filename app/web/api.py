@@ -10,8 +10,8 @@ from app.accounts import developers as accounts
 from app.accounts import tokens
 from app.notify import delivery
 from app.triage import escalation
-from app.triage import oncall
 from app.reports import errors as queries
+from app.reports import team
 from app.triage import changes as triage
 from app.web import schemas
 from app.web import serializers as out
@@ -156,15 +156,14 @@ def escalate_error(error_id: str):
 @bp.get("/developers/")
 def list_developers():
     developers = db.session.execute(db.select(Developer).order_by(Developer.name)).scalars().all()
-    loads = queries.current_loads([d.id for d in developers])
-    answering = oncall.on_call_ids([d.id for d in developers])
+    rows = team.team(developers)
     return schemas.dump(out.listing(schemas.DeveloperList,
-                                    [out.developer(d, loads[d.id], d.id in answering) for d in developers]))
+                                    [out.developer(r["developer"], r["load"], r["on_call"]) for r in rows]))
 
 
 @bp.get("/developers/workload/")
 def developer_workload():
-    return schemas.dump(out.listing(schemas.WorkloadList, queries.workload()))
+    return schemas.dump(out.listing(schemas.WorkloadList, team.workload()))
 
 
 @bp.post("/developers/<int:developer_id>/on-call/")
@@ -174,7 +173,8 @@ def set_on_call(developer_id: int):
         raise ApiError(404, f"no developer with id {developer_id}")
     on_call = schemas.read(schemas.OnCallChange, _json_body()).on_call
     accounts.set_on_call(developer, on_call, g.actor)
-    return schemas.dump(out.developer(developer, triage.open_load(developer.id), oncall.is_on_call(developer)))
+    row = team.team([developer])[0]
+    return schemas.dump(out.developer(developer, row["load"], row["on_call"]))
 
 
 # --- patterns and notifications ----------------------------------------------------------------

@@ -10,7 +10,7 @@ import pytest
 from app.extensions import db
 from app.models import AuditEvent, ErrorEscalation, ErrorLog, ErrorNotification
 from app.models.types import utcnow
-from app.reports import overview as dashboard
+from app.reports import activity
 from app.triage import changes as triage
 from tests.factories import ingest, make_developer, make_service
 
@@ -436,7 +436,7 @@ def test_timeline_and_notifications_of_an_error(client, lead, service, new_error
 def test_timeline_helper_names_people_and_orders_newest_first(client, lead, service, new_error):
     dev = make_developer("Dana Dev", services=[service])
     triage.assign_error(new_error, dev, lead)
-    items = dashboard.timeline(new_error)
+    items = activity.timeline(new_error)
     assert items[0]["action"] == "error.assigned" and items[0]["names"][dev.id] == "Dana Dev"
     assert items[-1]["action"] == "first_seen"
 

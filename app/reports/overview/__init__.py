@@ -1,8 +1,9 @@
-"""What the dashboard's overview and team pages show: counters, chart series, top services and errors.
+"""What the dashboard's overview shows: counters, chart series, top services and errors; an error's
+and a pattern's small charts. (The team is ``app.reports.team``, timelines ``app.reports.activity``.)
 
-The overview's figures are cached for ``DASHBOARD_CACHE_SECONDS`` (in Redis when ``REDIS_URL`` is set,
-so every web process shares one computation; in process otherwise): a page that many people keep open
-must not cost aggregates over a million occurrences per visit. The 30-day series is split: each past
+The overview's figures are cached for ``DASHBOARD_CACHE_SECONDS`` in ``app.platform.kv`` (in Redis
+when ``REDIS_URL`` is set, so every web process shares one computation; in process otherwise): a
+page that many people keep open must not cost aggregates over a million occurrences per visit. The 30-day series is split: each past
 day is cached on its own for much longer (it changes only by late events and retention), today is
 counted with the short cache. docs/PERFORMANCE.md (Dashboard) has the measurements behind this.
 """
@@ -11,8 +12,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import random
-import threading
-import time
 from typing import Callable
 
 import orjson
@@ -20,27 +19,18 @@ from flask import current_app
 from sqlalchemy import and_, func, select
 
 from app.extensions import db
-from app.models import (
-    OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, AuditEvent, Developer, ErrorEscalation, ErrorLog, ErrorNotification,
-    ErrorOccurrence, Service,
-)
+from app.models import OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, ErrorLog, ErrorOccurrence, Service
 from app.models.types import utcnow
-from app.triage.oncall import on_call_ids
-from app.reports.errors import open_errors_by_assignee
+from app.platform import kv
 
 log = logging.getLogger("heartwatch.dashboard")
 CACHE_PREFIX = "heartwatch:dashboard:"
 HISTORY_CACHE_SECONDS = 600
 OLD_DAY_SECONDS = 86400
 SEVERITY_ORDER = tuple(reversed(SEVERITIES))  # critical first
-_local_lock = threading.Lock()
 
 
 # --- the cache -----------------------------------------------------------------------------------
-
-def _local_cache() -> dict:
-    return current_app.extensions.setdefault("heartwatch.dashboard_cache", {})
-
 
 def cached(name: str, ttl: float, compute: Callable[[], object]):
     """``compute()``'s JSON-serialisable result, at most ``ttl`` seconds old (0: not cached)."""
@@ -55,52 +45,29 @@ def cached(name: str, ttl: float, compute: Callable[[], object]):
 
 
 def cached_value(name: str):
-    """A cached value, or None."""
-    url = current_app.config.get("REDIS_URL")
-    if url:
-        from app.platform.feed import _redis
-
-        try:
-            hit = _redis(url).get(CACHE_PREFIX + name)
-        except Exception:
-            log.warning("dashboard cache could not reach Redis", exc_info=True)
-            return None
-        return orjson.loads(hit) if hit is not None else None
-    hit = _local_cache().get(name)
-    return hit[1] if hit is not None and hit[0] > time.monotonic() else None
+    """A cached value, or None (also when Redis cannot be reached: the figures are computed)."""
+    try:
+        hit = kv.store().get(CACHE_PREFIX + name)
+    except Exception:
+        log.warning("dashboard cache could not reach Redis", exc_info=True)
+        return None
+    return orjson.loads(hit) if hit is not None else None
 
 
 def store_value(name: str, value, ttl: float) -> None:
-    url = current_app.config.get("REDIS_URL")
-    if url:
-        from app.platform.feed import _redis
-
-        try:
-            _redis(url).set(CACHE_PREFIX + name, orjson.dumps(value), px=int(ttl * 1000))
-        except Exception:
-            log.warning("dashboard cache could not reach Redis", exc_info=True)
-        return
-    with _local_lock:
-        _local_cache()[name] = (time.monotonic() + ttl, value)
+    try:
+        kv.store().set(CACHE_PREFIX + name, orjson.dumps(value), ttl)
+    except Exception:
+        log.warning("dashboard cache could not reach Redis", exc_info=True)
 
 
 def clear_cache(*names: str) -> None:
     """Forget cached figures: the named ones, or all (after a bulk load, and between tests)."""
-    url = current_app.config.get("REDIS_URL")
-    if url:
-        from app.platform.feed import _redis
-
-        client = _redis(url)
-        keys = [CACHE_PREFIX + n for n in names] if names else list(client.scan_iter(CACHE_PREFIX + "*"))
-        if keys:
-            client.delete(*keys)
-    with _local_lock:
-        store = _local_cache()
-        if names:
-            for name in names:
-                store.pop(name, None)
-        else:
-            store.clear()
+    store = kv.store()
+    if names:
+        store.delete(*(CACHE_PREFIX + n for n in names))
+    else:
+        store.delete_prefix(CACHE_PREFIX)
 
 
 def _ttl() -> float:
@@ -301,87 +268,6 @@ def occurrence_series(error_id: str, days: int = 14, now: dt.datetime | None = N
     return {"labels": labels, "values": [int(rows.get(label, 0)) for label in labels]}
 
 
-def timeline(error: ErrorLog, limit: int = 200) -> list[dict]:
-    """What happened to an error, newest first: audit events (assigned, escalated, resolved, regressed,
-    ...) and notification attempts, with the people named."""
-    events = list(db.session.execute(
-        select(AuditEvent).where(AuditEvent.error_id == error.id)
-        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(limit)
-    ).scalars())
-    notifications = list(db.session.execute(
-        select(ErrorNotification).where(ErrorNotification.error_id == error.id)
-        .order_by(ErrorNotification.created_at.desc(), ErrorNotification.id.desc()).limit(limit)
-    ).scalars())
-    ids = set()
-    for event in events:
-        details = event.details or {}
-        for key in ("from", "to"):
-            if isinstance(details.get(key), int) and event.action in ("error.assigned", "error.unassigned",
-                                                                       "error.escalated"):
-                ids.add(details[key])
-    names = dict(db.session.execute(select(Developer.id, Developer.name).where(Developer.id.in_(ids))).all()) \
-        if ids else {}
-    items = [{"kind": "audit", "at": e.created_at, "action": e.action, "actor": e.actor_label,
-              "details": e.details or {}, "names": names} for e in events]
-    items += [{"kind": "notification", "at": n.created_at, "action": "notified", "notification": n}
-              for n in notifications]
-    items.append({"kind": "first_seen", "at": error.first_seen, "action": "first_seen"})
-    items.sort(key=lambda item: item["at"], reverse=True)
-    return items[:limit]
-
-
-def assignable_developers(error: ErrorLog) -> list[dict]:
-    """Active developers for the assign form: those who know the error's service first, each with
-    their current load (open errors assigned) and max load."""
-    developers = list(db.session.execute(
-        select(Developer).where(Developer.active.is_(True)).order_by(Developer.name)
-    ).scalars())
-    loads = dict(db.session.execute(
-        select(ErrorLog.assigned_to_id, func.count())
-        .where(ErrorLog.assigned_to_id.is_not(None), ErrorLog.status.in_(OPEN_STATUSES))
-        .group_by(ErrorLog.assigned_to_id)
-    ).all())
-    rows = []
-    for developer in developers:
-        knows = any(s.id == error.service_id for s in developer.services)
-        rows.append({"developer": developer, "knows_service": knows, "load": loads.get(developer.id, 0)})
-    rows.sort(key=lambda r: (not r["knows_service"], r["load"] >= r["developer"].max_load, r["load"],
-                             r["developer"].name))
-    return rows
-
-
-def escalations_of(error_id: str) -> list[ErrorEscalation]:
-    return list(db.session.execute(
-        select(ErrorEscalation).where(ErrorEscalation.error_id == error_id).order_by(ErrorEscalation.created_at.desc())
-    ).scalars())
-
-
-# --- team ----------------------------------------------------------------------------------------
-
-def team() -> list[dict]:
-    """Every developer with services, role, on-call state, open errors by severity, current and max load."""
-    counts = open_errors_by_assignee()
-    answering = on_call_ids()
-    result = []
-    for developer in db.session.execute(
-            select(Developer).order_by(Developer.active.desc(), Developer.name)).scalars():
-        by_severity = {s: counts.get(developer.id, {}).get(s, 0) for s in SEVERITY_ORDER}
-        load = sum(by_severity.values())
-        on_call = developer.id in answering
-        result.append({"developer": developer, "load": load, "by_severity": by_severity,
-                       "over": load >= developer.max_load,
-                       "available": developer.active and on_call and load < developer.max_load})
-    return result
-
-
-def workload_chart(rows: list[dict]) -> dict:
-    """The workload chart's data: open errors per developer by severity, against their max load."""
-    shown = [r for r in rows if r["developer"].active]
-    return {"labels": [r["developer"].name for r in shown],
-            "series": {s: [r["by_severity"][s] for r in shown] for s in SEVERITY_ORDER},
-            "max_load": [r["developer"].max_load for r in shown]}
-
-
 # --- patterns ------------------------------------------------------------------------------------
 
 def pattern_sparklines(pattern_ids: list[int], days: int = 14, now: dt.datetime | None = None) -> dict[int, list[int]]:
@@ -414,80 +300,6 @@ def sparkline_points(values: list[int], width: int = 120, height: int = 28) -> s
     step = width / max(1, len(values) - 1)
     return " ".join(f"{round(i * step, 1)},{round(height - 2 - (v / top) * (height - 4), 1)}"
                     for i, v in enumerate(values))
-
-
-# --- notifications and escalations ---------------------------------------------------------------
-
-def notifications_page(channel: str | None, status: str | None, recipient: str | None, page: int,
-                       per_page: int = 50) -> tuple[list[ErrorNotification], int]:
-    """The notification audit trail, newest first, filtered by channel, status and recipient
-    (an address, number or name fragment)."""
-    from app.reports.errors import notifications_query, paged
-    from app.platform.sql import contains_ci
-
-    stmt = notifications_query(channel or None, status or None)
-    if recipient:
-        developer_ids = select(Developer.id).where(contains_ci(Developer.name, recipient))
-        stmt = stmt.where(contains_ci(ErrorNotification.recipient, recipient)
-                          | ErrorNotification.recipient_id.in_(developer_ids))
-    return paged(stmt, page, per_page)
-
-
-def escalations_page(page: int, per_page: int = 50) -> tuple[list[ErrorEscalation], list[ErrorEscalation], int]:
-    """Open escalations (the error still open, the escalation not closed) and one page of past ones."""
-    from app.reports.errors import paged
-
-    is_open = and_(ErrorEscalation.resolved_at.is_(None), ErrorLog.status.in_(OPEN_STATUSES))
-    base = select(ErrorEscalation).join(ErrorLog, ErrorLog.id == ErrorEscalation.error_id)
-    open_items = list(db.session.execute(
-        base.where(is_open).order_by(ErrorEscalation.level.desc(), ErrorEscalation.created_at.desc()).limit(200)
-    ).scalars())
-    past, total = paged(base.where(~is_open).order_by(ErrorEscalation.created_at.desc(), ErrorEscalation.id.desc()),
-                        page, per_page)
-    return open_items, past, total
-
-
-# --- on-call schedule ------------------------------------------------------------------------------
-
-SCHEDULE_DAYS = 14
-
-
-def shift_notes(now: dt.datetime | None = None) -> dict[int, str]:
-    """A short line per developer about their on-call schedule: the shift or cover they are on now,
-    or their next shift within two weeks."""
-    from app.triage import oncall
-
-    now = now or utcnow()
-    plan = oncall.schedule(now, now + dt.timedelta(days=SCHEDULE_DAYS))
-    notes: dict[int, str] = {}
-    for override in plan["overrides"]:
-        if override.starts_at <= now < override.ends_at:
-            notes[override.developer_id] = f"covering until {override.ends_at:%a %d %b %H:%M} UTC"
-            if override.replaces_id is not None:
-                notes.setdefault(override.replaces_id, f"covered until {override.ends_at:%a %d %b %H:%M} UTC")
-    for shift in plan["shifts"]:
-        if shift.developer_id in notes:
-            continue
-        if shift.starts_at <= now < shift.ends_at:
-            notes[shift.developer_id] = f"on shift until {shift.ends_at:%a %d %b %H:%M} UTC"
-        else:
-            notes[shift.developer_id] = f"next shift {shift.starts_at:%a %d %b %H:%M} UTC"
-    return notes
-
-
-def on_call_now() -> set[int]:
-    """Who is on call at this moment: the flag, a shift or an override (the routing's own rule)."""
-    from app.triage import oncall
-
-    return oncall.on_call_ids()
-
-
-def schedule(days: int = SCHEDULE_DAYS, now: dt.datetime | None = None) -> dict:
-    """Shifts and overrides from a day ago to ``days`` ahead, for the shift page."""
-    from app.triage import oncall
-
-    now = now or utcnow()
-    return oncall.schedule(now - dt.timedelta(days=1), now + dt.timedelta(days=days))
 
 
 # --- the error list's choices -------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from app.extensions import db
 from app.models import SEVERITIES, Developer, OnCallOverride, OnCallShift, Service
 from app.models.types import utcnow
 from app.accounts import developers as accounts
-from app.reports import overview as dashboard
+from app.reports import team as team_view
 from app.triage import oncall
 from app.triage import permissions
 from app.accounts import preferences
@@ -20,17 +20,17 @@ from app.web.dashboard.common import (
 
 
 def _row(developer) -> dict:
-    return next(r for r in dashboard.team() if r["developer"].id == developer.id)
+    return team_view.team([developer])[0]
 
 
 @bp.get("/developers")
 def developers():
-    rows = dashboard.team()
+    rows = team_view.team()
     user = actor()
-    return render_template("dashboard/developers.html", rows=rows, chart=dashboard.workload_chart(rows),
+    return render_template("dashboard/developers.html", rows=rows, chart=team_view.workload_chart(rows),
                            can_edit={r["developer"].id: permissions.can_edit_developer(user, r["developer"])
                                      for r in rows},
-                           shifts=dashboard.shift_notes(), on_call_now=dashboard.on_call_now())
+                           shifts=team_view.shift_notes())
 
 
 @bp.post("/developers/<int:developer_id>/on-call")
@@ -48,8 +48,7 @@ def set_on_call(developer_id: int):
     if is_htmx():
         flash(message, "ok")
         return fragment("partials/_developer_row.html", row=_row(developer),
-                        can_edit=permissions.can_edit_developer(user, developer), shifts=dashboard.shift_notes(),
-                        on_call_now=dashboard.on_call_now())
+                        can_edit=permissions.can_edit_developer(user, developer), shifts=team_view.shift_notes())
     flash(message, "ok")
     return redirect(url_for("dashboard.developers"), code=303)
 
@@ -152,9 +151,9 @@ def shifts():
             problem, status = exc, exc.status
         else:
             return redirect(url_for("dashboard.shifts"), code=303)
-    plan = dashboard.schedule()
+    plan = team_view.schedule()
     people = db.session.execute(select(Developer).where(Developer.active.is_(True)).order_by(Developer.name)
                                 ).scalars().all()
     plannable = [p for p in people if permissions.can_plan_on_call(user, p)]
     return render_template("dashboard/shifts.html", plan=plan, people=people, plannable=plannable,
-                           problem=problem, now=utcnow(), on_call_now=dashboard.on_call_now()), status
+                           problem=problem, now=utcnow(), on_call_now=oncall.on_call_ids()), status

@@ -11,7 +11,9 @@ from werkzeug.datastructures import MultiDict
 from app.extensions import db
 from app.models import SEVERITIES, STATUSES, Developer, ErrorOccurrence, Service
 from app.models.types import utcnow
+from app.reports import activity
 from app.reports import overview as dashboard
+from app.reports import team as team_view
 from app.triage import escalation
 from app.triage import permissions
 from app.reports import errors as queries
@@ -167,9 +169,9 @@ def _triage_context(error, problem: str | None = None) -> dict:
         "can_assign_others": permissions.can_assign_others(user),
         "can_escalate": permissions.can_escalate(user, error),
         "can_direct_escalations": permissions.can_direct_escalations(user),
-        "assignable": dashboard.assignable_developers(error) if permissions.can_assign_others(user) else [],
+        "assignable": team_view.assignable_developers(error) if permissions.can_assign_others(user) else [],
         "statuses": [s for s in STATUSES if s != "resolved"], "severities": list(reversed(SEVERITIES)),
-        "timeline": dashboard.timeline(error), "escalations": dashboard.escalations_of(error.id),
+        "timeline": activity.timeline(error), "escalations": activity.escalations_of(error.id),
     }
 
 

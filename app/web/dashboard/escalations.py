@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask import render_template
 
-from app.reports import overview as dashboard
+from app.reports import activity
 from app.web.dashboard.base import bp
 from app.web.dashboard.common import page_arg
 
@@ -13,6 +13,6 @@ PER_PAGE = 50
 @bp.get("/escalations")
 def escalations():
     page = page_arg()
-    open_items, past, total = dashboard.escalations_page(page, PER_PAGE)
+    open_items, past, total = activity.escalations_page(page, PER_PAGE)
     return render_template("dashboard/escalations.html", open_items=open_items, past=past, total=total, page=page,
                            pages=max(1, -(-total // PER_PAGE)))

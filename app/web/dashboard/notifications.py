@@ -6,7 +6,7 @@ from flask import flash, redirect, render_template, request, url_for
 from app.extensions import db
 from app.models import CHANNELS, NOTIFICATION_STATUSES
 from app.notify.delivery import RETRYABLE_STATUSES, RetryRefused, retry_notification
-from app.reports import overview as dashboard
+from app.reports import activity
 from app.triage import permissions
 from app.web.dashboard.base import bp
 from app.web.dashboard.common import actor, fragment, is_htmx, page_arg, refuse, safe_back
@@ -31,7 +31,7 @@ def _filters() -> tuple[dict, str | None]:
 def notifications():
     filters, problem = _filters()
     page = page_arg()
-    items, total = dashboard.notifications_page(filters["channel"], filters["status"], filters["recipient"], page,
+    items, total = activity.notifications_page(filters["channel"], filters["status"], filters["recipient"], page,
                                                 PER_PAGE)
     args = {k: v for k, v in filters.items() if v}
     return render_template("dashboard/notifications.html", items=items, total=total, page=page,
