@@ -15,7 +15,7 @@ PASSWORD = "correct horse battery"
 def error_of(service, n: int, severity: str) -> ErrorLog:
     error = ErrorLog(service_id=service.id, fingerprint=f"{n:040d}", severity=severity,
                      severity_level=SEVERITY_LEVEL[severity], error_type=f"LoadError{n}", message="m",
-                     status="new", resolved=False, occurrence_count=1, regression_count=0)
+                     status="new", occurrence_count=1, regression_count=0)
     db.session.add(error)
     db.session.commit()
     return error
