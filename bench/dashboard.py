@@ -131,11 +131,11 @@ def load(errors: int, occurrences: int, seed: int = 7) -> dict:
         service = services[i % len(services)]
         error_rows.append((str(uuid.uuid4()), service.id, f"{i:064x}"[-64:], severity, SEVERITY_LEVEL[severity],
                            error_type, message, f"app/{rng.choice(WORDS)}.py", f"GET /api/{rng.choice(WORDS)}",
-                           service.platform, status, status == "resolved", iso(last_seen) if status == "resolved"
+                           service.platform, status, iso(last_seen) if status == "resolved"
                            else None, assignee, iso(first_seen) if assignee else None, counts[i], iso(first_seen),
                            iso(last_seen), rng.choice(["production", "production", "staging"]), "app@1.0.0", 0))
     copy_rows("error_logs", ["id", "service_id", "fingerprint", "severity", "severity_level", "error_type", "message",
-                             "culprit", "endpoint", "platform", "status", "resolved", "resolved_at", "assigned_to_id",
+                             "culprit", "endpoint", "platform", "status", "resolved_at", "assigned_to_id",
                              "assigned_at", "occurrence_count", "first_seen", "last_seen", "environment", "release",
                              "regression_count"], error_rows)
 
@@ -158,10 +158,10 @@ def load(errors: int, occurrences: int, seed: int = 7) -> dict:
 
     def audit_rows():
         for error_id, *_rest in error_rows:
-            assignee = _rest[12]
+            assignee = _rest[11]
             if assignee:
                 yield ("system", "error.assigned", "error", error_id, error_id,
-                       json.dumps({"to": assignee, "reason": "routing"}), _rest[13])
+                       json.dumps({"to": assignee, "reason": "routing"}), _rest[12])
 
     copy_rows("audit_events", ["actor_label", "action", "object_type", "object_id", "error_id", "details",
                                "created_at"], audit_rows())
@@ -171,7 +171,7 @@ def load(errors: int, occurrences: int, seed: int = 7) -> dict:
             status = rng.choice(["sent"] * 8 + ["failed", "dead"])
             yield (error_id, rng.choice(dev_ids), f"dev{n % 29}@bench.test", rng.choice(["email", "slack", "sms"]),
                    "error.created", status, f"[{_rest[2]}] bench", 0 if status == "sent" else 3,
-                   None if status == "sent" else "SMTP 451 try again later", f"bench-{n}", _rest[15])
+                   None if status == "sent" else "SMTP 451 try again later", f"bench-{n}", _rest[14])
 
     copy_rows("error_notifications", ["error_id", "recipient_id", "recipient", "channel", "event", "status", "subject",
                                       "retry_count", "last_error", "idempotency_key", "created_at"],
@@ -179,7 +179,7 @@ def load(errors: int, occurrences: int, seed: int = 7) -> dict:
 
     def escalation_rows():
         for error_id, *_rest in error_rows[:2000]:
-            yield (error_id, _rest[12], lead.id, 1, "critical and unresolved for more than an hour", True, _rest[15])
+            yield (error_id, _rest[11], lead.id, 1, "critical and unresolved for more than an hour", True, _rest[14])
 
     copy_rows("error_escalations", ["error_id", "escalated_from_id", "escalated_to_id", "level", "reason",
                                     "automatic", "created_at"], escalation_rows())
