@@ -168,7 +168,10 @@ class CpuWatch:
         ncpu = os.cpu_count() or 1
         workers, postgres = used("workers"), used("postgres")
         client = after["client"] - before["client"]
-        return {"server_workers_s": round(workers, 2), "postgres_s": round(postgres, 2),
+        split = sorted((round((after["workers"][p] - before["workers"].get(p, 0)) / self.hz, 2)
+                        for p in after["workers"]), reverse=True)
+        return {"server_workers_s": round(workers, 2), "server_workers_split_s": split,
+                "postgres_s": round(postgres, 2),
                 "client_s": round(client, 2),
                 "machine_busy_pct": round(100.0 * busy / max(1, after["total"] - before["total"]), 1),
                 # CPU time of everything else on the machine meanwhile (other work skews a run)
@@ -553,7 +556,8 @@ def _print_result(r: dict) -> None:
               f"{r['server_gone_after_s']} s later: acknowledged ids {r['acked_ids']}, missing from the "
               f"database {r['acked_missing']}; gunicorn exit status {r['gunicorn_exit']}")
     else:
-        print(f"           CPU s: server workers {cpu['server_workers_s']} ({per_event:.2f} ms per event), "
+        print(f"           CPU s: server workers {cpu['server_workers_s']} ({per_event:.2f} ms per event; by process "
+              f"{' + '.join(map(str, cpu.get('server_workers_split_s', [])))}), "
               f"postgres {cpu['postgres_s']}, client {cpu['client_s']}, everything else {cpu['others_s']}, "
               f"over {cpu['wall_s']} s; machine busy {cpu['machine_busy_pct']}% of {cpu['cpus']} cores")
     for sample in r["samples"][:3]:

@@ -3,13 +3,13 @@ from __future__ import annotations
 
 import random
 import re
-import uuid
 
 import pytest
 
 from app.ingest.fingerprint import MASK_LIMIT, compute_fingerprint, culprit, mask_message
 from app.ingest.incoming import IncomingError, error_chain
 from app.ingest.stacktraces import make_frame
+from bench.masking import random_message
 
 
 def event(error_type="ValueError", message="bad value", frames=None, fingerprint=None, service_id=1):
@@ -120,27 +120,6 @@ def seven_passes(message: str) -> str:
     for pattern, replacement in _SEVEN_PASSES:
         text = pattern.sub(replacement, text)
     return text.strip()
-
-
-def random_message(rng: random.Random) -> str:
-    def hexs(n):
-        return "".join(rng.choice("0123456789abcdefABCDEF") for _ in range(n))
-
-    pieces = [
-        lambda: str(rng.randrange(10 ** rng.randrange(1, 80))),
-        lambda: f"{rng.randrange(1000)}.{rng.randrange(1000)}",
-        lambda: "0x" + hexs(rng.randrange(0, 20)),
-        lambda: hexs(rng.randrange(6, 90)),
-        lambda: str(uuid.UUID(int=rng.getrandbits(128))),
-        lambda: rng.choice(["ana", "bob.smith", "x+y", "12", "x" * rng.randrange(60, 70)]) + "@"
-        + rng.choice(["example.com", "mail.co.uk", "h", "b." + "c" * rng.randrange(60, 70)]),
-        lambda: rng.choice(["'", '"', "\n"]),
-        lambda: rng.choice(["'", '"']) + rng.choice(["users_email", "3", "a b", "", "it's", 'say "hi"',
-                                                     "x" * rng.randrange(150, 260)]) + rng.choice(["'", '"']),
-        lambda: rng.choice(["order", "user", "Key", "für", "ñandú", "日本", "٣٤", "café", "_", "ß"]),
-        lambda: rng.choice(list(" ,.;:-_/()[]{}=<>!?#%&*+@\t")),
-    ]
-    return "".join(rng.choice(pieces)() + rng.choice(["", "", " ", "-", "."]) for _ in range(rng.randrange(0, 30)))
 
 
 def test_masking_gives_what_the_seven_substitutions_give():
