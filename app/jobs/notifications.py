@@ -16,7 +16,7 @@ from huey import Huey
 
 from app.extensions import db
 from app.jobs.context import task_context
-from app.notify import delivery as notifications
+from app.notify import delivery
 from app.platform import hooks
 
 log = logging.getLogger("heartwatch.jobs")
@@ -28,7 +28,7 @@ def register(huey: Huey, app: Flask) -> dict:
         """Route, plan and send everything an error event calls for; returns the number of deliveries."""
         with task_context(app):
             try:
-                return len(notifications.handle_error_event(error_id, event))
+                return len(delivery.handle_error_event(error_id, event))
             except Exception:
                 db.session.rollback()  # in-line (tests, immediate mode) the caller's session goes on
                 raise
@@ -38,7 +38,7 @@ def register(huey: Huey, app: Flask) -> dict:
         """Send one delivery whose retry time came (scheduled by the failed attempt before it)."""
         with task_context(app):
             try:
-                return notifications.deliver(notification_id)
+                return delivery.deliver(notification_id)
             except Exception:
                 db.session.rollback()
                 raise

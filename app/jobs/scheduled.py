@@ -146,10 +146,10 @@ def run_job(name: str, work_function, now: dt.datetime | None = None) -> dict | 
 
 
 def _retry_failed_notifications() -> dict:
-    from app.notify import recovery as notifications
+    from app.notify import recovery
 
-    recovered = notifications.recover_lost_events()
-    return {"recovered_events": recovered, **notifications.retry_due()}
+    recovered = recovery.recover_lost_events()
+    return {"recovered_events": recovered, **recovery.retry_due()}
 
 
 def _escalate() -> dict:
