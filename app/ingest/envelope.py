@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 
 import orjson
 
+from app.ingest.incoming import MAX_NESTING, might_nest_too_deep, nested_too_deep
+
 # Items that carry an error event. "error" is not an official type, but some SDKs have sent it.
 EVENT_ITEM_TYPES = frozenset({"event", "error"})
 # Items worth keeping beside the event (a user's own words about the crash).
@@ -115,4 +117,7 @@ def parse_event_json(payload: bytes, max_bytes: int, field: str = "event") -> di
         raise EnvelopeError(f"the {field} is not valid JSON: {exc}", field=field, code="malformed_json") from None
     if not isinstance(value, dict):
         raise EnvelopeError(f"the {field} must be a JSON object", field=field, code="malformed_json")
+    if might_nest_too_deep(payload) and (deep := nested_too_deep(value)):
+        raise EnvelopeError(f"'{deep}' of the {field} nests more than {MAX_NESTING} levels deep", field=deep,
+                            code="invalid_field")
     return value

@@ -14,12 +14,38 @@ MAX_TAGS = 100
 MAX_TAG_KEY = 64
 MAX_TAG_VALUE = 200
 MAX_JSON_DEPTH = 8
+# Deeper than this, a body is refused before anything walks it: orjson parses 1,000 levels, and the
+# normalisers' recursion (and repr, and json.dumps) would hit Python's recursion limit on them.
+MAX_NESTING = 64
 
 # Keys every webhook shape may carry besides its own (shared/DESIGN.md section 4).
 COMMON_FIELDS = frozenset({
     "severity", "level", "environment", "release", "user", "request", "tags", "timestamp", "fingerprint",
     "endpoint", "server_name", "extra", "event_id",
 })
+
+
+def nested_too_deep(payload: dict, limit: int = MAX_NESTING) -> str | None:
+    """The top-level field under which ``payload`` nests more than ``limit`` levels, else None.
+
+    Iterative, so a hostile depth cannot exhaust the stack that is meant to be protected.
+    """
+    for name, value in payload.items():
+        stack = [(value, 1)]
+        while stack:
+            node, depth = stack.pop()
+            if depth > limit:
+                return name
+            if type(node) is dict:
+                stack.extend((child, depth + 1) for child in node.values())
+            elif type(node) is list:
+                stack.extend((child, depth + 1) for child in node)
+    return None
+
+
+def might_nest_too_deep(body: bytes, limit: int = MAX_NESTING) -> bool:
+    """Cheap test before the walk: a body with no more brackets than ``limit`` cannot be too deep."""
+    return body.count(b"[") + body.count(b"{") > limit
 
 
 class InvalidPayload(ValueError):
