@@ -273,17 +273,19 @@ SYNONYMS = {
     "medium": "medium", "warning": "medium", "warn": "medium",
     "low": "low", "notice": "low",
     "info": "info", "information": "info", "informational": "info", "debug": "info", "trace": "info",
+    "log": "info",  # the JavaScript SDKs' console level; Relay reads it as info
     "fine": "info", "finer": "info", "finest": "info", "config": "info", "verbose": "info",
 }
 
 def normalise_severity(value: Any, field: str = "severity") -> str:
     """Map a payload's severity or level (any common synonym, any case) to ours, or raise 400."""
     if isinstance(value, int) and not isinstance(value, bool):
-        # Syslog numbers (0 emergency .. 7 debug), as some loggers send them.
-        syslog = {0: "critical", 1: "critical", 2: "critical", 3: "high", 4: "medium", 5: "low", 6: "info",
-                  7: "info"}
-        if value in syslog:
-            return syslog[value]
+        # Syslog numbers (0 emergency .. 7 debug), as some loggers send them, and Python's logging
+        # levels (10 debug .. 50 critical), which Relay accepts as an event's level.
+        numbered = {0: "critical", 1: "critical", 2: "critical", 3: "high", 4: "medium", 5: "low", 6: "info",
+                    7: "info", 10: "info", 20: "info", 30: "medium", 40: "high", 50: "critical"}
+        if value in numbered:
+            return numbered[value]
     if isinstance(value, str):
         mapped = SYNONYMS.get(value.strip().lower())
         if mapped:

@@ -12,7 +12,7 @@ from app.web.openapi_examples import EXAMPLES
 
 # Accepted on input besides our own names, case-insensitive (app/ingest/incoming.py SYNONYMS).
 SEVERITY_WORDS = ("critical", "high", "medium", "low", "info", "fatal", "emergency", "alert", "error", "severe",
-                  "warning", "warn", "notice", "debug", "trace")
+                  "warning", "warn", "notice", "debug", "trace", "log")
 
 
 def ref(name: str) -> dict:
@@ -55,8 +55,8 @@ JSON_OBJECT = {"type": "object", "additionalProperties": True}
 COMMON_INPUT = {
     "severity": {"type": ["string", "integer"], "examples": ["critical", "error", "warning"],
                  "description": "critical, high, medium, low or info; the usual synonyms are accepted in any "
-                                f"case ({', '.join(SEVERITY_WORDS)}), and syslog numbers 0-7. Unset: "
-                                "classified by the severity rules."},
+                                f"case ({', '.join(SEVERITY_WORDS)}), syslog numbers 0-7 and Python's logging "
+                                "levels 10-50. Unset: classified by the severity rules."},
     "level": {"type": ["string", "integer"], "description": "Same as `severity` (used when `severity` is absent)."},
     "environment": {"type": "string", "maxLength": 64, "examples": ["production"]},
     "release": {"type": "string", "maxLength": 128, "examples": ["web@5.8.1"]},

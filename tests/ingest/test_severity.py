@@ -23,6 +23,8 @@ def event(error_type="ValueError", severity=None, http_status=None, platform=Non
     ("info", "info"), ("INFO", "info"), ("debug", "info"), ("trace", "info"), ("FINE", "info"),
     (" Error ", "high"),
     (0, "critical"), (3, "high"), (4, "medium"), (5, "low"), (7, "info"),
+    ("log", "info"), ("LOG", "info"),  # the JavaScript SDKs' SeverityLevel 'log'
+    (10, "info"), (20, "info"), (30, "medium"), (40, "high"), (50, "critical"),  # Python logging levels
 ])
 def test_payload_severity_synonyms(given, expected):
     assert normalise_severity(given) == expected
