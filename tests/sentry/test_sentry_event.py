@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tracemalloc
 
 import pytest
 
@@ -97,6 +98,19 @@ def test_messages(event, message):
     assert incoming.message == message
     assert incoming.error_type == "Message"
     assert incoming.exceptions == []
+
+
+@pytest.mark.parametrize("params", [{"p": "x" * 100_000}, ["x" * 100_000] * 1600])
+def test_a_parameter_referenced_many_times_is_expanded_only_up_to_the_message_kept(params):
+    template = "%(p)s" * 1600 if isinstance(params, dict) else "%s" * 1600
+    tracemalloc.start()
+    try:
+        incoming = normalise({"logentry": {"message": template, "params": params}}, 1)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert incoming.message.startswith("x" * 8000) and incoming.message.endswith("…[truncated]")
+    assert peak < 2_000_000  # the whole expansion would be 160 MB
 
 
 def test_log_message_beside_an_exception_is_kept():

@@ -41,42 +41,50 @@ def _values(value: Any) -> list:
     return value if isinstance(value, list) else []
 
 
-def _format_params(template: str, params: Any) -> str:
-    """printf- or brace-style ``template`` filled from ``params``, without Python's ``%``:
-    a client's ``%999999999s`` must not allocate a gigabyte."""
-    if isinstance(params, dict):
-        out, i = [], 0
-        while i < len(template):
+def _format_params(template: str, params: Any, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """printf- or brace-style ``template`` filled from ``params``, without Python's ``%``, and never
+    longer than ``limit``: a client's ``%999999999s``, or one large parameter referenced a thousand
+    times, must not allocate more than the message that is kept."""
+    if not isinstance(params, (dict, list)) or not params:
+        return template
+    out: list[str] = []
+    size = 0
+    texts: dict = {}  # each parameter as text once, cut to the limit
+
+    def param(key) -> str:
+        if key not in texts:
+            texts[key] = str(params[key])[:limit]
+        return texts[key]
+
+    def add(text: str) -> bool:
+        nonlocal size
+        out.append(text[:limit - size])
+        size += len(out[-1])
+        return size < limit
+
+    i, n = 0, 0
+    while i < len(template):
+        if isinstance(params, dict):
             start = template.find("%(", i)
             close = template.find(")", start + 2) if start >= 0 else -1
             if start < 0 or close < 0 or close + 1 >= len(template):
-                out.append(template[i:])
+                add(template[i:])
                 break
             name = template[start + 2:close]
-            out.append(template[i:start])
-            out.append(str(params[name]) if name in params else template[start:close + 2])
+            if not add(template[i:start]) or not add(param(name) if name in params else template[start:close + 2]):
+                break
             i = close + 2
-        return "".join(out)
-    if not isinstance(params, list) or not params:
-        return template
-    out, i, n = [], 0, 0
-    while i < len(template):
-        char = template[i]
-        pair = template[i:i + 2]
+            continue
+        char, pair = template[i], template[i:i + 2]
         if pair == "%%":
-            out.append("%")
-            i += 2
-        elif char == "%" and i + 1 < len(template) and template[i + 1] in "sdifr" and n < len(params):
-            out.append(str(params[n]))
-            n += 1
-            i += 2
-        elif pair == "{}" and n < len(params):
-            out.append(str(params[n]))
-            n += 1
-            i += 2
+            text, i = "%", i + 2
+        elif (pair == "{}" or (char == "%" and i + 1 < len(template) and template[i + 1] in "sdifr")) \
+                and n < len(params):
+            text, n, i = param(n), n + 1, i + 2
         else:
-            out.append(char)
-            i += 1
+            text, i = char, i + 1
+        if not add(text):
+            break
     return "".join(out)
 
 
@@ -92,8 +100,9 @@ def _log_message(event: dict) -> str | None:
                 return truncate(formatted, MAX_MESSAGE_CHARS)
             template = value.get("message")
             if isinstance(template, str) and template:
-                return truncate(_format_params(template[:MAX_MESSAGE_CHARS], value.get("params")),
-                                MAX_MESSAGE_CHARS)
+                # One character over the limit, so that truncate marks the cut.
+                return truncate(_format_params(template[:MAX_MESSAGE_CHARS], value.get("params"),
+                                               MAX_MESSAGE_CHARS + 1), MAX_MESSAGE_CHARS)
     return None
 
 
