@@ -30,6 +30,7 @@ $(VENV)/.installed-test-packages: $(VENV)/.installed-runtime requirements-dev.tx
 
 $(VENV)/.installed-dev: $(VENV)/.installed-test-packages requirements-dev.txt package.json
 	$(BIN)/pip install --quiet --upgrade --target $(VENV)/sentry-sdk-1 sentry-sdk==1.45.1  # tests/sentry: the /store/ SDK
+	$(BIN)/pip install --quiet --upgrade --target $(VENV)/raven-6 raven==6.10.0  # tests/sentry: the client before sentry-sdk
 	./scripts/install-browser.sh
 	touch $@
 

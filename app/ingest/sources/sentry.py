@@ -25,6 +25,17 @@ SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie",
 FILTERED = "[Filtered]"
 # Kept as they came, for the error page (contexts: os, runtime, browser, device, trace ...).
 EXTRA_FIELDS = ("contexts", "sdk", "logger", "transaction", "dist")
+# The interface names of raven-era clients, which still post to /store/, read as Relay reads them
+# (its event schema's legacy aliases): the modern name wins when both are sent.
+LEGACY_INTERFACES = {
+    "sentry.interfaces.Message": "logentry", "sentry.interfaces.Exception": "exception",
+    "sentry.interfaces.Stacktrace": "stacktrace", "sentry.interfaces.User": "user",
+    "sentry.interfaces.Http": "request", "sentry.interfaces.Breadcrumbs": "breadcrumbs",
+    "sentry.interfaces.Contexts": "contexts", "sentry.interfaces.Template": "template",
+    "sentry.interfaces.Csp": "csp", "sentry.interfaces.Hpkp": "hpkp", "sentry.interfaces.ExpectCT": "expectct",
+    "sentry.interfaces.ExpectStaple": "expectstaple",
+}
+LEGACY_STACKTRACE = "sentry.interfaces.Stacktrace"
 
 
 def _text(value: Any, limit: int) -> str | None:
@@ -127,14 +138,29 @@ def _frames(stacktrace: Any) -> list[dict]:
     return frames
 
 
+def with_modern_interfaces(event: dict) -> dict:
+    """The event with its legacy interface names (``sentry.interfaces.Exception`` ...) read as the
+    modern ones; the event itself when it has none (the common case costs one scan of its keys)."""
+    if not any(type(key) is str and key.startswith("sentry.interfaces.") for key in event):
+        return event
+    modern = dict(event)
+    for legacy, name in LEGACY_INTERFACES.items():
+        if legacy in modern:
+            value = modern.pop(legacy)
+            if modern.get(name) in (None, "", {}, []):
+                modern[name] = value
+    return modern
+
+
 def _exception_chain(event: dict) -> tuple[list[dict], str | None, dict | None]:
     """The chain (cause first, raised last, as Sentry orders it), the raised exception's whole
     message (a chain entry keeps the first 1,000 characters) and its mechanism."""
     values = [v for v in _values(event.get("exception")) if isinstance(v, dict)]
     chain = []
     for value in values[-MAX_CHAIN:]:
+        stacktrace = value.get("stacktrace") or value.get(LEGACY_STACKTRACE)
         chain.append(make_exception(_text(value.get("type"), 255), _text(value.get("value"), MAX_MESSAGE_CHARS),
-                                    _text(value.get("module"), 255), _frames(value.get("stacktrace"))))
+                                    _text(value.get("module"), 255), _frames(stacktrace)))
     if not values:
         return chain, None, None
     mechanism = values[-1].get("mechanism")
@@ -224,6 +250,7 @@ def normalise(event: dict, service_id: int, *, event_id: str | None = None,
     ``event_id`` is the id already settled on (see :func:`event_id_of`); ``client_address`` fills
     a ``{{auto}}`` user IP address.
     """
+    event = with_modern_interfaces(event)
     chain, raised_message, mechanism = _exception_chain(event)
     log_message = _log_message(event)
     if chain and not any(e["frames"] for e in chain):
@@ -259,6 +286,10 @@ def normalise(event: dict, service_id: int, *, event_id: str | None = None,
         incoming.fingerprint = parse_fingerprint(event.get("fingerprint"))
     except InvalidPayload:
         incoming.fingerprint = None
+    if incoming.fingerprint is None and not chain and not message:
+        # Nothing to group by (no exception, frames or message): such an event must not merge with
+        # every other empty one of the service, so it stands alone.
+        incoming.fingerprint = [incoming.event_id]
     incoming.user = _user(event.get("user"), client_address)
     incoming.request = _request(event.get("request"))
     if incoming.request:
