@@ -8,10 +8,13 @@ import json
 import urllib.parse
 import uuid
 import zlib
+from pathlib import Path
 
 import brotli
 import pytest
 
+from app.extensions import db
+from app.models import ErrorLog
 from tests.factories import make_service
 from tests.sentry.stored import stored_errors, stored_occurrences
 
@@ -383,3 +386,23 @@ def test_post_without_trailing_slash_is_not_redirected(client, service):
     response = client.post(f"/api/{service.id}/envelope", data=envelope(({"type": "event"}, an_event())),
                            headers=sentry_auth(service))
     assert response.status_code == 200
+
+
+RECORDED = Path(__file__).resolve().parent / "recorded"
+
+
+@pytest.mark.parametrize(("recording", "message", "severity"), [
+    ("sentry-node-11.12.0-capture-message-warning.envelope", "quota nearly used up: 92%", "medium"),
+    ("sentry-node-11.12.0-capture-message-log.envelope", "nightly import skipped", "info"),
+])
+def test_a_node_capture_message_is_a_message_titled_by_its_text(client, service, recording, message, severity):
+    # Recorded from @sentry/node 11.12.0 running sentry-node-11.12.0-capture-message.js
+    # (attachStacktrace: true): the stack comes as an exception marked synthetic, with no type.
+    body = (RECORDED / recording).read_bytes()
+    response = client.post(f"/api/{service.id}/envelope/?sentry_key={service.ingest_key}", data=body,
+                           content_type="text/plain;charset=UTF-8")
+    assert response.status_code == 200, response.json
+    (occurrence,) = stored_occurrences(service.id)
+    error = db.session.get(ErrorLog, occurrence.error_id)
+    assert (error.error_type, error.message, occurrence.severity) == ("Message", message, severity)
+    assert occurrence.exceptions[-1]["frames"][-1]["filename"] == "/tmp/snode/app.js"

@@ -256,7 +256,13 @@ def normalise(event: dict, service_id: int, *, event_id: str | None = None,
     if chain and not any(e["frames"] for e in chain):
         chain[-1]["frames"] = _thread_frames(event)
     raised = chain[-1] if chain else None
-    if raised is not None:
+    if raised is not None and not raised["type"] and mechanism is not None and mechanism.get("synthetic") is True:
+        # captureMessage with attachStacktrace: an exception made only to carry the stack. Sentry
+        # titles such an event by its message and records no exception type for it.
+        error_type = MESSAGE_TYPE
+        message = log_message or raised_message or ""
+        raised["type"] = MESSAGE_TYPE
+    elif raised is not None:
         error_type = raised["type"] or "Error"
         message = raised_message or log_message or ""
     else:
