@@ -578,11 +578,23 @@ def test_java_caused_by_chain_puts_root_cause_first():
     assert chain[2]["value"] == "could not execute statement; constraint [uk_email]"
 
 
-def test_java_more_lines_keep_only_the_printed_frames():
-    chain = parse_java_stack_trace(JAVA_CAUSED_BY)
-    assert fn(chain[1]["frames"]) == ["register", "convert"]
+RECORDED = Path(__file__).resolve().parent / "recorded"
+
+
+def test_java_more_lines_are_restored_from_the_enclosing_trace():
+    # printStackTrace() of a real Java 17 run of recorded/RouteImport.java.
+    chain = parse_java_stack_trace((RECORDED / "java17-route-import.txt").read_text())
+    assert [e["type"] for e in chain] == ["FileNotFoundException", "IllegalStateException", "RuntimeException"]
+    located = [[(f["function"], f["lineno"]) for f in e["frames"]] for e in chain]
+    assert located[2] == [("main", 30), ("handle", 25), ("planRoute", 20)]
+    assert located[1] == [("main", 30), ("handle", 25), ("planRoute", 18), ("loadGraph", 12)]
+    assert located[0] == [("main", 30), ("handle", 25), ("planRoute", 18), ("loadGraph", 10), ("openGraph", 5)]
+
+
+def test_java_more_lines_that_cannot_be_restored_invent_nothing():
+    chain = parse_java_stack_trace(JAVA_CAUSED_BY)  # "... 9 more" under a cause of four frames
     assert len(chain[0]["frames"]) == 1
-    assert chain[1]["frames"][0]["in_app"] is True and chain[1]["frames"][1]["in_app"] is False
+    assert chain[1]["frames"][-1]["function"] == "convert" and chain[1]["frames"][-1]["in_app"] is False
 
 
 def test_java_exception_in_thread_without_message_with_lambdas_and_unknown_source():
@@ -600,7 +612,8 @@ def test_java_suppressed_blocks_are_skipped_with_their_causes():
     assert [e["type"] for e in chain] == ["SocketTimeoutException", "IOException"]
     assert chain[1]["value"] == "write failed"
     assert fn(chain[1]["frames"]) == ["copy", "write"]
-    assert chain[0]["frames"][0]["filename"] == "Native Method"
+    assert fn(chain[0]["frames"]) == ["copy", "write", "socketRead0"]  # "... 2 more": the IOException's two
+    assert chain[0]["frames"][-1]["filename"] == "Native Method"
 
 
 def test_java_log_prefix_kotlin_frames_and_logback_jar_suffix():

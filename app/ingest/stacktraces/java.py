@@ -111,8 +111,8 @@ def parse_java_stack_trace(text: Any) -> list[dict]:
     Understands the ``com.x.FooException: message`` first line (message absent or on several lines,
     ``Exception in thread "main"`` prefix, log lines before it), ``\\tat com.x.Foo.bar(Foo.java:42)`` frames
     including ``(Native Method)``, ``(Unknown Source)``, module prefixes (``java.base/``, ``app//``),
-    lambdas and ``$`` inner classes, ``Caused by:`` chains and ``... 12 more`` (the frames printed are kept,
-    the omitted ones are not invented). ``Suppressed:`` blocks are skipped. Each frame has ``module`` = class,
+    lambdas and ``$`` inner classes, ``Caused by:`` chains and ``... 12 more`` (a cause's omitted frames are
+    restored from the exception that wraps it: they are exactly its last 12). ``Suppressed:`` blocks are skipped. Each frame has ``module`` = class,
     ``function`` = method, ``filename`` = file as printed (``"Native Method"`` / ``"Unknown Source"`` when
     there is none); ``in_app`` is ``False`` for JDK and common framework packages. Frames are reversed to
     oldest first. Returns ``[]`` when there is no frame and no exception line; never raises.
@@ -151,12 +151,20 @@ def _parse(text: Any) -> list[dict]:
                     current["frames"].append(frame)
                 continue
         if stripped.startswith("...") and stripped.endswith("more"):
+            if current is not None:
+                current["more"] = _to_int(stripped[3:-4].strip()) or 0
             continue
         if current is None:
             current = {"header": [], "frames": []}
             printed.append(current)
         if not current["frames"] and len(current["header"]) < 100:
             current["header"].append(line)
+    # A cause prints only the frames it does not share with the exception that wraps it, then
+    # "... N more": those are exactly the last N frames of the wrapping one (itself restored first).
+    for enclosing, item in itertools.pairwise(printed):
+        more = item.get("more", 0)
+        if 0 < more <= len(enclosing["frames"]):
+            item["frames"] = (item["frames"] + enclosing["frames"][-more:])[:MAX_FRAMES]
     chain = []
     for item in printed:
         type_, value, module = _parse_header(item["header"])
