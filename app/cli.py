@@ -9,6 +9,7 @@ from flask import Flask, current_app
 
 from app.models import PLATFORMS, ROLES
 from app.accounts import developers as accounts
+from app.accounts import tokens
 from app.platform.refusal import Refused
 from app.recording.dsn import dsn_for
 
@@ -94,7 +95,7 @@ def register_commands(app: Flask) -> None:
         developer = accounts.developer_by_email(email)
         if developer is None:
             _fail(accounts.AccountError(f"no developer with e-mail {email}", "email"), as_json)
-        token = accounts.create_api_token(developer, name)
+        token = tokens.create_api_token(developer, name)
         _emit(as_json, {"token": token, "developer_id": developer.id},
               f"{token}\n(shown once: keep it; use it as 'Authorization: Bearer <token>')")
 
@@ -105,7 +106,6 @@ def register_commands(app: Flask) -> None:
     @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
     def revoke_token(token_id, revoke_all, email, as_json):
         """Revoke a personal API token by id, or all of a developer's with --all --email."""
-        from app.accounts import tokens
         from app.extensions import db
         from app.models import ApiToken
 

@@ -5,6 +5,7 @@ import itertools
 
 from app.models import Developer, Service
 from app.accounts import developers as accounts
+from app.accounts import tokens
 
 _counter = itertools.count(1)
 
@@ -23,7 +24,7 @@ def make_developer(name: str | None = None, *, email: str | None = None, role: s
 
 
 def make_token(developer: Developer) -> str:
-    return accounts.create_api_token(developer)
+    return tokens.create_api_token(developer)
 
 
 class ApiClient:

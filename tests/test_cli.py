@@ -13,6 +13,7 @@ import pytest
 from app.extensions import db
 from app.models import ApiToken, AuditEvent, Developer, Service
 from app.accounts import developers as accounts
+from app.accounts import tokens
 from tests.factories import ApiClient, ingest, make_developer, make_service
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -229,7 +230,7 @@ def _token_id(token: str) -> int:
 
 def test_revoke_token_by_id_refuses_it_at_once(runner, client):
     dora = make_developer("Dora", email="dora@example.com", password=None)
-    token, kept = accounts.create_api_token(dora), accounts.create_api_token(dora)
+    token, kept = tokens.create_api_token(dora), tokens.create_api_token(dora)
     result = run(runner, "revoke-token", str(_token_id(token)))
     assert result.exit_code == 0, result.output
     assert "1 token of dora@example.com revoked" in result.stdout
@@ -239,7 +240,7 @@ def test_revoke_token_by_id_refuses_it_at_once(runner, client):
 
 def test_revoke_token_json(runner, client):
     dora = make_developer("Dora", email="dora@example.com", password=None)
-    token_id = _token_id(accounts.create_api_token(dora))
+    token_id = _token_id(tokens.create_api_token(dora))
     data = one_json_object(run(runner, "revoke-token", str(token_id), "--json"))
     assert data == {"revoked": [token_id], "developer_id": dora.id}
     # Revoking it again is no error and revokes nothing more.
@@ -250,8 +251,8 @@ def test_revoke_token_json(runner, client):
 def test_revoke_all_tokens_of_an_email(runner, client):
     dora = make_developer("Dora", email="dora@example.com", password=None)
     omar = make_developer("Omar", email="omar@example.com", password=None)
-    doras = [accounts.create_api_token(dora) for _ in range(2)]
-    omars = accounts.create_api_token(omar)
+    doras = [tokens.create_api_token(dora) for _ in range(2)]
+    omars = tokens.create_api_token(omar)
     data = one_json_object(run(runner, "revoke-token", "--all", "--email", "Dora@example.com", "--json"))
     assert sorted(data["revoked"]) == sorted(_token_id(t) for t in doras) and data["developer_id"] == dora.id
     assert all(ApiClient(client, t).get("/api/errors/").status_code == 401 for t in doras)

@@ -15,8 +15,6 @@ from app.recording.keys import forget_cached_keys, generate_ingest_key
 from app.platform.refusal import Refused
 from app.notify.channels.slack import slack_member_id as slack_member
 from app.triage import permissions
-# Token callers predate app/accounts/tokens.py; they keep working through these names.
-from app.accounts.tokens import TOKEN_PREFIX, create_api_token, developer_for_token  # noqa: F401
 
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
 

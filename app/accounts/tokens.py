@@ -94,24 +94,24 @@ def token_for(token_id: int, actor: Developer) -> ApiToken:
 
 def revoke_token(token: ApiToken, actor: Developer | None) -> ApiToken:
     """Revoke a token (its owner or an admin; ``actor`` None is the CLI). Revoking twice changes nothing."""
+    _revoke(token, actor)
+    db.session.commit()
+    return token
+
+
+def _revoke(token: ApiToken, actor: Developer | None) -> None:
     if actor is not None and not permissions.can_manage_token(actor, token):
         raise TokenError(f"no token with id {token.id}", status=404)
     if token.revoked_at is None:
         token.revoked_at = utcnow()
         record_audit(actor, "token.revoked", "developer", token.developer_id,
                      details={"token_id": token.id, "name": token.name})
-        db.session.commit()
-    return token
 
 
 def revoke_all_tokens(developer: Developer, actor: Developer | None) -> list[ApiToken]:
     """Revoke every token of a developer that is not revoked yet; returns those."""
     revoked = [t for t in tokens_of(developer) if t.revoked_at is None]
     for token in revoked:
-        if actor is not None and not permissions.can_manage_token(actor, token):
-            raise TokenError(f"no token with id {token.id}", status=404)
-        token.revoked_at = utcnow()
-        record_audit(actor, "token.revoked", "developer", token.developer_id,
-                     details={"token_id": token.id, "name": token.name})
+        _revoke(token, actor)
     db.session.commit()
     return revoked

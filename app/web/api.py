@@ -32,7 +32,7 @@ def authenticate():
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiError(401, "send a personal API token as 'Authorization: Bearer <token>'",
                        field="Authorization")
-    developer = accounts.developer_for_token(token.strip())
+    developer = tokens.developer_for_token(token.strip())
     if developer is None:
         raise ApiError(401, "invalid or revoked API token", field="Authorization")
     g.actor = developer

@@ -44,11 +44,9 @@ class TokenWrites:
         event.remove(db.engine, "before_cursor_execute", self)
 
 
-def test_the_old_import_path_still_creates_and_finds_tokens(dev):
-    from app.accounts import developers as accounts
-
-    secret = accounts.create_api_token(dev, "laptop")
-    assert accounts.developer_for_token(secret).id == dev.id
+def test_a_created_token_finds_its_developer(dev):
+    secret = tokens.create_api_token(dev, "laptop")
+    assert secret.startswith(tokens.TOKEN_PREFIX)
     assert tokens.developer_for_token(secret).id == dev.id
 
 

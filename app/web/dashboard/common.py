@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from app.extensions import db
 from app.models import Developer, ErrorLog
+from app.platform.refusal import Refused
 
 # HTMX answers a form with its updated fragment; these statuses carry a fragment too (the form with
 # its message), so the page shows why nothing changed (see the htmx-config meta in base.html).
@@ -32,6 +33,12 @@ def actor() -> Developer:
 def refuse(message: str, status: int = 403):
     """Answer with a refusal (403 and nothing changed, unless told otherwise)."""
     abort(status, description=message)
+
+
+def refuse_because(refusal: Refused):
+    """Answer with a domain refusal as the page shows it (a sentence), after undoing what it began."""
+    db.session.rollback()
+    refuse(refusal.message[:1].upper() + refusal.message[1:] + ".", refusal.status)
 
 
 def safe_back(target: str | None, default: str) -> str:

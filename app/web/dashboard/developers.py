@@ -15,7 +15,7 @@ from app.accounts import preferences
 from app.accounts import team
 from app.web.dashboard.base import bp
 from app.web.dashboard.common import (
-    actor, developer_or_404, form_ids, form_int, fragment, is_htmx, parse_local_datetime, refuse,
+    actor, developer_or_404, form_ids, form_int, fragment, is_htmx, parse_local_datetime, refuse, refuse_because,
 )
 
 
@@ -42,8 +42,7 @@ def set_on_call(developer_id: int):
     try:
         accounts.set_on_call(developer, on_call, user)
     except accounts.AccountError as exc:
-        db.session.rollback()
-        refuse(exc.message[:1].upper() + exc.message[1:] + ".", exc.status)
+        refuse_because(exc)
     message = f"{developer.name} is {'on call' if on_call else 'off call'}."
     if is_htmx():
         flash(message, "ok")

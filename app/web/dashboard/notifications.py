@@ -3,13 +3,12 @@ from __future__ import annotations
 
 from flask import flash, redirect, render_template, request, url_for
 
-from app.extensions import db
 from app.models import CHANNELS, NOTIFICATION_STATUSES
 from app.notify.delivery import RETRYABLE_STATUSES, RetryRefused, retry_notification
 from app.reports import activity
 from app.triage import permissions
 from app.web.dashboard.base import bp
-from app.web.dashboard.common import actor, fragment, is_htmx, page_arg, refuse, safe_back
+from app.web.dashboard.common import actor, fragment, is_htmx, page_arg, refuse_because, safe_back
 
 PER_PAGE = 50
 RETRYABLE = RETRYABLE_STATUSES  # which rows get a retry button
@@ -46,8 +45,7 @@ def retry(notification_id: int):
     try:
         notification = retry_notification(notification_id, actor())
     except RetryRefused as exc:
-        db.session.rollback()
-        refuse(exc.message[:1].upper() + exc.message[1:] + ".", exc.status)
+        refuse_because(exc)
     message = f"Delivery to {notification.recipient} retried: {notification.status}."
     flash(message, "ok" if notification.status in ("sent", "queued", "retrying") else "error")
     if is_htmx():

@@ -4,9 +4,8 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 
 from app.accounts import tokens
-from app.extensions import db
 from app.web.dashboard.base import bp
-from app.web.dashboard.common import actor, refuse
+from app.web.dashboard.common import actor, refuse_because
 
 
 def _page(new_token: str | None = None):
@@ -31,7 +30,6 @@ def revoke_token(token_id: int):
     try:
         token = tokens.revoke_token(tokens.token_for(token_id, user), user)
     except tokens.TokenError as exc:
-        db.session.rollback()
-        refuse(exc.message[:1].upper() + exc.message[1:] + ".", exc.status)
+        refuse_because(exc)
     flash(f"Token {token.name} revoked: it no longer opens the API.", "ok")
     return redirect(url_for("dashboard.my_tokens"), code=303)
