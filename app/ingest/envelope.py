@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import orjson
 
-from app.ingest.incoming import MAX_NESTING, might_nest_too_deep, nested_too_deep
+from app.ingest.incoming import MAX_NESTING, nested_too_deep
 
 # Items that carry an error event. "error" is not an official type, but some SDKs have sent it.
 EVENT_ITEM_TYPES = frozenset({"event", "error"})
@@ -117,7 +117,7 @@ def parse_event_json(payload: bytes, max_bytes: int, field: str = "event") -> di
         raise EnvelopeError(f"the {field} is not valid JSON: {exc}", field=field, code="malformed_json") from None
     if not isinstance(value, dict):
         raise EnvelopeError(f"the {field} must be a JSON object", field=field, code="malformed_json")
-    if might_nest_too_deep(payload) and (deep := nested_too_deep(value)):
+    if deep := nested_too_deep(value, payload):
         raise EnvelopeError(f"'{deep}' of the {field} nests more than {MAX_NESTING} levels deep", field=deep,
                             code="invalid_field")
     return value

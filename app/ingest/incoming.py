@@ -25,11 +25,15 @@ COMMON_FIELDS = frozenset({
 })
 
 
-def nested_too_deep(payload: dict, limit: int = MAX_NESTING) -> str | None:
+def nested_too_deep(payload: dict, body: bytes | None = None, limit: int = MAX_NESTING) -> str | None:
     """The top-level field under which ``payload`` nests more than ``limit`` levels, else None.
 
-    Iterative, so a hostile depth cannot exhaust the stack that is meant to be protected.
+    ``body``, the JSON it was parsed from, makes the common case cheap: with no more brackets than
+    ``limit`` it cannot be too deep, and nothing is walked. The walk is iterative, so a hostile depth
+    cannot exhaust the stack that is meant to be protected.
     """
+    if body is not None and body.count(b"[") + body.count(b"{") <= limit:
+        return None
     for name, value in payload.items():
         stack = [(value, 1)]
         while stack:
@@ -41,11 +45,6 @@ def nested_too_deep(payload: dict, limit: int = MAX_NESTING) -> str | None:
             elif type(node) is list:
                 stack.extend((child, depth + 1) for child in node)
     return None
-
-
-def might_nest_too_deep(body: bytes, limit: int = MAX_NESTING) -> bool:
-    """Cheap test before the walk: a body with no more brackets than ``limit`` cannot be too deep."""
-    return body.count(b"[") + body.count(b"{") > limit
 
 
 class InvalidPayload(ValueError):

@@ -24,10 +24,9 @@ if TYPE_CHECKING:
 
 __all__ = [
     "can_assign", "can_assign_others", "can_change_on_call", "can_direct_escalations", "can_edit_developer",
-    "can_escalate",
-    "can_escalate_to", "can_manage_settings", "can_manage_token", "can_override_on_call", "can_plan_on_call",
-    "can_plan_rotations", "can_remove_override", "can_remove_shift", "can_retry_notifications", "can_work_on", "editable_service_ids",
-    "is_admin", "may_work_on",
+    "can_escalate", "can_escalate_to", "can_manage_settings", "can_manage_token", "can_override_on_call",
+    "can_plan_on_call", "can_plan_rotations", "can_remove_override", "can_remove_shift", "can_retry_notifications",
+    "can_work_on", "editable_service_ids", "is_admin",
 ]
 
 
@@ -42,14 +41,10 @@ def can_manage_settings(actor: Developer | None) -> bool:
 
 # --- errors ------------------------------------------------------------------------------------
 
-def may_work_on(actor: Developer, error: ErrorLog) -> bool:
-    """Developers work on errors assigned to them or to nobody; leads, managers and admins on any."""
-    return actor.is_supervisor or error.assigned_to_id in (None, actor.id)
-
-
 def can_work_on(actor: Developer, error: ErrorLog) -> bool:
-    """Change status, severity or resolve (the rule ``changes.set_status`` and friends enforce)."""
-    return may_work_on(actor, error)
+    """Change status, severity or resolve (the rule ``changes.update_error`` enforces): developers on
+    errors assigned to them or to nobody; leads, managers and admins on any."""
+    return actor.is_supervisor or error.assigned_to_id in (None, actor.id)
 
 
 def can_assign_others(actor: Developer) -> bool:
@@ -61,12 +56,12 @@ def can_assign(actor: Developer, error: ErrorLog, developer: Developer | None) -
     """The rule ``changes.assign_error`` enforces: supervisors assign (and unassign) anyone; a
     developer takes an error that is unassigned or already theirs, for themselves."""
     return can_assign_others(actor) or (developer is not None and developer.id == actor.id
-                                        and may_work_on(actor, error))
+                                        and can_work_on(actor, error))
 
 
 def can_escalate(actor: Developer, error: ErrorLog) -> bool:
-    """Escalate to the next level: the assignee (or anyone, when nobody is), or a lead, manager or admin."""
-    return actor.is_supervisor or error.assigned_to_id in (None, actor.id)
+    """Escalate to the next level: whoever may work on the error."""
+    return can_work_on(actor, error)
 
 
 def can_escalate_to(actor: Developer, error: ErrorLog, target: Developer | None) -> bool:

@@ -11,7 +11,6 @@ from app.web.dashboard.base import bp
 from app.web.dashboard.common import actor, fragment, is_htmx, page_arg, refuse_because, safe_back
 
 PER_PAGE = 50
-RETRYABLE = RETRYABLE_STATUSES  # which rows get a retry button
 
 
 def _filters() -> tuple[dict, str | None]:
@@ -37,7 +36,7 @@ def notifications():
                            pages=max(1, -(-total // PER_PAGE)), filters=filters, args=args, problem=problem,
                            channels=CHANNELS, statuses=NOTIFICATION_STATUSES,
                            can_retry=permissions.can_retry_notifications(actor()),
-                           retryable=RETRYABLE), 400 if problem else 200
+                           retryable=RETRYABLE_STATUSES), 400 if problem else 200
 
 
 @bp.post("/notifications/<int:notification_id>/retry")
@@ -49,6 +48,6 @@ def retry(notification_id: int):
     message = f"Delivery to {notification.recipient} retried: {notification.status}."
     flash(message, "ok" if notification.status in ("sent", "queued", "retrying") else "error")
     if is_htmx():
-        return fragment("partials/_notification_row.html", n=notification, can_retry=True, retryable=RETRYABLE,
-                        compact=request.form.get("compact") == "1")
+        return fragment("partials/_notification_row.html", n=notification, can_retry=True,
+                        retryable=RETRYABLE_STATUSES, compact=request.form.get("compact") == "1")
     return redirect(safe_back(request.form.get("next"), url_for("dashboard.notifications")), code=303)

@@ -11,9 +11,7 @@ import orjson
 import zstandard
 from flask import current_app, request
 
-from app.ingest.incoming import (
-    MAX_NESTING, IncomingError, InvalidPayload, might_nest_too_deep, nested_too_deep,
-)
+from app.ingest.incoming import MAX_NESTING, IncomingError, InvalidPayload, nested_too_deep
 from app.recording import rate_limit
 from app.recording.record import RecordResult, raw_payload_text
 from app.recording.keys import IngestService, resolve_ingest_key
@@ -86,7 +84,7 @@ def parse_json_object(body: bytes) -> dict:
         raise ApiError(400, f"malformed JSON: {exc}", code="malformed_json") from None
     if not isinstance(payload, dict):
         raise ApiError(400, "the body must be a JSON object", code="malformed_json")
-    if might_nest_too_deep(body) and (field := nested_too_deep(payload)):
+    if field := nested_too_deep(payload, body):
         raise ApiError(400, f"'{field}' nests more than {MAX_NESTING} levels deep", field=field,
                        code="invalid_field")
     return payload
