@@ -130,3 +130,34 @@ def test_postgres_upgrade_builds_the_models_schema_and_the_reporting_views(scrat
         engine.dispose()
     flask_db(scratch_postgres, tmp_path, "downgrade", "base")
     assert table_names(scratch_postgres) <= {"alembic_version"}
+
+
+def test_open_escalations_keep_their_error_s_open_stretch_through_the_upgrade(tmp_path):
+    """An error escalated before escalations knew their open stretch is not escalated again at that level."""
+    url = f"sqlite:///{tmp_path / 'stretch.db'}"
+    flask_db(url, tmp_path, "upgrade", "0004")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO services (id, name, slug, platform, ingest_key, dropped_events, active, created_at) "
+            "VALUES (1, 'Checkout', 'checkout', 'python', 'k1', 0, 1, '2026-05-01 00:00:00.000000')"))
+        connection.execute(text(
+            "INSERT INTO error_logs (id, service_id, fingerprint, severity, severity_level, error_type, message, "
+            "status, occurrence_count, regression_count, first_seen, last_seen, regressed_at) VALUES ('e1', 1, 'f', "
+            "'critical', 4, 'E', 'm', 'new', 2, 1, '2026-05-01 09:00:00.000000', '2026-05-03 09:00:00.000000', "
+            "'2026-05-03 09:00:00.000000')"))
+        # Level 1 before the error was resolved, closed then; a manual level 1 after its regression, open.
+        for escalation_id, automatic, created, resolved in (
+                (1, 1, "2026-05-01 10:01:00.000000", "2026-05-02 00:00:00.000000"),
+                (2, 0, "2026-05-03 10:01:00.000000", None)):
+            connection.execute(text(
+                "INSERT INTO error_escalations (id, error_id, level, reason, automatic, created_at, resolved_at) "
+                "VALUES (:id, 'e1', 1, 'r', :automatic, :created, :resolved)"),
+                {"id": escalation_id, "automatic": automatic, "created": created, "resolved": resolved})
+    engine.dispose()
+    flask_db(url, tmp_path, "upgrade")
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        rows = connection.execute(text("SELECT id, open_since FROM error_escalations ORDER BY id")).all()
+    engine.dispose()
+    assert [(i, str(since)[:19]) for i, since in rows] == [(1, "2026-05-01 10:01:00"), (2, "2026-05-03 09:00:00")]

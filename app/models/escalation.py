@@ -13,8 +13,8 @@ from app.models.types import UTCDateTime, utcnow
 class ErrorEscalation(db.Model):
     __tablename__ = "error_escalations"
     __table_args__ = (
-        # Automatic escalations never repeat a level for the same error.
-        UniqueConstraint("error_id", "level", "automatic", name="uq_error_escalations_error_level"),
+        # Automatic escalations never repeat a level within one open stretch of an error.
+        UniqueConstraint("error_id", "level", "automatic", "open_since", name="uq_error_escalations_error_level"),
         Index("ix_error_escalations_created_at", "created_at"),
     )
 
@@ -29,6 +29,9 @@ class ErrorEscalation(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     resolved_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     note: Mapped[str | None] = mapped_column(String(255))
+    # When the error's open stretch that this escalation belongs to began (app/triage/escalation.py
+    # open_since: first seen, its last regression or its last rise in severity).
+    open_since: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
 
     error = relationship("ErrorLog")
     escalated_from = relationship("Developer", foreign_keys=[escalated_from_id])

@@ -3,9 +3,11 @@
 By hand (the API's and the dashboard's escalate action) and automatically
 (``escalate_unresolved``, the scheduled job): a critical error open for more than an hour goes
 to the service's lead (else a manager) at level 1, then to the admins at level 2 when it is still
-open the same time later; a high error likewise after four hours (both times are settings). An
-error is never escalated twice at the same level; every escalation is an error_escalations row
-and is notified after commit (app/notify/planning.py picks the channels).
+open the same time later; a high error likewise after four hours (both times are settings). Levels
+count within the error's current open stretch (``open_since``): a regression or a rise in severity
+starts the waits again at level 1. An error is never escalated twice at the same level in one
+stretch; every escalation is an error_escalations row and is notified after commit
+(app/notify/planning.py picks the channels).
 """
 from __future__ import annotations
 
@@ -56,9 +58,11 @@ def escalate_error(error: ErrorLog, actor: Developer | None, reason: str, *, to:
                           "to escalate to the next level", "to", status=403)
     if not error.is_open:
         raise TriageError("only open errors can be escalated", "status", status=409)
+    stretch = open_since(error)
     if level is None:
         current = db.session.execute(
-            select(func.max(ErrorEscalation.level)).where(ErrorEscalation.error_id == error.id)
+            select(func.max(ErrorEscalation.level)).where(ErrorEscalation.error_id == error.id,
+                                                         ErrorEscalation.open_since == stretch)
         ).scalar_one()
         level = (current or 0) + 1
     target = to or escalation_target(error, level)
@@ -66,7 +70,7 @@ def escalate_error(error: ErrorLog, actor: Developer | None, reason: str, *, to:
         raise TriageError("that developer's account is inactive", "to")
     escalation = ErrorEscalation(error_id=error.id, escalated_from_id=error.assigned_to_id,
                                  escalated_to_id=target.id if target else None, level=level, reason=reason[:4000],
-                                 automatic=automatic, created_by_id=actor.id if actor else None)
+                                 automatic=automatic, open_since=stretch, created_by_id=actor.id if actor else None)
     db.session.add(escalation)
     db.session.flush()
     record_audit(actor, "error.escalated", "error", error.id, error_id=error.id,
@@ -95,8 +99,10 @@ def _lock_for_escalation(error_id: str) -> ErrorLog | None:
     return lock_error(error_id)
 
 
-def _level_exists(error_id: str, level: int, created_before: dt.datetime | None = None) -> bool:
-    stmt = select(ErrorEscalation.id).where(ErrorEscalation.error_id == error_id, ErrorEscalation.level == level)
+def _level_exists(error: ErrorLog, level: int, created_before: dt.datetime | None = None) -> bool:
+    """Whether the error's current open stretch has reached ``level`` (by ``created_before``)."""
+    stmt = select(ErrorEscalation.id).where(ErrorEscalation.error_id == error.id, ErrorEscalation.level == level,
+                                            ErrorEscalation.open_since == open_since(error))
     if created_before is not None:
         stmt = stmt.where(ErrorEscalation.created_at <= created_before)
     return db.session.execute(stmt.limit(1)).first() is not None
@@ -105,13 +111,13 @@ def _level_exists(error_id: str, level: int, created_before: dt.datetime | None 
 def _escalate_once(error_id: str, level: int, severity: str, after: dt.timedelta, now: dt.datetime) -> ErrorEscalation | None:
     cutoff = now - after
     error = _lock_for_escalation(error_id)
-    if error is None or not error.is_open or error.severity != severity or _level_exists(error_id, level):
+    if error is None or not error.is_open or error.severity != severity or _level_exists(error, level):
         db.session.rollback()
         return None
     if level == 1 and open_since(error) > cutoff:
         db.session.rollback()
         return None
-    if level > 1 and not _level_exists(error_id, level - 1, created_before=cutoff):
+    if level > 1 and not _level_exists(error, level - 1, created_before=cutoff):
         db.session.rollback()
         return None
     hours = after.total_seconds() / 3600
@@ -126,7 +132,13 @@ def _escalate_once(error_id: str, level: int, severity: str, after: dt.timedelta
 
 
 def _escalated_at(level: int, before: dt.datetime | None = None):
-    clause = exists().where(ErrorEscalation.error_id == ErrorLog.id, ErrorEscalation.level == level)
+    """SQL: the error has an escalation at ``level`` (made by ``before``) since its current open stretch
+    began; a superset test (rows are checked one by one under their lock)."""
+    clause = exists().where(ErrorEscalation.error_id == ErrorLog.id, ErrorEscalation.level == level,
+                            ErrorEscalation.open_since >= ErrorLog.first_seen,
+                            ErrorEscalation.open_since >= func.coalesce(ErrorLog.regressed_at, ErrorLog.first_seen),
+                            ErrorEscalation.open_since >= func.coalesce(ErrorLog.severity_raised_at,
+                                                                         ErrorLog.first_seen))
     return clause.where(ErrorEscalation.created_at <= before) if before is not None else clause
 
 
@@ -145,7 +157,7 @@ def escalate_unresolved(now: dt.datetime | None = None) -> list[int]:
         base = select(ErrorLog.id).where(ErrorLog.severity_level == SEVERITY_LEVEL[severity],
                                          ErrorLog.status.in_(OPEN_STATUSES))
         # Level 1: open long enough (first seen is a superset: regressions are checked row by row).
-        # Level 2: level 1 is that old. Neither when the level exists already.
+        # Level 2: level 1 is that old. Neither when the stretch has reached the level already.
         due = {
             1: base.where(ErrorLog.first_seen <= cutoff, ~_escalated_at(1)),
             2: base.where(_escalated_at(1, cutoff), ~_escalated_at(2)),

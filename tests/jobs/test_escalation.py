@@ -135,3 +135,32 @@ def test_the_scheduled_task_runs_the_same_escalation(app, team):
     (result,) = record_events(service, severity="critical", at=utcnow() - dt.timedelta(hours=2))
     assert tasks_of(app)["escalate_unresolved_errors"]().get() == {"escalations": 1}
     assert [e.level for e in escalation_rows(result.error_id)] == [1]
+
+
+def test_a_regression_starts_the_levels_again_from_the_lead(app, team):
+    service, lead, admins = team
+    (first,) = record_events(service, severity="critical", at=T0)
+    assert len(at(dt.timedelta(minutes=61))) == 1
+    with time_machine.travel(T0 + dt.timedelta(minutes=70), tick=False):
+        triage.resolve_error(db.session.get(ErrorLog, first.error_id), lead)
+    record_events(service, severity="critical", at=T0 + dt.timedelta(hours=3))
+
+    # Not straight to the admins because an old level 1 is more than an hour old: the wait starts again.
+    assert at(dt.timedelta(hours=3, minutes=1)) == []
+    assert len(at(dt.timedelta(hours=4, minutes=1))) == 1
+    assert len(at(dt.timedelta(hours=5, minutes=2))) == 1
+    rows = escalation_rows(first.error_id)
+    assert [(e.level, e.escalated_to_id == lead.id) for e in rows] == [(1, True), (1, True), (2, False)]
+    assert rows[0].resolved_at is not None and rows[1].resolved_at is None
+
+
+def test_a_rise_in_severity_starts_the_levels_again(app, team):
+    service, lead, _ = team
+    (high,) = record_events(service, severity="high", at=T0, error_type="Rising")
+    assert len(at(dt.timedelta(hours=4, minutes=1))) == 1
+    record_events(service, severity="critical", at=T0 + dt.timedelta(hours=5), error_type="Rising")
+    assert db.session.get(ErrorLog, high.error_id).severity == "critical"
+
+    assert at(dt.timedelta(hours=5, minutes=30)) == []  # the level 1 of the high stretch does not count
+    assert len(at(dt.timedelta(hours=6, minutes=1))) == 1
+    assert [e.level for e in escalation_rows(high.error_id)] == [1, 1]
