@@ -21,6 +21,7 @@ from app import create_app
 from app.config import TestConfig, normalise_database_url
 from app.extensions import db
 from app.recording import rate_limit
+from app.platform.outage import forget_outages
 from app.recording.keys import forget_cached_keys
 
 POSTGRES_URL = normalise_database_url(os.environ.get("TEST_DATABASE_URL"))
@@ -73,6 +74,7 @@ def app(tmp_path):
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=uri, REDIS_URL=REDIS_URL)
     forget_cached_keys()
     rate_limit.reset_local_state()
+    forget_outages()
     _reset_redis()
     with app.app_context():
         if POSTGRES_URL:

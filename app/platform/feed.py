@@ -14,8 +14,11 @@ import orjson
 from flask import current_app
 
 from app.platform import kv
+from app.platform.outage import OutageLog
 
 log = logging.getLogger("heartwatch.feed")
+publish_outage = OutageLog(log, "publishing to the live feed's Redis")
+listener_outage = OutageLog(log, "the live feed's Redis listener")
 CHANNEL_PREFIX = "heartwatch:feed"
 
 
@@ -66,13 +69,17 @@ LISTENER_READY_WAIT = 2.0
 def publish(event: dict) -> None:
     """Send an event to every live dashboard; never raises (the feed is best effort)."""
     url = current_app.config.get("REDIS_URL")
+    if url and publish_outage.skip_for_now():
+        return
     try:
         if url:
             kv.client(url).publish(channel_for(url), orjson.dumps(event))
         else:
             local.publish(event)
     except Exception:
-        log.warning("live feed publish failed", exc_info=True)
+        publish_outage.failed("open pages miss this event")
+        return
+    publish_outage.succeeded()
 
 
 def publish_error_event(*, event: str, error_id: str, service_id: int, severity: str, status: str) -> None:
@@ -91,6 +98,7 @@ def _listen(url: str) -> None:
             for message in pubsub.listen():
                 if message["type"] == "subscribe":
                     _listener_ready.set()
+                    listener_outage.succeeded()
                     continue
                 if message["type"] != "message":
                     continue
@@ -100,7 +108,7 @@ def _listen(url: str) -> None:
                     continue
         except Exception:
             _listener_ready.clear()
-            log.warning("live feed listener lost Redis; reconnecting", exc_info=True)
+            listener_outage.failed("reconnecting every second")
             threading.Event().wait(1.0)
 
 

@@ -24,8 +24,10 @@ from sqlalchemy import update
 from app.extensions import db
 from app.models import Service
 from app.platform import kv
+from app.platform.outage import OutageLog
 
 log = logging.getLogger("heartwatch.ingest")
+redis_outage = OutageLog(log, "the rate limiter's Redis")
 WINDOW = 60
 DROP_WAIT_SECONDS = 10.0
 
@@ -41,11 +43,14 @@ def check_rate(service_id: int, limit: int | None) -> int | None:
     store = kv.store()
     if not store.remote:
         return None if store.incr(_window_key(service_id, window), 1, WINDOW * 2) <= limit else retry_after
+    if redis_outage.skip_for_now():
+        return None
     try:
         allowed = _take_from_window(store, service_id, limit, window)
     except Exception:
-        log.warning("rate limiter could not reach Redis; letting the event through", exc_info=True)
+        redis_outage.failed("events are let through without a rate limit")
         return None
+    redis_outage.succeeded()
     return None if allowed else retry_after
 
 
