@@ -111,6 +111,9 @@ class Config:
     PATTERN_WINDOW_DAYS = _int("PATTERN_WINDOW_DAYS", 30)
 
     HUEY_IMMEDIATE = _bool("HUEY_IMMEDIATE", False)
+    # A running scheduled job's lease, renewed by its heartbeat four times per lease: a worker that
+    # dies mid-job holds the job for at most this long.
+    JOB_LEASE_SECONDS = _int("JOB_LEASE_SECONDS", 120)
 
     SESSION_COOKIE_HTTPONLY = True
     SESSION_COOKIE_SAMESITE = "Lax"

@@ -2,7 +2,9 @@
 
 ``build_queue(app)`` (called by the factory) makes RedisHuey when ``REDIS_URL`` is set, else a
 SqliteHuey file under the instance folder, by absolute path so web and worker share one queue;
-``HUEY_IMMEDIATE`` runs tasks in-line for that app only. It registers the tasks of the modules
+``HUEY_IMMEDIATE`` runs tasks in-line for that app only. Task results are kept only then (the tests
+read them): nothing else reads them, and a queue that kept them grew by one entry per task, for ever
+(the scheduled jobs record their outcome in ``scheduled_jobs``). It registers the tasks of the modules
 beside this one and the after-commit hooks through which the domain hands work to them (the
 domain never imports this package). The worker runs ``huey_consumer worker.huey``.
 """
@@ -23,10 +25,10 @@ def build_queue(app: Flask) -> Huey:
     immediate = bool(app.config.get("HUEY_IMMEDIATE"))
     url = app.config.get("REDIS_URL")
     if url:
-        huey: Huey = RedisHuey("heartwatch", url=url, immediate=immediate)
+        huey: Huey = RedisHuey("heartwatch", url=url, immediate=immediate, results=immediate)
     else:
         huey = SqliteHuey("heartwatch", filename=str(Path(app.instance_path) / "huey.db"), timeout=30,
-                          immediate=immediate)
+                          immediate=immediate, results=immediate)
     tasks: dict = {}
     tasks.update(notifications.register(huey, app))
     tasks.update(scheduled.register(huey, app, tasks))

@@ -5,23 +5,33 @@ the jobs that are due, each as its own task. Intervals are runtime settings
 (app/platform/settings.py), so changing one in the dashboard takes effect at the next tick without
 a restart. With several consumers every tick is seen several times: a run is claimed with one
 conditional UPDATE on ``scheduled_jobs`` (only one consumer wins it), and a job holds a lease while it
-runs (a second start returns at once; a worker killed mid-run leaves a lease that expires). The
-jobs themselves lock the rows they work on (SKIP LOCKED on PostgreSQL) and write idempotently.
+runs (a second start returns at once). The lease is short (``JOB_LEASE_SECONDS``, two minutes) and
+kept alive by a heartbeat thread while the job runs, so a worker killed mid-run, or a release lost
+with the database it went to, holds a job for at most that long: the next consumer takes it over.
+The jobs themselves lock the rows they work on (SKIP LOCKED on PostgreSQL) and write idempotently.
+
+A job that has never run is due at its time: interval jobs at the first tick, the daily summary at
+its first daily time after the worker first saw it, not at once.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 import traceback
+import uuid
 from dataclasses import dataclass
 
 from flask import Flask
 from huey import Huey, crontab
 
 from app.jobs.context import task_context
+from app.platform.outage import OutageLog
 
 log = logging.getLogger("heartwatch.jobs")
 TOLERANCE = dt.timedelta(seconds=30)  # ticks land a few seconds apart: do not skip a run by a second
+HEARTBEATS_PER_LEASE = 4
+heartbeat_outage = OutageLog(log, "a scheduled job's heartbeat")
 
 
 @dataclass(frozen=True)
@@ -29,28 +39,26 @@ class ScheduledWork:
     name: str
     interval_setting: str | None = None
     daily_time_setting: str | None = None
-    lease: dt.timedelta = dt.timedelta(minutes=30)
     needs_mongo: bool = False
 
 
 SCHEDULE = (
     ScheduledWork("retry_failed_notifications", "interval_retry_notifications_minutes"),
-    ScheduledWork("analyze_error_patterns", "interval_patterns_minutes", lease=dt.timedelta(hours=2)),
+    ScheduledWork("analyze_error_patterns", "interval_patterns_minutes"),
     ScheduledWork("escalate_unresolved_errors", "interval_escalation_minutes"),
-    ScheduledWork("clean_old_error_logs", "interval_retention_minutes", lease=dt.timedelta(hours=2)),
-    ScheduledWork("generate_daily_error_summary", daily_time_setting="daily_summary_time", lease=dt.timedelta(hours=1)),
+    ScheduledWork("clean_old_error_logs", "interval_retention_minutes"),
+    ScheduledWork("generate_daily_error_summary", daily_time_setting="daily_summary_time"),
     ScheduledWork("check_error_thresholds", "interval_thresholds_minutes"),
-    ScheduledWork("mirror_to_mongodb", "interval_mirror_minutes", lease=dt.timedelta(minutes=15), needs_mongo=True),
+    ScheduledWork("mirror_to_mongodb", "interval_mirror_minutes", needs_mongo=True),
 )
-BY_NAME = {work.name: work for work in SCHEDULE}
 
 
-def _ensure_row(name: str) -> None:
+def _ensure_row(name: str, now: dt.datetime) -> None:
     from app.extensions import db
     from app.models import ScheduledJob
     from app.platform.sql import dialect_insert
 
-    db.session.execute(dialect_insert()(ScheduledJob).values(name=name, run_count=0)
+    db.session.execute(dialect_insert()(ScheduledJob).values(name=name, run_count=0, created_at=now)
                        .on_conflict_do_nothing(index_elements=["name"]))
 
 
@@ -90,12 +98,16 @@ def claim_due(now: dt.datetime | None = None) -> list[str]:
     for work in SCHEDULE:
         if work.needs_mongo and not current_app.config.get("MONGO_URL"):
             continue
-        _ensure_row(work.name)
+        _ensure_row(work.name, now)
         before = due_before(work, now, values)
+        # Never run: an interval job at once, a daily one at its first time after the row was made.
+        never_run = ScheduledJob.last_started_at.is_(None)
+        if work.daily_time_setting:
+            never_run = never_run & (ScheduledJob.created_at.is_(None) | (ScheduledJob.created_at <= before))
         result = db.session.execute(
             update(ScheduledJob).where(
                 ScheduledJob.name == work.name,
-                ScheduledJob.last_started_at.is_(None) | (ScheduledJob.last_started_at <= before),
+                never_run | (ScheduledJob.last_started_at <= before),
                 ScheduledJob.running_until.is_(None) | (ScheduledJob.running_until < now))
             .values(last_started_at=now).execution_options(synchronize_session=False))
         db.session.commit()
@@ -104,11 +116,55 @@ def claim_due(now: dt.datetime | None = None) -> list[str]:
     return won
 
 
+class Heartbeat:
+    """Keeps a running job's lease alive: every quarter lease, on a connection of its own, it moves
+    ``running_until`` one lease ahead, for as long as this run (``holder``) holds it."""
+
+    def __init__(self, app: Flask, name: str, holder: str, lease: dt.timedelta):
+        self.app, self.name, self.holder, self.lease = app, name, holder, lease
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._beat, name=f"heartbeat {name}", daemon=True)
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join(timeout=self.lease.total_seconds())
+
+    def _beat(self) -> None:
+        from sqlalchemy import update
+
+        from app.extensions import db
+        from app.models import ScheduledJob
+        from app.models.types import utcnow
+
+        while not self._stop.wait(self.lease.total_seconds() / HEARTBEATS_PER_LEASE):
+            try:
+                with self.app.app_context(), db.engine.begin() as connection:
+                    now = utcnow()
+                    connection.execute(update(ScheduledJob).where(
+                        ScheduledJob.name == self.name, ScheduledJob.holder == self.holder)
+                        .values(running_until=now + self.lease, heartbeat_at=now))
+            except Exception:
+                heartbeat_outage.failed("the lease runs out unless a later beat gets through")
+            else:
+                heartbeat_outage.succeeded()
+
+
+def job_lease() -> dt.timedelta:
+    from flask import current_app
+
+    return dt.timedelta(seconds=float(current_app.config.get("JOB_LEASE_SECONDS", 120)))
+
+
 def run_job(name: str, work_function, now: dt.datetime | None = None) -> dict | None:
     """Run one job under its lease and record the outcome; None when another run holds the lease.
 
     A failed run keeps the previous result (the mirror reads its last covered time from it).
     """
+    from flask import current_app
     from sqlalchemy import update
 
     from app.extensions import db
@@ -116,33 +172,51 @@ def run_job(name: str, work_function, now: dt.datetime | None = None) -> dict | 
     from app.models.types import utcnow
 
     now = now or utcnow()
-    lease = BY_NAME[name].lease if name in BY_NAME else dt.timedelta(minutes=30)
-    _ensure_row(name)
+    lease, holder = job_lease(), uuid.uuid4().hex
+    _ensure_row(name, now)
     taken = db.session.execute(
         update(ScheduledJob).where(ScheduledJob.name == name,
                                    ScheduledJob.running_until.is_(None) | (ScheduledJob.running_until < now))
-        .values(running_until=now + lease).execution_options(synchronize_session=False)).rowcount == 1
+        .values(running_until=now + lease, holder=holder, heartbeat_at=now)
+        .execution_options(synchronize_session=False)).rowcount == 1
     db.session.commit()
     if not taken:
         log.info("%s is running elsewhere; this start is skipped", name)
         return None
+    outcome = {"last_status": "ok", "last_error": None}
     try:
-        result = work_function()
+        with Heartbeat(current_app._get_current_object(), name, holder, lease):
+            result = work_function()
+        outcome["last_result"] = result if isinstance(result, dict) else {"result": result}
     except Exception as exc:
         db.session.rollback()
         log.exception("scheduled job %s failed", name)
-        db.session.execute(update(ScheduledJob).where(ScheduledJob.name == name).values(
-            running_until=None, last_finished_at=utcnow(), last_status="failed",
-            last_error="".join(traceback.format_exception_only(exc)).strip()[:2000],
-            run_count=ScheduledJob.run_count + 1).execution_options(synchronize_session=False))
-        db.session.commit()
+        outcome = {"last_status": "failed",
+                   "last_error": "".join(traceback.format_exception_only(exc)).strip()[:2000]}
+        _release(name, holder, outcome)
         raise
-    db.session.execute(update(ScheduledJob).where(ScheduledJob.name == name).values(
-        running_until=None, last_finished_at=utcnow(), last_status="ok", last_error=None,
-        last_result=result if isinstance(result, dict) else {"result": result},
-        run_count=ScheduledJob.run_count + 1).execution_options(synchronize_session=False))
-    db.session.commit()
+    _release(name, holder, outcome)
     return result
+
+
+def _release(name: str, holder: str, outcome: dict) -> None:
+    """Give the lease back and record how the run went. When the database is gone too, the lease runs
+    out by itself within one lease (no heartbeat keeps it), and the next consumer takes the job over."""
+    from sqlalchemy import update
+
+    from app.extensions import db
+    from app.models import ScheduledJob
+    from app.models.types import utcnow
+
+    try:
+        db.session.execute(update(ScheduledJob).where(ScheduledJob.name == name, ScheduledJob.holder == holder)
+                           .values(running_until=None, holder=None, last_finished_at=utcnow(),
+                                   run_count=ScheduledJob.run_count + 1, **outcome)
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.warning("could not release the lease of %s; it runs out within %s", name, job_lease(), exc_info=True)
 
 
 def _retry_failed_notifications() -> dict:

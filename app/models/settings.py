@@ -35,3 +35,7 @@ class ScheduledJob(db.Model):
     last_error: Mapped[str | None] = mapped_column(Text)
     last_result: Mapped[dict | None] = mapped_column(JSONType)
     run_count: Mapped[int] = mapped_column(Integer, default=0)
+    # The run holding the lease, and when its heartbeat last moved running_until on.
+    holder: Mapped[str | None] = mapped_column(String(32))
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)

@@ -53,8 +53,18 @@ def real_queue(app, kind: str, folder: Path):
         storage.flush_all()
 
 
+def procfile_command(process_type: str) -> str:
+    for line in (ROOT / "Procfile").read_text().splitlines():
+        if line.startswith(f"{process_type}:"):
+            return line.split(":", 1)[1].strip()
+    raise AssertionError(f"no {process_type} in the Procfile")
+
+
 @contextmanager
-def consumer(app, folder: Path, queue_env: dict, smtp_server, slack_receiver, twilio_receiver):
+def consumer(app, folder: Path, queue_env: dict, smtp_server, slack_receiver, twilio_receiver,
+             procfile_env: dict | None = None):
+    """The consumer on the test's database and queue: the tests' own command line (no periodic tasks),
+    or, given ``procfile_env``, the Procfile's worker command with those settings."""
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "HEARTWATCH_INSTANCE_PATH": str(folder),
            **smtp_server.env(), "SLACK_WEBHOOK_URL": app.config["SLACK_WEBHOOK_URL"],
            "TWILIO_ACCOUNT_SID": app.config["TWILIO_ACCOUNT_SID"], "TWILIO_AUTH_TOKEN": app.config["TWILIO_AUTH_TOKEN"],
@@ -66,10 +76,14 @@ def consumer(app, folder: Path, queue_env: dict, smtp_server, slack_receiver, tw
         else:
             env[name] = value
     log = open(folder / "consumer.log", "w")
-    # -n: no periodic tasks, so the scheduled jobs cannot send anything this test does not expect.
-    process = subprocess.Popen([sys.executable, str(Path(sys.executable).parent / "huey_consumer"), "worker.huey",
-                                "-k", "thread", "-w", "2", "-n", "-d", "0.05", "-m", "0.5", "-g", "TERM"],
-                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    if procfile_env is not None:
+        env.update(procfile_env, PATH=f"{Path(sys.executable).parent}:{env['PATH']}")
+        command = ["bash", "-c", f"exec {procfile_command('worker')}"]
+    else:
+        # -n: no periodic tasks, so the scheduled jobs cannot send anything this test does not expect.
+        command = [sys.executable, str(Path(sys.executable).parent / "huey_consumer"), "worker.huey",
+                   "-k", "thread", "-w", "2", "-n", "-d", "0.05", "-m", "0.5", "-g", "TERM"]
+    process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
         yield process
     finally:
@@ -141,3 +155,20 @@ def test_a_consumer_killed_mid_send_is_made_good_by_the_sweep_exactly_once(
     # The post in flight at the kill never got its answer; the sweep's carries the same body, once.
     posts = slack_receiver.requests
     assert len(posts) == 2 and posts[0]["body"] == posts[1]["body"] and posts[1]["answered"] == 200
+
+
+def test_a_stopping_worker_waits_for_a_hung_send_no_longer_than_its_shutdown_timeout(
+        app, live_server, tmp_path, wired, smtp_server, slack_receiver, twilio_receiver):
+    """SIGTERM, as a process manager sends it, stops the Procfile's worker within its shutdown timeout
+    even while a send hangs; the delivery stays queued for the sweep (the test above shows it sent)."""
+    slack_receiver.script((200, "ok", 60.0), (200, "ok"))
+    settings = {"WORKER_SHUTDOWN_TIMEOUT": "2", "NOTIFY_TIMEOUT_SECONDS": "90", "WORKER_THREADS": "2"}
+    with real_queue(app, DEFAULT_QUEUE, tmp_path) as queue_env, consumer(
+            app, tmp_path, queue_env, smtp_server, slack_receiver, twilio_receiver, procfile_env=settings) as process:
+        post_critical(live_server, wired)
+        assert wait_until(lambda: len(slack_receiver.requests) == 1, timeout=30), dump(tmp_path)
+        process.send_signal(signal.SIGTERM)
+        # Without a shutdown timeout it would wait for the send: a minute here, without limit in general.
+        assert wait_until(lambda: process.poll() is not None, timeout=20), dump(tmp_path)
+    assert "Shutdown timeout of 2" in dump(tmp_path)
+    assert ("slack", "queued") in statuses()

@@ -49,3 +49,21 @@ def test_a_queued_app_puts_the_hand_off_on_its_own_queue(tmp_path):
         tasks_of(app)["handle_error_event"]("0" * 32, "error.created")
     assert huey.pending_count() == 1
     huey.flush()
+
+
+@pytest.mark.parametrize("redis_url", [None, pytest.param(REDIS_URL, marks=pytest.mark.skipif(
+    not REDIS_URL, reason="REDIS_URL is not set"))], ids=["sqlite", "redis"])
+def test_a_worker_keeps_no_task_results(tmp_path, redis_url):
+    """Nothing reads a task's result: kept, they piled up in the queue's storage, one per task."""
+    from app.extensions import db
+
+    app = _app(tmp_path, REDIS_URL=redis_url, HUEY_IMMEDIATE=False, HEARTWATCH_INSTANCE_PATH=str(tmp_path))
+    huey = queue_of(app)
+    huey.flush()
+    with app.app_context():
+        db.create_all()
+    tasks_of(app)["escalate_unresolved_errors"]()
+    task = huey.dequeue()
+    assert huey.execute(task) == {"escalations": 0}  # it ran, and returned its result
+    assert huey.result_count() == 0
+    huey.flush()

@@ -2,7 +2,12 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 import threading
+import time
+from pathlib import Path
 
 import pytest
 import time_machine
@@ -13,6 +18,7 @@ from app.jobs.scheduled import SCHEDULE, claim_due, run_job
 from app.models import ScheduledJob
 from app.platform import settings
 
+ROOT = Path(__file__).resolve().parents[2]
 T0 = dt.datetime(2026, 5, 4, 10, 0, 5, tzinfo=dt.timezone.utc)
 EVERY = {"retry_failed_notifications", "analyze_error_patterns", "escalate_unresolved_errors", "clean_old_error_logs",
          "generate_daily_error_summary", "check_error_thresholds"}
@@ -24,7 +30,8 @@ def due(moment):
 
 
 def test_each_job_is_due_by_its_interval(app):
-    assert due(T0) == EVERY  # a fresh installation owes every job a first run
+    # A fresh installation owes every interval job a first run; the summary waits for its time.
+    assert due(T0) == EVERY - {"generate_daily_error_summary"}
     assert due(T0 + dt.timedelta(seconds=30)) == set()
     # The next ticks land a few seconds early or late; a run is not skipped for that.
     assert due(T0 + dt.timedelta(minutes=14, seconds=58)) == {"escalate_unresolved_errors", "check_error_thresholds"}
@@ -62,7 +69,21 @@ def test_several_consumers_ticking_at_once_start_each_run_once(app):
         thread.start()
     for thread in threads:
         thread.join(30)
-    assert sorted(won) == sorted(EVERY)
+    assert sorted(won) == sorted(EVERY - {"generate_daily_error_summary"})
+
+
+def test_a_daily_job_that_never_ran_waits_for_its_time(app):
+    assert settings.current()["daily_summary_time"] == "08:00"
+    first_tick = dt.datetime(2026, 5, 4, 10, 0, 5, tzinfo=dt.timezone.utc)  # after 08:00: not at once
+    assert "generate_daily_error_summary" not in due(first_tick)
+    assert "generate_daily_error_summary" not in due(first_tick + dt.timedelta(hours=13))
+    assert "generate_daily_error_summary" in due(dt.datetime(2026, 5, 5, 8, 0, 5, tzinfo=dt.timezone.utc))
+    assert "generate_daily_error_summary" not in due(dt.datetime(2026, 5, 5, 8, 1, 5, tzinfo=dt.timezone.utc))
+
+
+def test_a_daily_job_first_seen_before_its_time_runs_that_day(app):
+    assert "generate_daily_error_summary" not in due(dt.datetime(2026, 5, 4, 7, 0, 5, tzinfo=dt.timezone.utc))
+    assert "generate_daily_error_summary" in due(dt.datetime(2026, 5, 4, 8, 0, 5, tzinfo=dt.timezone.utc))
 
 
 def test_a_job_runs_once_at_a_time_and_records_how_it_went(app):
@@ -88,14 +109,55 @@ def test_a_job_runs_once_at_a_time_and_records_how_it_went(app):
     assert "disk full" in job.last_error
 
 
-def test_a_lease_left_by_a_killed_worker_expires(app):
-    run_job("escalate_unresolved_errors", lambda: {})
-    job = db.session.get(ScheduledJob, "escalate_unresolved_errors")
-    job.running_until = dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=30)
-    db.session.commit()
-    assert run_job("escalate_unresolved_errors", lambda: {"ran": True}) is None
-    with time_machine.travel(dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=31), tick=False):
-        assert run_job("escalate_unresolved_errors", lambda: {"ran": True}) == {"ran": True}
+def test_a_heartbeat_keeps_a_long_job_s_lease(app):
+    app.config["JOB_LEASE_SECONDS"] = 1
+    seen = []
+
+    def long_job():
+        for _ in range(4):  # three leases long
+            time.sleep(0.75)
+            seen.append(run_job("clean_old_error_logs", lambda: {"second": True}))
+        return {"done": True}
+
+    assert run_job("clean_old_error_logs", long_job) == {"done": True}
+    assert seen == [None] * 4  # never taken over while it ran
+    job = db.session.get(ScheduledJob, "clean_old_error_logs")
+    db.session.refresh(job)
+    assert (job.running_until, job.holder, job.run_count) == (None, None, 1)
+
+
+def test_a_worker_killed_mid_job_holds_it_no_longer_than_a_lease(app, tmp_path):
+    """A real process takes the job and is killed with SIGKILL; the next start takes it over once the
+    lease its heartbeat last renewed has run out, not after a fixed two hours."""
+    app.config["JOB_LEASE_SECONDS"] = 2
+    script = (
+        "import time\n"
+        "from app import create_app\nfrom app.config import TestConfig\n"
+        "from app.jobs.scheduled import run_job\n"
+        f"app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI={app.config['SQLALCHEMY_DATABASE_URI']!r}, "
+        "JOB_LEASE_SECONDS=2)\n"
+        "with app.app_context():\n"
+        "    run_job('clean_old_error_logs', lambda: (print('running', flush=True), time.sleep(600)))\n")
+    worker = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert worker.stdout.readline().strip() == "running"
+        time.sleep(2.5)  # longer than a lease: only its heartbeat keeps it
+        assert run_job("clean_old_error_logs", lambda: {"ran": True}) is None
+    finally:
+        worker.kill()
+        worker.wait(10)
+    job = db.session.get(ScheduledJob, "clean_old_error_logs")
+    db.session.refresh(job)
+    assert job.holder is not None and job.heartbeat_at is not None
+    deadline = time.monotonic() + 10
+    result = None
+    while result is None and time.monotonic() < deadline:
+        time.sleep(0.25)
+        result = run_job("clean_old_error_logs", lambda: {"ran": True})
+    assert result == {"ran": True}
+    db.session.refresh(job)
+    assert job.running_until is None and job.last_status == "ok"
 
 
 def test_every_scheduled_job_and_the_tick_are_registered_with_huey(app):
