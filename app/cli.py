@@ -136,6 +136,21 @@ def register_commands(app: Flask) -> None:
         summary = load_demo(count)
         _emit(as_json, summary, "\n".join(f"{k}: {v}" for k, v in summary.items()))
 
+    @app.cli.command("check")
+    @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+    def check(as_json):
+        """Each dependency's state, as GET /readyz gives it; exit status 1 when not ready (deploy scripts)."""
+        from app.jobs import queue_of
+        from app.platform.health import readiness
+
+        state = readiness(queue_of(current_app))
+        lines = [f"{state['status']}"] + [
+            f"  {name}: {'ok' if part['ok'] else 'FAILING'}"
+            + "".join(f", {k} {v}" for k, v in part.items() if k not in ("ok",)) for name, part in state["checks"].items()]
+        _emit(as_json, state, "\n".join(lines))
+        if not state["ready"]:
+            raise SystemExit(1)
+
     @app.cli.command("bootstrap")
     def bootstrap():
         """Make sure an admin exists (ADMIN_EMAIL/ADMIN_PASSWORD, or a generated password printed

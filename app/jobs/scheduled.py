@@ -62,6 +62,21 @@ def _ensure_row(name: str, now: dt.datetime) -> None:
                        .on_conflict_do_nothing(index_elements=["name"]))
 
 
+def _record_tick(now: dt.datetime) -> None:
+    """The worker's sign of life, read by the readiness check (app/platform/health.py)."""
+    from sqlalchemy import update
+
+    from app.extensions import db
+    from app.models import ScheduledJob
+    from app.models.settings import WORKER_TICK
+
+    _ensure_row(WORKER_TICK, now)
+    db.session.execute(update(ScheduledJob).where(ScheduledJob.name == WORKER_TICK).values(
+        last_started_at=now, last_finished_at=now, last_status="ok", run_count=ScheduledJob.run_count + 1)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+
+
 def daily_slot(now: dt.datetime, hhmm: str) -> dt.datetime:
     """The latest moment at or before ``now`` when the local clock read ``hhmm`` (HEARTWATCH_TIMEZONE)."""
     from app.reports.stats import zone
@@ -93,6 +108,7 @@ def claim_due(now: dt.datetime | None = None) -> list[str]:
     from app.platform import settings
 
     now = now or utcnow()
+    _record_tick(now)
     values = settings.current()
     won = []
     for work in SCHEDULE:

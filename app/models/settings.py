@@ -21,6 +21,10 @@ class Setting(db.Model):
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("developers.id", ondelete="SET NULL"))
 
 
+# The row of the worker's minute tick: its last start is the last time a worker was seen alive.
+WORKER_TICK = "run_scheduled_work"
+
+
 class ScheduledJob(db.Model):
     """When a scheduled job last ran, and a lease while it runs, so that several consumers
     start each run once and never run one job twice at the same time."""

@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 from flask import render_template, request
-from sqlalchemy import text
 
-from app.extensions import db
 from app.reports import overview as dashboard
 from app.web.dashboard.base import bp
 from app.web.dashboard.common import error_or_404, fragment
@@ -38,8 +36,3 @@ def feed_row(error_id: str):
     """One row of the live feed (the websocket sends the same markup)."""
     return fragment("partials/_feed_item.html", error=error_or_404(error_id), event="error.created")
 
-
-@bp.get("/healthz")
-def health():
-    db.session.execute(text("SELECT 1"))
-    return {"status": "ok"}
