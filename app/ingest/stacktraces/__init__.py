@@ -36,7 +36,7 @@ from app.ingest.stacktraces.frames import (
     make_frame,
 )
 from app.ingest.stacktraces.dart import parse_dart_stack
-from app.ingest.stacktraces.java import parse_java_elements, parse_java_stack_trace
+from app.ingest.stacktraces.java import java_frame_label, parse_java_elements, parse_java_stack_trace
 from app.ingest.stacktraces.javascript import parse_js_stack, parse_react_component_stack
 from app.ingest.stacktraces.php import (
     parse_php_exception_text,
@@ -55,6 +55,11 @@ _PLATFORMS = {
     "react": "javascript", "react-native": "javascript", "deno": "javascript", "bun": "javascript",
     "dart": "dart", "flutter": "dart",
 }
+
+
+def platform_family(platform: Any) -> str | None:
+    """The parser family of a platform name (``kotlin`` -> ``java``, ``laravel`` -> ``php``), else ``None``."""
+    return _PLATFORMS.get(platform.strip().lower()) if isinstance(platform, str) else None
 
 
 def _parse_js_chain(text: Any) -> list[dict]:
@@ -178,7 +183,7 @@ def detect_and_parse(text: Any, platform: str | None = None) -> list[dict]:
                 chain = _from_structure(data)
                 if chain:
                     return chain
-        hint = _PLATFORMS.get(platform.strip().lower()) if isinstance(platform, str) else None
+        hint = platform_family(platform)
         hinted: list[dict] = []
         if hint:
             hinted = _PARSERS[hint](text)
@@ -199,7 +204,7 @@ def detect_and_parse(text: Any, platform: str | None = None) -> list[dict]:
 __all__ = [
     "FRAME_KEYS", "MAX_CHAIN", "MAX_CONTEXT_LINES", "MAX_FRAMES", "MAX_JSON_CHARS", "MAX_LINE_CHARS", "MAX_LINES",
     "MAX_STR",
-    "detect_and_parse", "make_exception", "make_frame",
+    "detect_and_parse", "java_frame_label", "make_exception", "make_frame", "platform_family",
     "parse_dart_stack", "parse_java_elements", "parse_java_stack_trace", "parse_js_stack",
     "parse_php_exception_text", "parse_php_trace", "parse_php_trace_text", "php_exception_chain",
     "parse_python_traceback", "parse_react_component_stack",

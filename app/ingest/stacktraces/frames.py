@@ -55,13 +55,19 @@ def make_frame(**kw: Any) -> dict:
 
 
 def make_exception(type_: Any = None, value: Any = None, module: Any = None,
-                   frames: list[dict] | None = None) -> dict:
-    """An exception dict; keeps the newest ``MAX_FRAMES`` frames (the last ones, frames being oldest first)."""
+                   frames: list[dict] | None = None, suppressed: bool = False) -> dict:
+    """An exception dict; keeps the newest ``MAX_FRAMES`` frames (the last ones, frames being oldest first).
+
+    ``suppressed`` marks an exception that another one suppressed (Java's ``Throwable.addSuppressed``,
+    as try-with-resources does when closing fails): it is in the chain, but is not a cause."""
     frames = list(frames or [])
     if len(frames) > MAX_FRAMES:
         frames = frames[-MAX_FRAMES:]
-    return {"type": _trunc(type_) or None, "value": _trunc(value), "module": _trunc(module) or None,
-            "frames": frames}
+    exception = {"type": _trunc(type_) or None, "value": _trunc(value), "module": _trunc(module) or None,
+                 "frames": frames}
+    if suppressed:
+        exception["suppressed"] = True
+    return exception
 
 
 def _cap_chain(chain: list[dict]) -> list[dict]:
