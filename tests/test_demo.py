@@ -61,7 +61,7 @@ def test_demo_stack_traces_are_parsed_into_frames(app):
         .where(ErrorLog.error_type == "IllegalStateException").limit(1)).scalar_one()
     assert [e["type"] for e in chained] == ["NoSuchFileException", "UncheckedIOException", "IllegalStateException"]
     culprits = set(db.session.execute(select(ErrorLog.culprit)).scalars())
-    assert "haversine in com.example.geo.routing.DistanceCalculator" in culprits
+    assert "com.example.geo.routing.DistanceCalculator.haversine (DistanceCalculator.java:38)" in culprits
     assert "OrderTotal.fromJson in shop_app" in culprits
 
 

@@ -10,6 +10,7 @@ import hashlib
 import re
 
 from app.ingest.incoming import IncomingError
+from app.ingest.stacktraces import java_frame_label, platform_family
 
 # Masking runs on at most this many characters: the expressions below are linear per start
 # position, and the cap keeps the whole pass bounded on hostile input.
@@ -76,7 +77,9 @@ def compute_fingerprint(incoming: IncomingError) -> str:
 
 
 def culprit(incoming: IncomingError) -> str | None:
-    """Where the error was raised: the newest in-app frame, as 'function in file'."""
+    """Where the error was raised: the newest in-app frame, as 'function in module' (or file). A JVM
+    frame reads as Java prints it (``com.x.Foo.bar (Foo.java:42)``); a PHP function already names its
+    class, so its file follows it."""
     frames = incoming.frames
     for frame in reversed(frames):
         if frame.get("in_app"):
@@ -85,5 +88,8 @@ def culprit(incoming: IncomingError) -> str | None:
         frame = frames[-1] if frames else None
     if not frame:
         return None
-    where = frame.get("module") or frame.get("filename") or "?"
+    family = platform_family(incoming.platform)
+    if family == "java":
+        return java_frame_label(frame)[:512]
+    where = (frame.get("filename") if family == "php" else frame.get("module")) or frame.get("filename") or "?"
     return f"{frame.get('function') or '?'} in {where}"[:512]

@@ -93,6 +93,8 @@ FRAME_INPUT = {
         "in_app": {"type": ["boolean", "string", "integer"], "description": "true/false (also \"true\", 1, 0)"},
         "context_line": STR, "pre_context": {"type": "array", "items": STR},
         "post_context": {"type": "array", "items": STR},
+        "vars": {**JSON_OBJECT, "description": "The frame's local variables by name; kept bounded (50 names, "
+                 "text cut to 512 characters, 64 KB an event: see docs/ingest.md)."},
     },
     "additionalProperties": True,
 }

@@ -118,12 +118,16 @@ class Frame(Answer):
     context_line: str | None
     pre_context: list[str] | None
     post_context: list[str] | None
+    vars: JsonObject | None = Field(None, description="The frame's local variables, when the client sent them "
+                                    "(bounded: see docs/ingest.md).")
 
 
 ChainedException = create_model(
     "Exception", __base__=Answer, __doc__="One exception of a chain.",
     type=(str | None, ...), value=(str | None, ...), module=(str | None, ...),
     frames=(list[Frame], Field(description="Oldest first, the raising frame last.")),
+    suppressed=(bool, Field(False, description="An exception another one suppressed (Java's suppressed "
+                                               "exceptions), not a cause.")),
 )
 
 

@@ -157,3 +157,16 @@ def test_default_marker_extends_the_computed_fingerprint():
 def test_culprit_is_the_newest_in_app_frame():
     assert culprit(event(frames=app_frames(1, 2))) == "save in orders.models"
     assert culprit(event()) is None
+
+
+def test_culprit_of_a_jvm_error_reads_as_java_prints_the_frame():
+    from pathlib import Path
+
+    from app.ingest.sources.java import normalise as java_event
+
+    # printStackTrace() of a real Java 17 run (tests/ingest/recorded/RouteImport.java).
+    text = (Path(__file__).parent / "recorded" / "java17-route-import.txt").read_text()
+    assert culprit(java_event({"stack_trace": text}, 1)) == "RouteImport.planRoute (RouteImport.java:20)"
+    kotlin = event(frames=app_frames(1, 2))
+    kotlin.platform = "kotlin"
+    assert culprit(kotlin).startswith("orders.models.save (")

@@ -72,15 +72,15 @@ def test_exception_class_message_and_context():
 
 def test_trace_array_becomes_frames_oldest_first_with_the_raise_location_last():
     frames = normalise(payload(), 3).frames
-    assert [f["function"] for f in frames] == [
-        "Illuminate\\Foundation\\Http\\Kernel->handle",
-        "App\\Http\\Controllers\\UserController->store",
-        "App\\Services\\UserService->register",
-        "Illuminate\\Database\\Connection->insert",
-        "Illuminate\\Database\\Connection->runQueryCallback",
-        None,
+    # Each frame names the function its line is in: the raising line is in the function called last.
+    assert [(f["function"], f["lineno"]) for f in frames] == [
+        ("{main}", 52),
+        ("Illuminate\\Foundation\\Http\\Kernel->handle", None),
+        ("App\\Http\\Controllers\\UserController->store", 31),
+        ("App\\Services\\UserService->register", 58),
+        ("Illuminate\\Database\\Connection->insert", 720),
+        ("Illuminate\\Database\\Connection->runQueryCallback", 760),
     ]
-    assert frames[-1]["lineno"] == 760
     # Application code is in-app, the framework under vendor/ is not.
     assert [f["in_app"] for f in frames] == [True, False, True, True, False, False]
 
@@ -99,8 +99,8 @@ def test_trace_as_text_from_get_trace_as_string():
     data = {"exception": {"class": "RuntimeException", "message": "font missing", "file": "/var/www/html/app/Billing/Pdf.php",
                           "line": 10, "trace": text}}
     frames = normalise(data, 3).frames
-    assert [f["function"] for f in frames if f["function"]][:2] == ["App\\Jobs\\SendInvoice->handle",
-                                                                    "App\\Billing\\Pdf->render"]
+    assert [(f["function"], f["lineno"]) for f in frames] == [
+        ("{main}", 128), ("App\\Jobs\\SendInvoice->handle", 44), ("App\\Billing\\Pdf->render", 10)]
 
 
 def test_http_exception_code_feeds_the_status_rules():

@@ -39,7 +39,8 @@ def assert_well_formed(chain):
     assert isinstance(chain, list)
     assert 1 <= len(chain) <= MAX_CHAIN or chain == []
     for exc in chain:
-        assert set(exc) == {"type", "value", "module", "frames"}
+        assert set(exc) - {"suppressed"} == {"type", "value", "module", "frames"}
+        assert exc.get("suppressed", True) is True
         for key in ("type", "value", "module"):
             assert exc[key] is None or (isinstance(exc[key], str) and len(exc[key]) <= MAX_STR)
         assert len(exc["frames"]) <= MAX_FRAMES
@@ -311,44 +312,62 @@ PHP_LARAVEL_TRACE = [
 ]
 
 
-def test_php_trace_array_is_reversed_and_renders_class_and_call_type():
-    frames = parse_php_trace(PHP_LARAVEL_TRACE)
-    assert len(frames) == 5
-    assert frames[0]["filename"] == "/var/www/public/index.php"
-    assert frames[0]["function"] == "Illuminate\\Foundation\\Http\\Kernel->handle"
+def test_php_trace_array_is_reversed_and_each_frame_names_the_function_containing_its_line():
+    frames = parse_php_trace(PHP_LARAVEL_TRACE, "/var/www/vendor/laravel/framework/src/Builder.php", 599)
+    assert len(frames) == 6
+    # The outermost location is the script's top level; index.php:51 called Kernel->handle.
+    assert (frames[0]["filename"], frames[0]["lineno"], frames[0]["function"]) == (
+        "/var/www/public/index.php", 51, "{main}")
+    assert frames[0]["module"] is None
+    # OrderService.php:58 is inside OrderService->load (which OrderController.php:42 called).
+    assert (frames[-2]["filename"], frames[-2]["function"], frames[-2]["module"]) == (
+        "/var/www/app/Services/OrderService.php", "App\\Services\\OrderService->load", "App\\Services\\OrderService")
+    assert frames[-2]["lineno"] == 58 and frames[-2]["in_app"] is True
+    # The raising line takes the function called last.
     assert frames[-1]["function"] == "Illuminate\\Database\\Eloquent\\Builder->findOrFail"
-    assert frames[-1]["module"] == "Illuminate\\Database\\Eloquent\\Builder"
-    assert frames[-1]["lineno"] == 58 and frames[-1]["in_app"] is True
+    assert frames[-1]["lineno"] == 599 and frames[-1]["in_app"] is False
+
+
+def test_php_trace_array_without_a_raising_location_keeps_the_function_called_last():
+    frames = parse_php_trace(PHP_LARAVEL_TRACE)
+    assert len(frames) == 6
+    assert frames[-1]["function"] == "Illuminate\\Database\\Eloquent\\Builder->findOrFail"
+    assert (frames[-1]["filename"], frames[-1]["lineno"], frames[-1]["in_app"]) == ("", None, False)
 
 
 def test_php_trace_array_entry_without_file_is_internal_function_not_in_app():
     frames = parse_php_trace(PHP_LARAVEL_TRACE)
     internal = frames[1]
     assert internal["filename"] == "[internal function]"
+    assert internal["function"] == "Illuminate\\Foundation\\Http\\Kernel->handle"
     assert internal["lineno"] is None and internal["in_app"] is False
     assert frames[2]["in_app"] is False  # /vendor/
 
 
 def test_php_trace_array_static_calls_use_double_colon():
     frames = parse_php_trace([{"file": "/srv/src/Util/Money.php", "line": "9", "function": "fromString",
-                               "class": "App\\Util\\Money", "type": "::"}])
-    assert frames[0]["function"] == "App\\Util\\Money::fromString"
-    assert frames[0]["lineno"] == 9
+                               "class": "App\\Util\\Money", "type": "::"}], "/srv/src/Util/Money.php", "30")
+    assert fn(frames) == ["{main}", "App\\Util\\Money::fromString"]
+    assert [f["lineno"] for f in frames] == [9, 30]
 
 
 def test_php_trace_array_plain_functions_and_closures_have_no_module():
     frames = parse_php_trace([
-        {"file": "/srv/app/helpers.php", "line": 3, "function": "{closure}"},
+        {"function": "{closure}"},
         {"file": "/srv/app/helpers.php", "line": 10, "function": "array_map"},
-    ])
-    assert fn(frames) == ["array_map", "{closure}"]
-    assert [f["module"] for f in frames] == [None, None]
+    ], "/srv/app/helpers.php", 4)
+    assert fn(frames) == ["{main}", "array_map", "{closure}"]
+    assert [(f["filename"], f["lineno"]) for f in frames] == [
+        ("/srv/app/helpers.php", 10), ("[internal function]", None), ("/srv/app/helpers.php", 4)]
+    assert [f["module"] for f in frames] == [None, None, None]
 
 
 def test_php_trace_array_skips_garbage_entries_and_non_lists():
     frames = parse_php_trace([None, "x", 3, {"file": ["no"], "line": True, "function": {"a": 1}}])
-    assert len(frames) == 1
+    assert len(frames) == 2
     assert frames[0]["filename"] == "[internal function]" and frames[0]["lineno"] is None
+    assert frames[1]["filename"] == "" and frames[1]["function"] is None
+    assert parse_php_trace([]) == []
     assert parse_php_trace("not a list") == []
     assert parse_php_trace(None) == []
 
@@ -368,13 +387,16 @@ def test_php_exception_chain_puts_previous_first_and_raising_location_last():
     cause, raised = php_exception_chain(exc)
     assert (cause["type"], cause["module"]) == ("ModelNotFoundException", "Illuminate\\Database\\Eloquent")
     assert cause["frames"][-1]["lineno"] == 599 and cause["frames"][-1]["in_app"] is False
+    assert cause["frames"][-1]["function"] == "Illuminate\\Database\\Eloquent\\Builder->findOrFail"
     assert len(cause["frames"]) == 6
     assert (raised["type"], raised["value"]) == ("OrderNotFound", "Order 12 not found")
     assert raised["module"] == "App\\Exceptions"
     assert raised["frames"][-1] == make_frame(filename="/var/www/app/Services/OrderService.php",
                                               abs_path="/var/www/app/Services/OrderService.php", lineno=61,
-                                              in_app=True)
+                                              function="App\\Services\\OrderService->load",
+                                              module="App\\Services\\OrderService", in_app=True)
     assert raised["frames"][0]["filename"] == "/var/www/public/index.php"
+    assert raised["frames"][0]["function"] == "{main}"
 
 
 def test_php_exception_chain_stops_on_cycles_and_rejects_non_dicts():
@@ -426,20 +448,32 @@ PHP_TEXT_WINDOWS = """\
 #2 {main}"""
 
 
-def test_php_trace_text_is_reversed_and_skips_main():
-    frames = parse_php_trace_text(PHP_TEXT_CONTROLLER)
-    assert len(frames) == 4
+def test_php_trace_text_is_reversed_and_each_frame_names_the_function_containing_its_line():
+    frames = parse_php_trace_text(PHP_TEXT_CONTROLLER, "/var/www/app/Services/OrderService.php", 61)
+    assert len(frames) == 5
     assert frames[0]["filename"] == "/var/www/public/index.php" and frames[0]["lineno"] == 51
+    assert frames[0]["function"] == "{main}"
+    assert (frames[-2]["lineno"], frames[-2]["function"]) == (42, "App\\Http\\Controllers\\OrderController->show")
     assert frames[-1]["function"] == "App\\Services\\OrderService->load"
     assert frames[-1]["module"] == "App\\Services\\OrderService"
-    assert frames[-1]["lineno"] == 42 and frames[-1]["in_app"] is True
+    assert frames[-1]["lineno"] == 61 and frames[-1]["in_app"] is True
+    # The same trace as getTrace() would give it names the same functions.
+    assert parse_php_trace_text(PHP_TEXT_CONTROLLER) == parse_php_trace([
+        {"file": "/var/www/app/Http/Controllers/OrderController.php", "line": 42, "function": "load",
+         "class": "App\\Services\\OrderService", "type": "->"},
+        {"file": "/var/www/vendor/laravel/framework/src/Illuminate/Routing/Controller.php", "line": 54,
+         "function": "show", "class": "App\\Http\\Controllers\\OrderController", "type": "->"},
+        {"function": "callAction", "class": "Illuminate\\Routing\\Controller", "type": "->"},
+        {"file": "/var/www/public/index.php", "line": 51, "function": "handle",
+         "class": "Illuminate\\Foundation\\Http\\Kernel", "type": "->"},
+    ])
 
 
 def test_php_trace_text_internal_function_frame():
     frames = parse_php_trace_text(PHP_TEXT_CONTROLLER)
     internal = frames[1]
     assert internal["filename"] == "[internal function]"
-    assert internal["function"] == "Illuminate\\Routing\\Controller->callAction"
+    assert internal["function"] == "Illuminate\\Foundation\\Http\\Kernel->handle"
     assert internal["in_app"] is False and internal["lineno"] is None
     assert frames[2]["in_app"] is False  # vendor
 
@@ -450,8 +484,8 @@ def test_php_uncaught_fatal_error_gives_type_message_and_raising_frame():
         "InvalidArgumentException", "Amount must be positive", None)
     assert [f["filename"] for f in exc["frames"]] == [
         "/srv/shop/public/checkout.php", "/srv/shop/src/Cart.php", "/srv/shop/src/Money.php"]
-    assert exc["frames"][-1]["lineno"] == 27 and exc["frames"][-1]["function"] is None
-    assert exc["frames"][1]["function"] == "Shop\\Money::of"
+    assert exc["frames"][-1]["lineno"] == 27 and exc["frames"][-1]["function"] == "Shop\\Money::of"
+    assert fn(exc["frames"]) == ["{main}", "Shop\\Cart->add", "Shop\\Money::of"]
 
 
 def test_php_laravel_log_previous_exception_becomes_the_cause():
@@ -467,17 +501,17 @@ def test_php_laravel_log_previous_exception_becomes_the_cause():
 
 def test_php_trace_text_eval_code_and_closures():
     frames = parse_php_trace_text(PHP_TEXT_EVAL_AND_CLOSURE)
-    assert fn(frames) == ["{closure}", "eval", "render_widget"]
-    assert frames[-1]["filename"] == "/srv/app/lib/render.php(12) : eval()'d code"
-    assert frames[-1]["lineno"] == 3
+    assert fn(frames) == ["{main}", "{closure}", "eval", "render_widget"]
+    assert frames[-2]["filename"] == "/srv/app/lib/render.php(12) : eval()'d code"
+    assert frames[-2]["lineno"] == 3
 
 
 def test_php_trace_text_windows_vendor_paths_are_not_in_app():
     frames = parse_php_trace_text(PHP_TEXT_WINDOWS)
     assert [f["filename"] for f in frames] == [
-        "C:\\xampp\\htdocs\\shop\\vendor\\slim\\slim\\App.php", "C:\\xampp\\htdocs\\shop\\src\\Db.php"]
-    assert [f["in_app"] for f in frames] == [False, True]
-    assert frames[0]["function"] == "Shop\\Db::query"
+        "C:\\xampp\\htdocs\\shop\\vendor\\slim\\slim\\App.php", "C:\\xampp\\htdocs\\shop\\src\\Db.php", ""]
+    assert [f["in_app"] for f in frames] == [False, True, False]
+    assert fn(frames) == ["{main}", "Shop\\Db::query", "PDO->prepare"]
 
 
 # ---------------------------------------------------------------------------------------------- Java text
@@ -607,13 +641,47 @@ def test_java_exception_in_thread_without_message_with_lambdas_and_unknown_sourc
     assert frames[-1]["function"] == "lambda$main$0" and frames[-1]["lineno"] == 14
 
 
-def test_java_suppressed_blocks_are_skipped_with_their_causes():
+def test_java_suppressed_blocks_are_chain_entries_marked_suppressed_with_their_causes():
     chain = parse_java_stack_trace(JAVA_SUPPRESSED)
-    assert [e["type"] for e in chain] == ["SocketTimeoutException", "IOException"]
-    assert chain[1]["value"] == "write failed"
-    assert fn(chain[1]["frames"]) == ["copy", "write"]
-    assert fn(chain[0]["frames"]) == ["copy", "write", "socketRead0"]  # "... 2 more": the IOException's two
-    assert chain[0]["frames"][-1]["filename"] == "Native Method"
+    # Reversed, the chain reads as printed: the thrown one, its suppressed one and that one's cause, its cause.
+    assert [(e["type"], e.get("suppressed", False)) for e in reversed(chain)] == [
+        ("IOException", False), ("IOException", True), ("SocketException", False),
+        ("SocketTimeoutException", False)]
+    raised, suppressed, suppressed_cause, cause = reversed(chain)
+    assert raised["value"] == "write failed" and fn(raised["frames"]) == ["copy", "write"]
+    assert suppressed["value"] == "close failed"
+    # "... 1 more" of the suppressed one: the last frame of the exception that suppressed it.
+    assert fn(suppressed["frames"]) == ["copy", "close"]
+    # "... 3 more" of its cause, where the suppressed one it wraps has two frames: nothing is invented.
+    assert fn(suppressed_cause["frames"]) == ["implWrite"]
+    # The outer cause is restored from the thrown exception, not from the suppressed block before it.
+    assert fn(cause["frames"]) == ["copy", "write", "socketRead0"]
+
+
+def test_java_real_suppressed_exceptions_of_try_with_resources():
+    # printStackTrace() of a real Java 17 run of recorded/ReportExport.java: closing both resources of a
+    # try-with-resources failed after its body threw (one close failure has a cause), then the body's
+    # exception was wrapped.
+    chain = parse_java_stack_trace((RECORDED / "java17-report-export.txt").read_text())
+    assert_well_formed(chain)
+    printed = list(reversed(chain))
+    assert [(e["module"], e["type"], e["value"], e.get("suppressed", False)) for e in printed] == [
+        ("java.io", "UncheckedIOException", "export of q3.csv failed", False),
+        ("java.io", "IOException", "disk full", False),
+        ("java.io", "IOException", "close failed: q3.csv", True),
+        ("java.lang", "IllegalStateException", "unlock failed", True),
+        ("java.util.concurrent", "TimeoutException", "lock server timed out", False),
+    ]
+    located = [[(f["module"].rpartition(".")[2], f["function"], f["lineno"]) for f in e["frames"]] for e in printed]
+    assert located[0] == [("ReportExport", "main", 42), ("ReportExport", "export", 36)]
+    assert located[1] == [("ReportExport", "main", 42), ("ReportExport", "export", 34), ("ReportExport", "write", 29)]
+    assert located[2] == [("ReportExport", "main", 42), ("ReportExport", "export", 33),
+                          ("ReportExport$Sink", "close", 17)]
+    assert located[3] == [("ReportExport", "main", 42), ("ReportExport", "export", 33),
+                          ("ReportExport$Lock", "close", 24)]
+    # "... 3 more" alone: every frame comes from the suppressed exception it is the cause of.
+    assert located[4] == located[3]
+    assert all(f["in_app"] and f["filename"] == "ReportExport.java" for e in chain for f in e["frames"])
 
 
 def test_java_log_prefix_kotlin_frames_and_logback_jar_suffix():
@@ -1061,7 +1129,7 @@ def test_detect_and_parse_accepts_structured_json_traces():
     [java] = detect_and_parse(json.dumps(JAVA_ELEMENTS))
     assert java["frames"][-1]["function"] == "charge"
     [php] = detect_and_parse(PHP_LARAVEL_TRACE)
-    assert len(php["frames"]) == 5
+    assert len(php["frames"]) == 6
 
 
 def test_detect_and_parse_unknown_text_returns_first_line_without_frames():

@@ -186,3 +186,53 @@ def test_sdk_with_a_wrong_dsn_stores_nothing(sentry_init, live_server, service, 
     sentry_sdk.capture_message("should not be stored")
     sentry_sdk.flush(timeout=10)
     assert stored_occurrences() == []
+
+
+def price_cart(cart: dict):
+    """Raises with locals of every kind: the SDK sends them as each frame's ``vars``."""
+    discount_code = "SPRING<b>24</b>"
+    quantities = [line["qty"] for line in cart["lines"]]
+    audit_log = "line changed; " * 20_000  # a huge local: 280,000 characters
+    nested = {"warehouse": {"shelf": {"bin": {"slot": 7}}}}
+    total = sum(quantities) - 99
+    if total < 0:
+        raise ValueError(f"cart total is negative: {total}")
+    return total, discount_code, audit_log, nested
+
+
+def test_frame_local_variables_are_kept_bounded_and_shown_folded(sentry_init, service, client, lead):
+    from app.ingest.stacktraces.frames import MAX_EVENT_VARS, MAX_VAR_CHARS, vars_size
+    from tests.web.test_dashboard_errors import login
+
+    sentry_init()  # include_local_variables is the SDK's default
+    try:
+        price_cart({"lines": [{"qty": 2}, {"qty": 1}]})
+    except ValueError as exc:
+        event_id = sentry_sdk.capture_exception(exc)
+    sentry_sdk.flush(timeout=10)
+
+    [occurrence] = stored_occurrences(service.id)
+    assert occurrence.id == str(uuid.UUID(event_id))
+    frames = occurrence.exceptions[-1]["frames"]
+    raising = frames[-1]
+    assert raising["function"] == "price_cart"
+    local_vars = raising["vars"]
+    assert set(local_vars) >= {"cart", "discount_code", "quantities", "audit_log", "nested", "total"}
+    assert local_vars["discount_code"] == "'SPRING<b>24</b>'"  # the SDK's repr
+    assert local_vars["total"] == "-96"
+    assert local_vars["quantities"] == ["2", "1"]
+    # The huge local is cut; a container at the third level is marked, not followed.
+    assert local_vars["cart"] == {"lines": ["{…}", "{…}"]}
+    assert len(local_vars["audit_log"]) == MAX_VAR_CHARS and local_vars["audit_log"].endswith("…")
+    assert local_vars["nested"] == {"warehouse": {"shelf": "{…}"}}
+    assert sum(vars_size(frame.get("vars")) for frame in frames) <= MAX_EVENT_VARS
+    # The test's own frame is there too, with its locals.
+    assert frames[-2]["function"] == "test_frame_local_variables_are_kept_bounded_and_shown_folded"
+    assert "exc" in frames[-2]["vars"]
+
+    [error] = stored_errors(service.id)
+    login(client, lead)
+    body = client.get(f"/errors/{error.id}").get_data(as_text=True)
+    assert body.count('<details class="frame-vars">') >= 2
+    assert "<b>24</b>" not in body and "&#39;SPRING&lt;b&gt;24&lt;/b&gt;&#39;" in body
+    assert '<th class="mono">audit_log</th>' in body

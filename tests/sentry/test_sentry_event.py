@@ -75,12 +75,12 @@ def test_bare_exception_list_and_context_lines():
     event = {"exception": [{"type": "ValueError", "value": "bad", "stacktrace": {"frames": [{
         "filename": "app/views.py", "abs_path": "/srv/app/views.py", "function": "index", "module": "app.views",
         "lineno": 7, "context_line": "    raise ValueError('bad')", "pre_context": ["def index():"],
-        "post_context": [""], "in_app": True, "vars": {"password": "hunter2"}}]}}]}
+        "post_context": [""], "in_app": True, "vars": {"order_id": 12}}]}}]}
     [frame] = normalise(event, 1).frames
     assert frame["context_line"] == "    raise ValueError('bad')"
     assert frame["pre_context"] == ["def index():"] and frame["post_context"] == [""]
     assert frame["abs_path"] == "/srv/app/views.py" and frame["module"] == "app.views"
-    assert "vars" not in frame
+    assert frame["vars"] == {"order_id": 12}
 
 
 @pytest.mark.parametrize("event, message", [

@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -283,6 +285,56 @@ def test_unknown_error_is_a_404_page(client, lead):
     response = client.get("/errors/00000000-0000-0000-0000-000000000000")
     assert response.status_code == 404
     assert "No error with id" in response.get_data(as_text=True)
+
+
+RECORDED = Path(__file__).parent.parent / "ingest" / "recorded"
+
+
+def test_java_frames_read_as_java_prints_them_and_suppressed_exceptions_are_marked(client, lead, service):
+    # printStackTrace() of a real Java 17 run (tests/ingest/recorded/ReportExport.java).
+    text = (RECORDED / "java17-report-export.txt").read_text()
+    response = ingest(client, service, {"stack_trace": text, "level": "ERROR"}, path="/webhook/java/")
+    assert response.status_code == 201, response.json
+    login(client, lead)
+    body = client.get(f"/errors/{response.json['error_id']}").get_data(as_text=True)
+    assert '<span class="frame-fn">com.acme.export.ReportExport.export (ReportExport.java:36)</span>' in body
+    assert "com.acme.export.ReportExport$Sink.close (ReportExport.java:17)" in body
+    assert "ReportExport.java</span> in" not in body  # not the file alone
+    heads = re.findall(r'<h3 class="exception-head">(.*?)</h3>', body, re.S)
+    labels = [re.sub(r"<[^>]+>", "", head).split() for head in heads]
+    assert [label[:2] for label in labels] == [["UncheckedIOException", "java.io"], ["Caused", "by"],
+                                               ["Suppressed", "IOException"], ["Suppressed", "IllegalStateException"],
+                                               ["Caused", "by"]]
+    error = db.session.get(ErrorLog, response.json["error_id"])
+    assert error.culprit == "com.acme.export.ReportExport.export (ReportExport.java:36)"
+
+
+def test_frames_of_other_platforms_still_read_file_function_and_line(client, lead, service):
+    payload = json.loads((RECORDED / "php82-invoice-trace.json").read_text())
+    response = ingest(client, service, payload, path="/webhook/laravel/")
+    assert response.status_code == 201, response.json
+    login(client, lead)
+    body = client.get(f"/errors/{response.json['error_id']}").get_data(as_text=True)
+    assert re.search(r'InvoiceService.php</span> in <span class="frame-fn">App\\Billing\\InvoiceService-&gt;send</span>'
+                     r' at line <span class="frame-line">20</span>', body)
+    error = db.session.get(ErrorLog, response.json["error_id"])
+    assert error.culprit.startswith("App\\Billing\\InvoiceService->send in /")
+
+
+def test_local_variables_fold_under_their_frame_escaped(client, lead, service):
+    frames = [{"filename": "app/cart.py", "function": "total", "lineno": 12, "in_app": True,
+               "vars": {"items": ["'<b>sku</b>'", 3], "user": "'<script>alert(1)</script>'", "count": 2,
+                        "paid": False, "note": None}}]
+    error_id = record(client, service, error_type="TypeError", message="bad cart", frames=frames)
+    login(client, lead)
+    body = client.get(f"/errors/{error_id}").get_data(as_text=True)
+    folded = re.search(r'<details class="frame-vars">\s*<summary>5 local variables</summary>(.*?)</details>', body, re.S)
+    assert folded, body
+    table = folded.group(1)
+    assert "<script>alert" not in body and "<b>sku" not in body
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in table and "&lt;b&gt;sku&lt;/b&gt;" in table
+    for name, shown in (("count", "2"), ("paid", "false"), ("note", "null")):
+        assert f'<th class="mono">{name}</th><td><code>{shown}</code></td>' in table
 
 
 def test_client_data_is_escaped_everywhere_it_is_shown(client, lead, service):

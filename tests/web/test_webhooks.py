@@ -43,7 +43,7 @@ def detail(api, error_id):
 
 @pytest.mark.parametrize(("source", "error_type", "severity", "functions"), [
     ("laravel", "Illuminate\\Database\\QueryException", "high",
-     ["Illuminate\\Foundation\\Http\\Kernel->handle", "App\\Http\\Controllers\\UserController->store"]),
+     ["{main}", "Illuminate\\Foundation\\Http\\Kernel->handle", "App\\Http\\Controllers\\UserController->store"]),
     ("java", "DataIntegrityViolationException", "high", ["run", "invoke", "create", "save"]),
     ("frontend", "TypeError", "medium", ["new Promise", "loadOrders", "renderWithHooks", "OrderList"]),
     ("mobile", "FormatException", "high", ["GestureRecognizer.invokeCallback", "_InkResponseState.handleTap"]),

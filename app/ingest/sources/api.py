@@ -5,7 +5,7 @@ from app.ingest.incoming import (
     MAX_MESSAGE_CHARS, MAX_STACK_TRACE_CHARS, IncomingError, InvalidPayload, apply_common_fields, error_chain,
     optional_str, strip_nul, truncate,
 )
-from app.ingest.stacktraces import detect_and_parse, make_frame
+from app.ingest.stacktraces import detect_and_parse, limit_event_vars, make_frame
 
 KNOWN = frozenset({"error_type", "message", "stack_trace", "frames", "platform", "status_code", "http_status"})
 FRAME_KEYS = ("filename", "abs_path", "function", "module", "lineno", "colno", "in_app", "context_line",
@@ -14,7 +14,8 @@ MAX_FRAMES = 250
 
 
 def parse_frames(value, field: str = "frames") -> list[dict]:
-    """Client-supplied frames (oldest first), validated key by key."""
+    """Client-supplied frames (oldest first), validated key by key; ``vars`` (an object of local variables)
+    is kept bounded as every source keeps it (app/ingest/stacktraces/frames.py)."""
     if not isinstance(value, list):
         raise InvalidPayload(f"'{field}' must be a list of frame objects", field)
     frames = []
@@ -45,7 +46,12 @@ def parse_frames(value, field: str = "frames") -> list[dict]:
                 if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
                     raise InvalidPayload(f"'{field}[{index}].{key}' must be a string", f"{field}[{index}].{key}")
                 frame[key] = truncate(strip_nul(str(raw)), 1000)
-        frames.append(make_frame(**frame))
+        local_vars = item.get("vars")
+        if local_vars is not None and not isinstance(local_vars, dict):
+            raise InvalidPayload(f"'{field}[{index}].vars' must be an object of variable names and values",
+                                 f"{field}[{index}].vars")
+        frames.append(make_frame(**frame, vars=local_vars))
+    limit_event_vars([{"frames": frames}])
     return frames
 
 

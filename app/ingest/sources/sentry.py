@@ -14,7 +14,7 @@ from app.ingest.incoming import (
     parse_fingerprint, parse_tags, parse_timestamp, strip_nul, truncate,
 )
 from app.ingest.severity import normalise_severity
-from app.ingest.stacktraces import MAX_CHAIN, MAX_FRAMES, make_exception, make_frame
+from app.ingest.stacktraces import MAX_CHAIN, MAX_FRAMES, limit_event_vars, make_exception, make_frame
 
 DEFAULT_ENVIRONMENT = "production"
 MESSAGE_TYPE = "Message"
@@ -133,7 +133,7 @@ def _frames(stacktrace: Any) -> list[dict]:
             function=item.get("function") or item.get("raw_function"), module=item.get("module"),
             lineno=item.get("lineno"), colno=item.get("colno"), in_app=in_app is True,
             context_line=item.get("context_line"), pre_context=item.get("pre_context"),
-            post_context=item.get("post_context"),
+            post_context=item.get("post_context"), vars=item.get("vars"),
         ))
     return frames
 
@@ -272,6 +272,7 @@ def normalise(event: dict, service_id: int, *, event_id: str | None = None,
         if frames:
             chain = [make_exception(error_type, message, None, frames)]
 
+    limit_event_vars(chain)  # each frame's local variables are bounded; so are all of them together
     incoming = IncomingError(service_id=service_id, source="sentry", error_type=truncate(error_type, 255),
                              message=message, exceptions=chain, http_status=_http_status(event))
     incoming.event_id = event_id or event_id_of(event)

@@ -7,8 +7,10 @@ expression can backtrack catastrophically, and the work is capped (``MAX_LINES``
 Shapes (Sentry's conventions):
 
 * a *frame* is a dict with exactly the keys of :data:`FRAME_KEYS` (``None`` when unknown,
-  ``in_app`` always a bool); build one with :func:`make_frame`;
-* an *exception* is ``{"type", "value", "module", "frames"}`` with frames ordered **oldest first**,
+  ``in_app`` always a bool), and ``vars`` (its local variables, bounded) when the client sent them;
+  build one with :func:`make_frame`;
+* an *exception* is ``{"type", "value", "module", "frames"}`` (and ``"suppressed": True`` for one that
+  another exception suppressed) with frames ordered **oldest first**,
   the frame that raised last; ``type`` is the short class name and ``module`` its package / namespace
   (``java.lang`` for ``java.lang.IllegalStateException``) when the text gives one;
 * a *chain* is a list of exceptions ordered **cause first**, the raised (outermost) exception last.
@@ -32,11 +34,13 @@ from app.ingest.stacktraces.frames import (
     _lines,
     _split_location,
     _to_text,
+    frame_vars,
+    limit_event_vars,
     make_exception,
     make_frame,
 )
 from app.ingest.stacktraces.dart import parse_dart_stack
-from app.ingest.stacktraces.java import parse_java_elements, parse_java_stack_trace
+from app.ingest.stacktraces.java import java_frame_label, parse_java_elements, parse_java_stack_trace
 from app.ingest.stacktraces.javascript import parse_js_stack, parse_react_component_stack
 from app.ingest.stacktraces.php import (
     parse_php_exception_text,
@@ -55,6 +59,11 @@ _PLATFORMS = {
     "react": "javascript", "react-native": "javascript", "deno": "javascript", "bun": "javascript",
     "dart": "dart", "flutter": "dart",
 }
+
+
+def platform_family(platform: Any) -> str | None:
+    """The parser family of a platform name (``kotlin`` -> ``java``, ``laravel`` -> ``php``), else ``None``."""
+    return _PLATFORMS.get(platform.strip().lower()) if isinstance(platform, str) else None
 
 
 def _parse_js_chain(text: Any) -> list[dict]:
@@ -178,7 +187,7 @@ def detect_and_parse(text: Any, platform: str | None = None) -> list[dict]:
                 chain = _from_structure(data)
                 if chain:
                     return chain
-        hint = _PLATFORMS.get(platform.strip().lower()) if isinstance(platform, str) else None
+        hint = platform_family(platform)
         hinted: list[dict] = []
         if hint:
             hinted = _PARSERS[hint](text)
@@ -199,7 +208,7 @@ def detect_and_parse(text: Any, platform: str | None = None) -> list[dict]:
 __all__ = [
     "FRAME_KEYS", "MAX_CHAIN", "MAX_CONTEXT_LINES", "MAX_FRAMES", "MAX_JSON_CHARS", "MAX_LINE_CHARS", "MAX_LINES",
     "MAX_STR",
-    "detect_and_parse", "make_exception", "make_frame",
+    "detect_and_parse", "frame_vars", "java_frame_label", "limit_event_vars", "make_exception", "make_frame", "platform_family",
     "parse_dart_stack", "parse_java_elements", "parse_java_stack_trace", "parse_js_stack",
     "parse_php_exception_text", "parse_php_trace", "parse_php_trace_text", "php_exception_chain",
     "parse_python_traceback", "parse_react_component_stack",

@@ -3,6 +3,7 @@ helpers (see the package docstring for the shapes). A module of its own so that 
 package that dispatches to them import it, not each other."""
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 MAX_LINES = 2000
@@ -15,6 +16,17 @@ MAX_JSON_CHARS = 2_000_000
 
 FRAME_KEYS = ("filename", "abs_path", "function", "module", "lineno", "colno", "in_app", "context_line",
               "pre_context", "post_context")
+# A frame's local variables (``vars``, as Sentry's SDKs send them) are kept bounded: at most MAX_VARS names
+# of MAX_VAR_NAME characters, a text value cut to MAX_VAR_CHARS, containers nested at most MAX_VAR_DEPTH
+# deep (a variable holding a list of lists of values) with MAX_VAR_ITEMS items each, and MAX_EVENT_VARS
+# characters of names and text across an event's frames (its newest frames keep theirs).
+MAX_VARS = 50
+MAX_VAR_NAME = 128
+MAX_VAR_CHARS = 512
+MAX_VAR_DEPTH = 3
+MAX_VAR_ITEMS = 20
+MAX_EVENT_VARS = 64 * 1024
+VAR_CUT = "…"
 
 
 def _trunc(value: Any) -> str | None:
@@ -33,7 +45,8 @@ def make_frame(**kw: Any) -> dict:
     """A frame dict with every key of :data:`FRAME_KEYS`; missing keys are ``None`` (``in_app`` ``False``).
 
     String fields are cut to ``MAX_STR`` characters, context lists to ``MAX_CONTEXT_LINES`` entries;
-    unknown keyword arguments are ignored.
+    unknown keyword arguments are ignored. ``vars``, the frame's local variables, is kept (bounded, see
+    :func:`frame_vars`) under the key ``vars`` only when it names at least one variable.
     """
     frame = {key: kw.get(key) for key in FRAME_KEYS}
     for key in ("filename", "abs_path", "function", "module", "context_line"):
@@ -51,17 +64,104 @@ def make_frame(**kw: Any) -> dict:
         else:
             frame[key] = None
     frame["in_app"] = bool(frame["in_app"])
+    local_vars = frame_vars(kw.get("vars"))
+    if local_vars:
+        frame["vars"] = local_vars
     return frame
 
 
+def frame_vars(value: Any) -> dict | None:
+    """A frame's local variables, bounded: ``{name: value}`` for at most ``MAX_VARS`` names, values as
+    JSON gives them (text cut to ``MAX_VAR_CHARS``, containers deeper than ``MAX_VAR_DEPTH`` shown as
+    ``"[…]"`` / ``"{…}"``, at most ``MAX_VAR_ITEMS`` items each) and ``MAX_EVENT_VARS`` characters in all.
+    ``None`` unless ``value`` is a dict. Never raises."""
+    if not isinstance(value, dict):
+        return None
+    budget = [MAX_EVENT_VARS]
+    bounded = {}
+    try:
+        for name, item in itertools.islice(value.items(), MAX_VARS):
+            name = _cut(name if isinstance(name, str) else str(name), MAX_VAR_NAME)
+            budget[0] -= len(name)
+            if budget[0] <= 0:
+                break
+            bounded[name] = _bounded_value(item, 1, budget)
+    except Exception:
+        return bounded or None
+    return bounded or None
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - len(VAR_CUT)] + VAR_CUT
+
+
+def _bounded_value(value: Any, depth: int, budget: list[int]) -> Any:
+    """``value`` with its text cut and its containers bounded; ``budget`` (characters left) shrinks as
+    text is kept, and once spent every further text is ``"…"``."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, (list, tuple, dict)):
+        if depth >= MAX_VAR_DEPTH:
+            return "{…}" if isinstance(value, dict) else "[…]"
+        if isinstance(value, dict):
+            items = {}
+            for key, item in itertools.islice(value.items(), MAX_VAR_ITEMS):
+                key = _cut(key if isinstance(key, str) else str(key), MAX_VAR_NAME)
+                budget[0] -= len(key)
+                items[key] = _bounded_value(item, depth + 1, budget)
+            return items
+        return [_bounded_value(item, depth + 1, budget) for item in value[:MAX_VAR_ITEMS]]
+    if budget[0] <= 0:
+        return VAR_CUT
+    text = _cut(value if isinstance(value, str) else _to_text(value), min(MAX_VAR_CHARS, max(budget[0], 1)))
+    budget[0] -= len(text)
+    return text
+
+
+def vars_size(local_vars: Any) -> int:
+    """The characters of names and text in a frame's bounded ``vars`` (what ``MAX_EVENT_VARS`` counts)."""
+    size, stack = 0, [local_vars]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            size += sum(len(key) for key in node)
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str):
+            size += len(node)
+    return size
+
+
+def limit_event_vars(chain: list[dict]) -> None:
+    """Keep ``vars`` on an event's frames, newest first (the raised exception's, then its causes'), while
+    their sizes add up to at most ``MAX_EVENT_VARS``; a frame whose variables no longer fit loses them."""
+    left = MAX_EVENT_VARS
+    for exception in reversed(chain):
+        for frame in reversed(exception.get("frames") or []):
+            if "vars" not in frame:
+                continue
+            size = vars_size(frame["vars"])
+            if size > left:
+                del frame["vars"]
+            else:
+                left -= size
+
+
 def make_exception(type_: Any = None, value: Any = None, module: Any = None,
-                   frames: list[dict] | None = None) -> dict:
-    """An exception dict; keeps the newest ``MAX_FRAMES`` frames (the last ones, frames being oldest first)."""
+                   frames: list[dict] | None = None, suppressed: bool = False) -> dict:
+    """An exception dict; keeps the newest ``MAX_FRAMES`` frames (the last ones, frames being oldest first).
+
+    ``suppressed`` marks an exception that another one suppressed (Java's ``Throwable.addSuppressed``,
+    as try-with-resources does when closing fails): it is in the chain, but is not a cause."""
     frames = list(frames or [])
     if len(frames) > MAX_FRAMES:
         frames = frames[-MAX_FRAMES:]
-    return {"type": _trunc(type_) or None, "value": _trunc(value), "module": _trunc(module) or None,
-            "frames": frames}
+    exception = {"type": _trunc(type_) or None, "value": _trunc(value), "module": _trunc(module) or None,
+                 "frames": frames}
+    if suppressed:
+        exception["suppressed"] = True
+    return exception
 
 
 def _cap_chain(chain: list[dict]) -> list[dict]:

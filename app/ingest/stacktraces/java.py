@@ -111,8 +111,11 @@ def parse_java_stack_trace(text: Any) -> list[dict]:
     Understands the ``com.x.FooException: message`` first line (message absent or on several lines,
     ``Exception in thread "main"`` prefix, log lines before it), ``\\tat com.x.Foo.bar(Foo.java:42)`` frames
     including ``(Native Method)``, ``(Unknown Source)``, module prefixes (``java.base/``, ``app//``),
-    lambdas and ``$`` inner classes, ``Caused by:`` chains and ``... 12 more`` (a cause's omitted frames are
-    restored from the exception that wraps it: they are exactly its last 12). ``Suppressed:`` blocks are skipped. Each frame has ``module`` = class,
+    lambdas and ``$`` inner classes, ``Caused by:`` chains, ``Suppressed:`` blocks (indented one tab more
+    than the exception that suppressed them, each with its own causes) and ``... 12 more`` (omitted frames
+    are restored from the enclosing exception, the one a cause wraps or a suppressed one was suppressed
+    by: they are exactly its last 12). Suppressed exceptions are entries of the chain marked
+    ``"suppressed": True``; the chain reversed reads as Java printed it. Each frame has ``module`` = class,
     ``function`` = method, ``filename`` = file as printed (``"Native Method"`` / ``"Unknown Source"`` when
     there is none); ``in_app`` is ``False`` for JDK and common framework packages. Frames are reversed to
     oldest first. Returns ``[]`` when there is no frame and no exception line; never raises.
@@ -123,30 +126,48 @@ def parse_java_stack_trace(text: Any) -> list[dict]:
         return []
 
 
+CAPTIONS = (("Caused by: ", False), ("Suppressed: ", True))
+
+
+def _caption(stripped: str) -> tuple[str, bool] | None:
+    for caption, suppressed in CAPTIONS:
+        if stripped.startswith(caption):
+            return caption, suppressed
+    return None
+
+
+def _new_item(printed: list[dict], open_: list[dict], indent: int, suppressed: bool) -> dict:
+    """A printed exception opened by a caption at ``indent``, with the exception that encloses it: the one
+    a ``Caused by:`` wraps (the last one printed at its indent) or the one a ``Suppressed:`` (one indent
+    deeper) was suppressed by. ``open_`` holds the exceptions whose blocks are still open, outermost first."""
+    while open_ and (open_[-1]["indent"] > indent or (suppressed and open_[-1]["indent"] == indent)):
+        open_.pop()
+    if not suppressed and open_ and open_[-1]["indent"] == indent:
+        enclosing = open_.pop()
+    else:
+        enclosing = open_[-1] if open_ else None
+    item = {"header": [], "frames": [], "indent": indent, "enclosing": enclosing, "suppressed": suppressed}
+    open_.append(item)
+    printed.append(item)
+    return item
+
+
 def _parse(text: Any) -> list[dict]:
-    printed: list[dict] = []  # outermost first, as printed: {"header": [...], "frames": [...]}
+    printed: list[dict] = []  # outermost first, as printed: {"header": [...], "frames": [...], ...}
+    open_: list[dict] = []
     current: dict | None = None
-    suppressed_indent: int | None = None
     for line in _lines(text):
         stripped = line.strip()
-        indent = len(line) - len(line.lstrip())
-        if suppressed_indent is not None:
-            if not stripped or indent >= suppressed_indent:
-                continue
-            suppressed_indent = None
-        if stripped.startswith("Suppressed: "):
-            suppressed_indent = max(indent, 1)
-            continue
-        if stripped.startswith("Caused by: "):
-            current = {"header": [stripped[len("Caused by: "):]], "frames": []}
-            printed.append(current)
+        caption = _caption(stripped)
+        if caption is not None:
+            current = _new_item(printed, open_, len(line) - len(line.lstrip()), caption[1])
+            current["header"].append(stripped[len(caption[0]):])
             continue
         if stripped.startswith("at "):
             frame = _parse_frame(stripped)
             if frame is not None:
                 if current is None:
-                    current = {"header": [], "frames": []}
-                    printed.append(current)
+                    current = _new_item(printed, open_, 0, False)
                 if len(current["frames"]) < MAX_FRAMES:  # printed newest first: keep the first ones
                     current["frames"].append(frame)
                 continue
@@ -155,15 +176,14 @@ def _parse(text: Any) -> list[dict]:
                 current["more"] = _to_int(stripped[3:-4].strip()) or 0
             continue
         if current is None:
-            current = {"header": [], "frames": []}
-            printed.append(current)
+            current = _new_item(printed, open_, 0, False)
         if not current["frames"] and len(current["header"]) < 100:
             current["header"].append(line)
-    # A cause prints only the frames it does not share with the exception that wraps it, then
-    # "... N more": those are exactly the last N frames of the wrapping one (itself restored first).
-    for enclosing, item in itertools.pairwise(printed):
-        more = item.get("more", 0)
-        if 0 < more <= len(enclosing["frames"]):
+    # An enclosed exception prints only the frames it does not share with the one enclosing it, then
+    # "... N more": those are exactly the last N frames of the enclosing one (printed, so restored, first).
+    for item in printed:
+        more, enclosing = item.get("more", 0), item["enclosing"]
+        if enclosing is not None and 0 < more <= len(enclosing["frames"]):
             item["frames"] = (item["frames"] + enclosing["frames"][-more:])[:MAX_FRAMES]
     chain = []
     for item in printed:
@@ -172,11 +192,21 @@ def _parse(text: Any) -> list[dict]:
             continue
         frames = item["frames"]
         frames.reverse()
-        chain.append(make_exception(type_, value, module, frames))
+        chain.append(make_exception(type_, value, module, frames, suppressed=item["suppressed"]))
     if len(chain) == 1 and chain[0]["type"] is None and not chain[0]["frames"]:
         return []
     chain.reverse()
     return _cap_chain(chain)
+
+
+def java_frame_label(frame: dict) -> str:
+    """A frame as Java prints it: ``com.x.Foo.bar (Foo.java:42)`` (``(Native Method)``, ``(Foo.java)``
+    without a line)."""
+    qualified = ".".join(part for part in (frame.get("module"), frame.get("function")) if part) or "?"
+    where = frame.get("filename") or "Unknown Source"
+    if frame.get("lineno"):
+        where = f"{where}:{frame['lineno']}"
+    return f"{qualified} ({where})"
 
 
 def parse_java_elements(frames: Any, exception_type: Any = None, message: Any = None) -> list[dict]:

@@ -11,6 +11,7 @@ from flask import Blueprint, abort, get_flashed_messages, redirect, render_templ
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from app.ingest.stacktraces import java_frame_label, platform_family
 from app.models.types import utcnow
 from app.triage import permissions
 from app.web.dashboard.common import is_htmx, login_url
@@ -149,3 +150,7 @@ def pretty_json(value) -> str:
 @bp.app_template_global("is_scalar")
 def is_scalar(value) -> bool:
     return value is None or isinstance(value, (str, int, float, bool))
+
+
+bp.add_app_template_global(platform_family, "platform_family")
+bp.add_app_template_global(java_frame_label, "java_frame_label")

@@ -1,0 +1,7 @@
+<?php
+
+namespace App\Billing;
+
+final class InvoiceFailed extends \RuntimeException
+{
+}
