@@ -42,8 +42,8 @@ class ErrorNotification(db.Model):
     error = relationship("ErrorLog")
     recipient_developer = relationship("Developer")
     # Every try, first first; lists load them with selectinload (``app.reports.errors``).
-    attempts = relationship("NotificationAttempt", order_by="NotificationAttempt.number", passive_deletes=True,
-                            back_populates="notification")
+    attempts = relationship("NotificationAttempt", order_by="NotificationAttempt.number", back_populates="notification",
+                            cascade="all, delete-orphan", passive_deletes=True)
 
 
 ATTEMPT_OUTCOMES = ("sent", "retrying", "failed", "dead")

@@ -62,19 +62,20 @@ def _parsed(raw: str) -> tuple[Network, ...]:
     return parse_networks(raw)
 
 
-def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
-    """The IPv4 addresses an IPv6 address carries and reaches: mapped (::ffff:a.b.c.d), compatible
-    (::a.b.c.d), 6to4, Teredo and NAT64."""
-    found = []
+def _ipv4_reached(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address an IPv6 one stands for: mapped (::ffff:a.b.c.d), compatible (::a.b.c.d)
+    or NAT64 (64:ff9b::a.b.c.d); such an address is judged by it alone."""
     if address.ipv4_mapped:
-        found.append(address.ipv4_mapped)
-    if address.sixtofour:
-        found.append(address.sixtofour)
-    if address.teredo:
-        found.extend(address.teredo)
-    if int(address) >> 32 == 0 or address in _NAT64:
-        found.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
-    return found
+        return address.ipv4_mapped
+    if (int(address) >> 32 == 0 and int(address) > 1) or address in _NAT64:
+        return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
+    return None
+
+
+def _tunnelled_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 ends of a tunnel address (6to4, Teredo): judged besides the address itself."""
+    found = [address.sixtofour] if address.sixtofour else []
+    return found + list(address.teredo or ())
 
 
 def _kind(address: Address) -> str | None:
@@ -97,14 +98,18 @@ def _kind(address: Address) -> str | None:
 
 
 def refusal(address: Address, allowed: Iterable[Network] = ()) -> str | None:
-    """Why ``address`` may not be reached (its kind, or that of the IPv4 address it carries), None
-    when it is public or inside an allowed network."""
+    """Why ``address`` may not be reached (its kind: "loopback", "private", ...; for an IPv6
+    address carrying an IPv4 one, the kind of that one), None when it is public or inside an
+    allowed network."""
     allowed = tuple(allowed)
-    candidates = [address] + (_embedded_ipv4(address) if address.version == 6 else [])
+    candidates = [address]
+    if address.version == 6:
+        reached = _ipv4_reached(address)
+        candidates = [reached] if reached else [address, *_tunnelled_ipv4(address)]
     for candidate in candidates:
         kind = _kind(candidate)
         if kind and not any(candidate.version == net.version and candidate in net for net in allowed):
-            return kind if candidate == address else f"{kind} (as {candidate})"
+            return kind
     return None
 
 
