@@ -73,8 +73,13 @@ def _configure_logging(app: Flask) -> None:
 def _check_settings(app: Flask) -> None:
     """Fail at start, with the setting's name, rather than on the first event."""
     from app.ingest.severity import load_rules
+    from app.notify.channels.guard import parse_networks
 
     load_rules(app.config.get("SEVERITY_RULES"))
+    try:
+        parse_networks(app.config.get("OUTBOUND_ALLOWED_NETWORKS"))
+    except ValueError as exc:
+        raise RuntimeError(str(exc)) from None
 
 
 def _fill_instance_defaults(app: Flask) -> None:

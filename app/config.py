@@ -87,6 +87,10 @@ class Config:
     NOTIFY_TIMEOUT_SECONDS = _int("NOTIFY_TIMEOUT_SECONDS", 10)
     # A delivery being sent is leased this long; a worker killed mid-send is retried after it.
     NOTIFY_LEASE_SECONDS = _int("NOTIFY_LEASE_SECONDS", 120)
+    # Networks (comma-separated CIDRs) that webhook subscriptions and personal Slack webhooks may
+    # reach besides public addresses; unset, loopback, private, link-local and reserved addresses
+    # are refused (app/notify/channels/guard.py). The settings above are the operator's: never checked.
+    OUTBOUND_ALLOWED_NETWORKS = os.environ.get("OUTBOUND_ALLOWED_NETWORKS", "")
 
     # Defaults of the runtime settings (app/platform/settings.py); the dashboard can change them.
     NOTIFY_RETRY_DELAYS_MINUTES = os.environ.get("NOTIFY_RETRY_DELAYS_MINUTES", "1,4,16")
@@ -154,5 +158,8 @@ class TestConfig(Config):
     INGEST_BATCH_MAX = 0
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     RATE_LIMIT_PER_MINUTE = 100000
+    # The local receivers of the tests (tests/receivers.py) listen on loopback: allowed on purpose,
+    # as an operator would allow an internal network. tests/notify/test_outbound_guard.py runs without it.
+    OUTBOUND_ALLOWED_NETWORKS = "127.0.0.0/8,::1/128"
     ADMIN_EMAIL = None
     ADMIN_PASSWORD = None

@@ -1,4 +1,4 @@
-"""The audit trail of every notification delivery attempt."""
+"""The audit trail of notifications: one row per delivery, one ``NotificationAttempt`` per try of it."""
 from __future__ import annotations
 
 import datetime as dt
@@ -41,3 +41,32 @@ class ErrorNotification(db.Model):
 
     error = relationship("ErrorLog")
     recipient_developer = relationship("Developer")
+    # Every try, first first; lists load them with selectinload (``app.reports.errors``).
+    attempts = relationship("NotificationAttempt", order_by="NotificationAttempt.number", back_populates="notification",
+                            cascade="all, delete-orphan", passive_deletes=True)
+
+
+ATTEMPT_OUTCOMES = ("sent", "retrying", "failed", "dead")
+ANSWER_EXCERPT_LIMIT = 200
+
+
+class NotificationAttempt(db.Model):
+    """One try of a delivery, as ``app.notify.delivery`` recorded it: when, what came of it (the
+    delivery's status it led to), the receiver's answer status (an HTTP status or SMTP reply code,
+    None without an answer) and the reason. ``answer`` is a short excerpt of what the receiver
+    said, shown only to those who may see where the delivery went
+    (``permissions.can_see_receiver_answer``)."""
+
+    __tablename__ = "notification_attempts"
+    __table_args__ = (Index("ix_notification_attempts_notification_number", "notification_id", "number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    notification_id: Mapped[int] = mapped_column(ForeignKey("error_notifications.id", ondelete="CASCADE"))
+    number: Mapped[int] = mapped_column(Integer)  # 1 for the first try
+    attempted_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    outcome: Mapped[str] = mapped_column(String(16))
+    answer_status: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str | None] = mapped_column(String(500))
+    answer: Mapped[str | None] = mapped_column(String(ANSWER_EXCERPT_LIMIT))
+
+    notification = relationship("ErrorNotification", back_populates="attempts")

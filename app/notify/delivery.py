@@ -18,7 +18,7 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import Developer, ErrorEventDispatch, ErrorLog, ErrorNotification
+from app.models import Developer, ErrorEventDispatch, ErrorLog, ErrorNotification, NotificationAttempt
 from app.models.types import utcnow
 from app.platform import hooks
 from app.platform import settings
@@ -132,7 +132,9 @@ def deliver(notification_id: int, now: dt.datetime | None = None) -> str | None:
 
 def _record(row: ErrorNotification, result: DeliveryResult, started: dt.datetime,
             message: Message | None = None) -> str:
+    """The outcome of one try on the row, and the try itself in the audit trail (``_attempt``)."""
     now = utcnow()
+    number = (row.retry_count or 0) + 1  # every earlier try failed: a sent row is never tried again
     if message is not None:
         row.subject = (message.subject or row.subject or "")[:512] or None
         row.body = (message.text or "")[:BODY_LIMIT] or None
@@ -144,6 +146,7 @@ def _record(row: ErrorNotification, result: DeliveryResult, started: dt.datetime
                                .values(slack_thread_ts=result.provider_id,
                                        slack_channel=(result.extra.get("channel") or message.to)[:64])
                                .execution_options(synchronize_session=False))
+        _attempt(row, number, now, result)
         db.session.commit()
         log.info("notification %s sent by %s (%s)", row.id, row.channel, row.event)
         return "sent"
@@ -159,11 +162,19 @@ def _record(row: ErrorNotification, result: DeliveryResult, started: dt.datetime
         if result.retry_after:
             wait = max(wait, dt.timedelta(seconds=result.retry_after))
         row.status, row.next_retry_at = "retrying", now + wait
+    _attempt(row, number, now, result)
     db.session.commit()
     log.warning("notification %s by %s failed (%s): %s", row.id, row.channel, row.status, row.last_error)
     if row.status == "retrying":
         _schedule_retry(row.id, row.next_retry_at)
     return row.status
+
+
+def _attempt(row: ErrorNotification, number: int, now: dt.datetime, result: DeliveryResult) -> None:
+    db.session.add(NotificationAttempt(notification_id=row.id, number=number, attempted_at=now, outcome=row.status,
+                                       answer_status=result.answer_status,
+                                       reason=result.detail or ("delivered" if result.ok else "delivery failed"),
+                                       answer=result.answer or None))
 
 
 def _schedule_retry(notification_id: int, eta: dt.datetime) -> None:

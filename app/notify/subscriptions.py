@@ -16,9 +16,11 @@ from sqlalchemy import or_, select
 
 from app.extensions import db
 from app.models import WEBHOOK_EVENTS, Developer, Service, WebhookSubscription
+from app.notify.channels import guard
 from app.notify.channels.webhook import signature
 from app.platform.audit import record_audit
 from app.platform.refusal import Refused
+from app.triage import permissions
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 
@@ -29,12 +31,25 @@ class WebhookError(Refused):
 
 def check_url(url: str) -> str:
     """The rule for every outbound webhook URL (subscriptions, a developer's own Slack webhook):
-    an absolute http(s) address of 1,024 characters at most; returns it trimmed."""
+    an absolute http(s) address of 1,024 characters at most whose host is not, does not spell
+    and does not resolve to an internal address (``guard.check_url_host``); returns it trimmed."""
     url = (url or "").strip()
-    parts = urllib.parse.urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or len(url) > 1024:
+    if not _is_http_url(url) or len(url) > 1024:
         raise WebhookError("the URL must be an http:// or https:// address (1,024 characters at most)", "url")
+    try:
+        guard.check_url_host(url)
+    except guard.AddressRefused as exc:
+        raise WebhookError(str(exc), "url") from None
     return url
+
+
+def _is_http_url(url: str) -> bool:
+    try:
+        parts = urllib.parse.urlsplit(url)
+        parts.port  # noqa: B018  (raises ValueError for a port that is not a number)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 def _check_events(events) -> list[str]:
@@ -107,7 +122,8 @@ def rotate_secret(subscription: WebhookSubscription, actor: Developer | None) ->
 
 def send_test(subscription: WebhookSubscription, actor: Developer | None) -> str:
     """Send a signed ``webhook.test`` event now, so the receiver's check of the signature can be
-    tried; returns what the receiver answered, raises WebhookError when it did not accept it."""
+    tried; returns what the receiver answered (its status, and a short excerpt of its body for
+    those who may see the subscription), raises WebhookError when it did not accept it."""
     import secrets as random
 
     from flask import current_app
@@ -124,14 +140,18 @@ def send_test(subscription: WebhookSubscription, actor: Developer | None) -> str
                     occurred_at=moment.isoformat())
     message = compose(notice, subscription.url, notice.key, subscription.secret)
     result = WebhookChannel.from_config(current_app.config).send(message)
+    # The reason and status only: the receiver's own words are not for every reader of the audit trail.
     record_audit(actor, "webhook.tested", "webhook", subscription.id,
-                 details={"ok": result.ok, "answer": result.detail[:200]})
+                 details={"ok": result.ok, "status": result.answer_status, "reason": result.detail[:200]})
     if result.ok:
         subscription.last_delivery_at = moment
     db.session.commit()
+    outcome = result.detail
+    if result.answer and permissions.can_manage_settings(actor):  # who may see the subscription
+        outcome += f" (it said: {result.answer})"
     if not result.ok:
-        raise WebhookError(f"the receiver did not accept the test event: {result.detail}", "url", status=502)
-    return result.detail
+        raise WebhookError(f"the receiver did not accept the test event: {outcome}", "url", status=502)
+    return outcome
 
 
 def delete_subscription(subscription: WebhookSubscription, actor: Developer | None) -> None:

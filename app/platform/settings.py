@@ -3,7 +3,7 @@
 Each setting has its default in app/config.py (from the environment) and can be changed at run
 time; a change is a row in ``settings`` (with an audit row) and wins over the default until it is
 reset. Channel credentials (SMTP, Slack, Twilio) are not here: they are secrets and stay in the
-environment. The dashboard edits these through ``update_setting`` and lists them with ``describe``.
+environment; so does OUTBOUND_ALLOWED_NETWORKS (app/config.py), which only the operator may widen. The dashboard edits these through ``update_setting`` and lists them with ``describe``.
 """
 from __future__ import annotations
 

@@ -3,6 +3,7 @@ the escalations page."""
 from __future__ import annotations
 
 from sqlalchemy import and_, select
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import OPEN_STATUSES, AuditEvent, Developer, ErrorEscalation, ErrorLog, ErrorNotification
@@ -19,7 +20,7 @@ def timeline(error: ErrorLog, limit: int = 200) -> list[dict]:
     ).scalars())
     notifications = list(db.session.execute(
         select(ErrorNotification).where(ErrorNotification.error_id == error.id)
-        .order_by(ErrorNotification.created_at.desc(), ErrorNotification.id.desc()).limit(limit)
+        .options(selectinload(ErrorNotification.attempts)).order_by(ErrorNotification.created_at.desc(), ErrorNotification.id.desc()).limit(limit)
     ).scalars())
     ids = set()
     for event in events:

@@ -236,7 +236,8 @@ def notifications_query(channel: str | None = None, status: str | None = None, e
     from app.ingest.incoming import strip_nul
 
     channel, status, error_id = (strip_nul(v) if v else v for v in (channel, status, error_id))
-    stmt = select(ErrorNotification).order_by(ErrorNotification.created_at.desc(), ErrorNotification.id.desc())
+    stmt = (select(ErrorNotification).options(selectinload(ErrorNotification.attempts))
+            .order_by(ErrorNotification.created_at.desc(), ErrorNotification.id.desc()))
     if channel:
         stmt = stmt.where(ErrorNotification.channel == channel)
     if status:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from app.models import Developer, ErrorLog
+from app.models import Developer, ErrorLog, ErrorNotification
 
 if TYPE_CHECKING:
     from app.models import ApiToken, OnCallOverride, OnCallShift
@@ -26,7 +26,7 @@ __all__ = [
     "can_assign", "can_assign_others", "can_change_on_call", "can_direct_escalations", "can_edit_developer",
     "can_escalate", "can_escalate_to", "can_manage_settings", "can_manage_token", "can_override_on_call",
     "can_plan_on_call", "can_plan_rotations", "can_remove_override", "can_remove_shift", "can_retry_notifications",
-    "can_work_on", "editable_service_ids", "is_admin",
+    "can_see_receiver_answer", "can_work_on", "editable_service_ids", "is_admin",
 ]
 
 
@@ -79,6 +79,16 @@ def can_direct_escalations(actor: Developer) -> bool:
 
 def can_retry_notifications(actor: Developer) -> bool:
     return actor.is_supervisor
+
+
+def can_see_receiver_answer(actor: Developer | None, notification: ErrorNotification) -> bool:
+    """Read what a receiver said to a delivery (the short excerpt kept with each attempt): whoever
+    may see where it went. Webhook subscriptions, like every setting, are the admins'
+    (``can_manage_settings``); a delivery to a developer is also theirs (their own Slack
+    webhook is set on their preferences). Everyone else sees the outcome and the reason only."""
+    if actor is None or can_manage_settings(actor):
+        return True
+    return notification.channel != "webhook" and notification.recipient_id == actor.id
 
 
 # --- on call -----------------------------------------------------------------------------------

@@ -192,8 +192,8 @@ def list_notifications():
     stmt = queries.notifications_query(request.args.get("channel"), request.args.get("status"),
                                        request.args.get("error_id"))
     items, total = queries.paged(stmt, page, per_page)
-    return schemas.dump(out.page(schemas.NotificationPage, [out.notification(n) for n in items], total, page,
-                                 per_page))
+    return schemas.dump(out.page(schemas.NotificationPage, [out.notification(n, g.actor) for n in items], total,
+                                 page, per_page))
 
 
 @bp.get("/openapi.json")
@@ -207,7 +207,7 @@ def openapi():
 
 @bp.post("/notifications/<int:notification_id>/retry/")
 def retry_notification(notification_id: int):
-    return schemas.dump(out.notification(delivery.retry_notification(notification_id, g.actor)))
+    return schemas.dump(out.notification(delivery.retry_notification(notification_id, g.actor), g.actor))
 
 
 @bp.get("/tokens/")

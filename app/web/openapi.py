@@ -149,7 +149,10 @@ def _paths() -> dict:
             [{"name": "channel", "in": "query", "schema": {"type": "string", "enum": list(CHANNELS)}},
              {"name": "status", "in": "query", "schema": {"type": "string", "enum": list(NOTIFICATION_STATUSES)}},
              {"name": "error_id", "in": "query", "schema": UUID}, parameter_ref("Page"), parameter_ref("PerPage")],
-            "Newest first.", ("400",)), "tags": ["notifications"]}},
+            "Newest first, each delivery with every try of it (`attempts`: outcome, the receiver's status, the "
+            "reason). An attempt's `answer`, an excerpt of what the receiver said, is null unless the caller may see "
+            "where the delivery went: admins, and the developer a delivery other than a webhook was for.",
+            ("400",)), "tags": ["notifications"]}},
         "/api/notifications/{notification_id}/retry/": {"post": {**_read(
             "Retry a delivery", "Notification", [parameter_ref("NotificationId")],
             "A failed or dead delivery is queued again and sent now; the answer is its new state. Leads, "

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationEr
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from app.models import CHANNELS, NOTIFICATION_STATUSES, ROLES, SEVERITIES, STATUSES
+from app.models.notification import ANSWER_EXCERPT_LIMIT, ATTEMPT_OUTCOMES
 from app.web.errors import ApiError
 
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -268,8 +269,23 @@ class Pattern(Answer):
     previous_24h: int
 
 
+class NotificationAttempt(Answer):
+    """One try of a delivery, oldest first: what came of it and why."""
+
+    number: int = Field(ge=1, description="1 for the first try.")
+    attempted_at: Time
+    outcome: Literal[ATTEMPT_OUTCOMES] = Field(description="The delivery's status this try led to.")
+    answer_status: int | None = Field(description="The receiver's status (HTTP status, SMTP reply code); null when "
+                                                  "nothing answered.")
+    reason: str | None = Field(examples=["webhook receiver answered 500", "SMTP server unreachable: timeout"])
+    answer: str | None = Field(max_length=ANSWER_EXCERPT_LIMIT,
+                               description="A short excerpt of what the receiver said, on one line; null unless "
+                                           "the caller may see where the delivery went (admins; a developer for "
+                                           "deliveries to themselves, webhooks excepted).")
+
+
 class Notification(Answer):
-    """One delivery attempt (the audit trail of notifications)."""
+    """One delivery (the audit trail of notifications), with every try of it in ``attempts``."""
 
     id: int
     error_id: Uuid | None
@@ -281,9 +297,11 @@ class Notification(Answer):
     subject: str | None
     retry_count: int
     next_retry_at: Time | None
-    last_error: str | None
+    last_error: str | None = Field(description="The reason of the last failed try while the delivery is not sent; "
+                                               "every try's reason stays in `attempts`.")
     created_at: Time
     sent_at: Time | None
+    attempts: list[NotificationAttempt]
 
 
 class Escalation(Answer):

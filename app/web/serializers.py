@@ -2,6 +2,7 @@
 app/web/schemas.py, the same class the OpenAPI document's schema of that answer comes from."""
 from __future__ import annotations
 
+from app.triage import permissions
 from app.web import schemas as s
 
 
@@ -70,12 +71,17 @@ def pattern(p) -> s.Pattern:
     )
 
 
-def notification(n) -> s.Notification:
+def notification(n, actor) -> s.Notification:
+    """A delivery with its tries; the receivers' own words only for an ``actor`` who may see them."""
+    shows_answers = permissions.can_see_receiver_answer(actor, n)
     return s.Notification(
         id=n.id, error_id=n.error_id, recipient_id=n.recipient_id, recipient=n.recipient,
         channel=n.channel, event=n.event, status=n.status, subject=n.subject,
         retry_count=n.retry_count, next_retry_at=n.next_retry_at, last_error=n.last_error,
         created_at=n.created_at, sent_at=n.sent_at,
+        attempts=[s.NotificationAttempt(number=a.number, attempted_at=a.attempted_at, outcome=a.outcome,
+                                        answer_status=a.answer_status, reason=a.reason,
+                                        answer=a.answer if shows_answers else None) for a in n.attempts],
     )
 
 

@@ -15,8 +15,13 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 
+from app.notify.channels import guard
+
 USER_AGENT = "Heartwatch-Notify/1"
 DETAIL_LIMIT = 500
+# What is kept of a receiver's own words: a short excerpt, one line, never in ``detail`` (which
+# every reader of the audit trail sees).
+ANSWER_LIMIT = 200
 
 
 @dataclass
@@ -58,18 +63,24 @@ class Message:
 
 @dataclass
 class DeliveryResult:
-    """The outcome of one attempt. ``detail`` is the provider's answer or the failure, never a secret."""
+    """The outcome of one attempt. ``detail`` is the short reason (what answered, with which
+    status, or why nothing did), never a secret and never the receiver's body; ``answer_status``
+    is the receiver's status (HTTP status, SMTP reply code) and ``answer`` an excerpt of what it
+    said, kept for those who may see the destination."""
 
     ok: bool
     detail: str = ""
     permanent: bool = False
     provider_id: str | None = None
     retry_after: int | None = None
+    answer_status: int | None = None
+    answer: str = ""
     # Extra facts a caller may keep (for Slack: the channel id the message went to).
     extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.detail = (self.detail or "")[:DETAIL_LIMIT]
+        self.answer = single_line(self.answer, ANSWER_LIMIT)
 
 
 class Channel(abc.ABC):
@@ -101,7 +112,12 @@ class HttpAnswer:
 
 
 class TransportError(Exception):
-    """The request did not get an HTTP answer (refused, reset, timed out)."""
+    """The request did not get an HTTP answer (refused, reset, timed out); ``permanent`` when it
+    was not even tried because the guard refused the destination (``app.notify.channels.guard``)."""
+
+    def __init__(self, text: str, permanent: bool = False):
+        super().__init__(text)
+        self.permanent = permanent
 
 
 class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
@@ -112,8 +128,14 @@ class _RefuseRedirects(urllib.request.HTTPRedirectHandler):
         return None  # urllib then raises HTTPError with the 3xx, answered below like any refusal
 
 
-# Every channel posts through this one opener (webhooks, Slack, Twilio).
+# The operator's own endpoints (Slack's and Twilio's APIs, the team's Slack webhook) are posted
+# through this opener; an address somebody typed goes through ``_checked_opener`` instead.
 _OPENER = urllib.request.build_opener(_RefuseRedirects)
+
+
+def _checked_opener() -> urllib.request.OpenerDirector:
+    """An opener that connects only where the outbound guard allows, to the address it checked."""
+    return urllib.request.build_opener(_RefuseRedirects, *guard.checked_handlers(guard.allowed_networks()))
 
 
 def _origin(url: str) -> str:
@@ -124,16 +146,19 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
 
-def http_post(url: str, body: bytes, headers: dict, timeout: float) -> HttpAnswer:
+def http_post(url: str, body: bytes, headers: dict, timeout: float, *, operator_endpoint: bool = False) -> HttpAnswer:
     """POST and return the answer, whatever its status (a redirect is returned, never followed);
-    raises TransportError without one.
+    raises TransportError without one. Unless ``operator_endpoint`` (an address from the
+    operator's own settings), the outbound guard checks the destination and the connection goes
+    to the address it checked.
 
     Exception texts are kept free of the URL: incoming-webhook URLs carry their token.
     """
     request = urllib.request.Request(url, data=body, method="POST",
                                      headers={"User-Agent": USER_AGENT, **headers})
+    opener = _OPENER if operator_endpoint else _checked_opener()
     try:
-        with _OPENER.open(request, timeout=timeout) as response:  # http(s) only, checked by callers
+        with opener.open(request, timeout=timeout) as response:  # http(s) only, checked by callers
             return HttpAnswer(response.status, response.read(65536), dict(response.headers))
     except urllib.error.HTTPError as exc:
         try:
@@ -142,7 +167,11 @@ def http_post(url: str, body: bytes, headers: dict, timeout: float) -> HttpAnswe
             payload = b""
         return HttpAnswer(exc.code, payload, dict(exc.headers or {}))
     except urllib.error.URLError as exc:
+        if isinstance(exc.reason, guard.AddressRefused):
+            raise TransportError(f"not sent: {exc.reason}", permanent=True) from None
         raise TransportError(f"no answer: {exc.reason}") from None
+    except guard.AddressRefused as exc:
+        raise TransportError(f"not sent: {exc}", permanent=True) from None
     except (socket.timeout, TimeoutError):
         raise TransportError(f"no answer within {timeout:g} s") from None
     except (ConnectionError, OSError) as exc:
@@ -152,19 +181,21 @@ def http_post(url: str, body: bytes, headers: dict, timeout: float) -> HttpAnswe
 def http_outcome(answer: HttpAnswer, what: str) -> DeliveryResult:
     """Success for 2xx; 408, 429 and 5xx are worth retrying, other refusals (redirects too: the
     address has to be changed) are not."""
+    said = {"answer_status": answer.status, "answer": answer.text[:4 * ANSWER_LIMIT]}
     if 200 <= answer.status < 300:
-        return DeliveryResult(True, f"{what} answered {answer.status}")
+        return DeliveryResult(True, f"{what} answered {answer.status}", **said)
     if 300 <= answer.status < 400:
         location = answer.headers.get("Location") or answer.headers.get("location") or ""
         target = _origin(location) if location else "an unnamed address"
-        return DeliveryResult(False, f"{what} answered {answer.status}: redirect to {target} refused", permanent=True)
+        return DeliveryResult(False, f"{what} answered {answer.status}: redirect to {target} refused", permanent=True,
+                              **said)
     retry_after = None
     raw = answer.headers.get("Retry-After") or answer.headers.get("retry-after")
     if raw and str(raw).strip().isdigit():
         retry_after = int(str(raw).strip())
     transient = answer.status in (408, 425, 429) or answer.status >= 500
-    return DeliveryResult(False, f"{what} answered {answer.status}: {answer.text[:300]}", permanent=not transient,
-                          retry_after=retry_after)
+    return DeliveryResult(False, f"{what} answered {answer.status}", permanent=not transient,
+                          retry_after=retry_after, **said)
 
 
 def single_line(text: str | None, limit: int) -> str:

@@ -82,14 +82,14 @@ class EmailChannel(Channel):
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             return DeliveryResult(False, f"recipient refused ({', '.join(map(str, codes))})",
-                                  permanent=all(code >= 500 for code in codes))
+                                  permanent=all(code >= 500 for code in codes), answer_status=max(codes, default=None))
         except smtplib.SMTPAuthenticationError as exc:
             # A wrong password is fixed by an operator; the retries then deliver.
-            return DeliveryResult(False, f"SMTP authentication failed ({exc.smtp_code})")
+            return DeliveryResult(False, f"SMTP authentication failed ({exc.smtp_code})", answer_status=exc.smtp_code)
         except smtplib.SMTPResponseException as exc:
             text = exc.smtp_error.decode("utf-8", "replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
             return DeliveryResult(False, f"SMTP server answered {exc.smtp_code}: {text[:200]}",
-                                  permanent=exc.smtp_code >= 500 and exc.smtp_code != 530)
+                                  permanent=exc.smtp_code >= 500 and exc.smtp_code != 530, answer_status=exc.smtp_code)
         except (smtplib.SMTPException, OSError, socket.timeout, ssl.SSLError) as exc:
             return DeliveryResult(False, f"SMTP server unreachable: {exc.__class__.__name__}: {exc}")
         if refused:

@@ -94,10 +94,12 @@ class SlackChannel(Channel):
         return self._post_api(message)
 
     def _post_webhook(self, url: str, payload: dict) -> DeliveryResult:
+        # The team channel's webhook is the operator's setting; a developer's own goes through the guard.
         try:
-            answer = http_post(url, json.dumps(payload).encode(), {"Content-Type": "application/json"}, self.timeout)
+            answer = http_post(url, json.dumps(payload).encode(), {"Content-Type": "application/json"}, self.timeout,
+                               operator_endpoint=bool(self.webhook_url) and url == self.webhook_url)
         except TransportError as exc:
-            return DeliveryResult(False, f"Slack webhook: {exc}")
+            return DeliveryResult(False, f"Slack webhook: {exc}", permanent=exc.permanent)
         return http_outcome(answer, "Slack webhook")
 
     def _post_api(self, message: Message) -> DeliveryResult:
@@ -109,7 +111,7 @@ class SlackChannel(Channel):
         headers = {"Content-Type": "application/json; charset=utf-8", "Authorization": f"Bearer {self._bot_token}"}
         try:
             answer = http_post(f"{self.api_base}/chat.postMessage", json.dumps(payload).encode(), headers,
-                               self.timeout)
+                               self.timeout, operator_endpoint=True)
         except TransportError as exc:
             return DeliveryResult(False, f"Slack API: {exc}")
         if answer.status != 200:
@@ -117,9 +119,11 @@ class SlackChannel(Channel):
         body = answer.json()
         if not body.get("ok"):
             error = str(body.get("error") or "unknown_error")
-            return DeliveryResult(False, f"Slack API refused: {error}", permanent=error in PERMANENT_API_ERRORS)
+            return DeliveryResult(False, f"Slack API refused: {error}", permanent=error in PERMANENT_API_ERRORS,
+                                  answer_status=answer.status, answer=answer.text)
         return DeliveryResult(True, "posted with chat.postMessage", provider_id=str(body.get("ts") or ""),
-                              extra={"channel": body.get("channel") or message.to})
+                              extra={"channel": body.get("channel") or message.to}, answer_status=answer.status,
+                              answer=answer.text)
 
 
 def _fields(error: dict, assignee_text: str) -> list[dict]:

@@ -39,13 +39,13 @@ class SmsChannel(Channel):
         credentials = base64.b64encode(f"{self.account_sid}:{self._auth_token}".encode()).decode()
         headers = {"Content-Type": "application/x-www-form-urlencoded", "Authorization": f"Basic {credentials}"}
         try:
-            answer = http_post(url, form, headers, self.timeout)
+            answer = http_post(url, form, headers, self.timeout, operator_endpoint=True)
         except TransportError as exc:
             return DeliveryResult(False, f"Twilio: {exc}")
         if 200 <= answer.status < 300:
             body = answer.json()
             return DeliveryResult(True, f"Twilio accepted ({body.get('status') or answer.status})",
-                                  provider_id=body.get("sid"))
+                                  provider_id=body.get("sid"), answer_status=answer.status, answer=answer.text)
         result = http_outcome(answer, "Twilio")
         body = answer.json()
         if body.get("code"):

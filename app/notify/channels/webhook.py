@@ -51,7 +51,7 @@ class WebhookChannel(Channel):
         try:
             answer = http_post(message.to, body, headers, self.timeout)
         except TransportError as exc:
-            return DeliveryResult(False, f"webhook: {exc}")
+            return DeliveryResult(False, f"webhook: {exc}", permanent=exc.permanent)
         result = http_outcome(answer, "webhook receiver")
         if not result.ok and answer.status in (401, 403, 404, 410):
             result.permanent = answer.status == 410  # 410 Gone: the receiver is no more
