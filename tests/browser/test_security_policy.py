@@ -61,6 +61,8 @@ def test_the_main_pages_work_under_the_policy_without_a_violation(page, live_ser
         expect(page.locator(ready).first).to_be_visible()
         page.wait_for_load_state("networkidle")
         assert page.evaluate("window.__violations") == [], path
+    page.goto(f"{live_server}/account/password")
+    screenshot(page, "account-password")
     page.goto(f"{live_server}/developers")
     expect(page.locator("#workload-chart")).to_be_visible()
     assert page.evaluate("document.querySelector('#workload-chart canvas, canvas#workload-chart') !== null")

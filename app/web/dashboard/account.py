@@ -1,7 +1,7 @@
 """The signed-in developer's own account: changing the password, signing out everywhere."""
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_user
 
 from app.extensions import db
@@ -23,7 +23,7 @@ def change_password():
             flash(exc.message[:1].upper() + exc.message[1:] + ".", "error")
             return render_template("dashboard/account_password.html"), 400
         # Every session ended with the old password; this browser goes on in a new one.
-        remembered = request.cookies.get("remember_token") is not None
+        remembered = request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")) is not None
         login_user(me, remember=remembered)
         flash("Password changed. Every other browser signed in as you has been signed out.", "ok")
         return redirect(url_for("dashboard.index"), code=303)
