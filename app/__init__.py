@@ -35,7 +35,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     from app import models  # noqa: F401  (registers every table with the metadata)
     from app.jobs import build_queue
     from app.platform import feed, hooks
-    from app.web import api, auth, dashboard, health
+    from app.web import api, auth, dashboard, headers, health
     from app.web import feed as live_feed
     from app.web.ingest import sentry, webhooks
 
@@ -43,6 +43,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     hooks.register(app, "error_event", feed.publish_error_event)
     build_queue(app)
 
+    headers.register(app)
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(sentry.bp, url_prefix="/api")
     app.register_blueprint(webhooks.bp, url_prefix="/webhook")
@@ -70,16 +71,30 @@ def _configure_logging(app: Flask) -> None:
     root.setLevel(level)
 
 
+class SettingsInvalid(RuntimeError):
+    """A setting Heartwatch cannot start with; the message names it and what it may be."""
+
+
 def _check_settings(app: Flask) -> None:
-    """Fail at start, with the setting's name, rather than on the first event."""
+    """Fail at start, with the setting's name, rather than on the first event, page or job tick.
+
+    The runtime settings' defaults come from the environment: each is checked by the rule the
+    settings page applies (``app.platform.settings.parse_value``)."""
     from app.ingest.severity import load_rules
     from app.notify.channels.guard import parse_networks
+    from app.platform.settings import TUNABLES, SettingError, parse_value
 
     load_rules(app.config.get("SEVERITY_RULES"))
     try:
         parse_networks(app.config.get("OUTBOUND_ALLOWED_NETWORKS"))
     except ValueError as exc:
-        raise RuntimeError(str(exc)) from None
+        raise SettingsInvalid(str(exc)) from None
+    for tunable in TUNABLES:
+        value = app.config.get(tunable.config_name)
+        try:
+            parse_value(tunable, value)
+        except SettingError as exc:
+            raise SettingsInvalid(f"setting {tunable.config_name} is {value!r}: {exc.message}") from None
 
 
 def _fill_instance_defaults(app: Flask) -> None:

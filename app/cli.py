@@ -9,7 +9,7 @@ from flask import Flask, current_app
 
 from app.models import PLATFORMS, ROLES
 from app.accounts import developers as accounts
-from app.accounts import tokens
+from app.accounts import passwords, tokens
 from app.platform.refusal import Refused
 from app.recording.dsn import dsn_for
 
@@ -42,6 +42,24 @@ def register_commands(app: Flask) -> None:
             _fail(exc, as_json)
         _emit(as_json, {"id": admin.id, "email": admin.email, "role": "admin"},
               f"admin {admin.email} created (id {admin.id})")
+
+    @app.cli.command("set-password")
+    @click.option("--email", required=True)
+    @click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+                  help="asked for (twice, hidden) when not given")
+    @click.option("--json", "as_json", is_flag=True, help="print one JSON object")
+    def set_password(email, password, as_json):
+        """Set a developer's dashboard password (the dashboard's rules apply); every session they
+        have ends."""
+        developer = accounts.developer_by_email(email)
+        if developer is None:
+            _fail(accounts.AccountError(f"no developer with e-mail {email}", "email"), as_json)
+        try:
+            passwords.set_password(developer, password, None, reason="set from the command line")
+        except accounts.AccountError as exc:
+            _fail(exc, as_json)
+        _emit(as_json, {"id": developer.id, "email": developer.email},
+              f"password of {developer.email} set; their sessions have ended")
 
     @app.cli.command("create-service")
     @click.argument("name")
@@ -161,6 +179,7 @@ def register_commands(app: Flask) -> None:
         click.echo(f"Heartwatch: {url}")
         if admin is not None and generated:
             click.echo(f"Sign in as {admin.email} with the one-time password: {generated}")
+            click.echo("(Heartwatch asks for a password of your own at the first sign-in)")
             click.echo("(shown only now; create more users with `make admin` or the dashboard)")
         elif admin is not None:
             click.echo(f"Sign in as {admin.email} with ADMIN_PASSWORD.")

@@ -132,7 +132,8 @@ def set_on_call(developer: Developer, on_call: bool, actor: Developer | None) ->
 
 def ensure_admin(email: str | None, password: str | None) -> tuple[Developer | None, str | None]:
     """The first admin, created when no admin exists: from the settings, or with a generated
-    one-time password that is returned so it can be printed once."""
+    one-time password that is returned so it can be printed once (and must be changed at the
+    first sign-in)."""
     if db.session.execute(select(Developer.id).where(Developer.role == "admin")).first():
         return None, None
     generated = None
@@ -140,4 +141,7 @@ def ensure_admin(email: str | None, password: str | None) -> tuple[Developer | N
         generated = password = secrets.token_urlsafe(12)
     admin = create_developer("Administrator", email or "admin@localhost", role="admin", password=password,
                              max_load=0)
+    if generated:
+        admin.must_change_password = True
+        db.session.commit()
     return admin, generated

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import ROLES, Developer, Service
 from app.accounts import developers as accounts
+from app.accounts import passwords, sessions
 from app.triage import permissions
 from app.platform.audit import record_audit
 from app.accounts.preferences import PreferenceError, normalise_phone, normalise_slack_member
@@ -85,12 +86,11 @@ def create_user(actor: Developer, *, name: str, email: str, role: str, password:
     """A new dashboard account (admins only)."""
     if not permissions.is_admin(actor):
         raise TeamError("only admins create users", status=403)
-    if len(password or "") < 10:
-        raise TeamError("a password of at least 10 characters", "password")
     services = []
     if service_ids:
         services = list(db.session.execute(select(Service).where(Service.id.in_(service_ids))).scalars())
     try:
+        passwords.check_new_password(password)
         return accounts.create_developer(name, email, role=role, password=password, services=services, actor=actor)
     except accounts.AccountError as exc:
         raise TeamError(exc.message, exc.field) from None
@@ -113,7 +113,8 @@ def set_role(developer: Developer, role: str, actor: Developer) -> Developer:
 
 
 def set_active(developer: Developer, active: bool, actor: Developer) -> Developer:
-    """Enable or disable an account; a disabled account cannot sign in or be assigned."""
+    """Enable or disable an account; a disabled account cannot sign in or be assigned, and its
+    sessions end (enabling it again does not bring them back)."""
     if not permissions.is_admin(actor):
         raise TeamError("only admins enable or disable users", status=403)
     if not active and developer.id == actor.id:
@@ -122,6 +123,8 @@ def set_active(developer: Developer, active: bool, actor: Developer) -> Develope
         raise TeamError("Heartwatch needs at least one active admin", "active", status=409)
     if developer.active != active:
         developer.active = active
+        if not active:
+            sessions.end_sessions(developer, actor, "disabled")
         record_audit(actor, "developer.enabled" if active else "developer.disabled", "developer", developer.id)
     db.session.commit()
     return developer

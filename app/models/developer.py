@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text
+from sqlalchemy import Boolean, Column, ForeignKey, Integer, String, Table, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
@@ -43,6 +43,11 @@ class Developer(UserMixin, db.Model):
     timezone: Mapped[str | None] = mapped_column(String(64))
     password_hash: Mapped[str | None] = mapped_column(Text)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Part of every session and remember-me cookie (see app/accounts/sessions.py): raising it ends
+    # every session the developer has, wherever its cookies were copied.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A generated first password: the dashboard asks for a new one before anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     services = relationship("Service", secondary=developer_services, back_populates="developers",
@@ -51,6 +56,11 @@ class Developer(UserMixin, db.Model):
     @property
     def is_active(self) -> bool:  # Flask-Login: inactive accounts cannot sign in
         return bool(self.active)
+
+    def get_id(self) -> str:
+        """Flask-Login keeps this in the session and the remember-me cookie: the id and the session
+        version, so a cookie made before the version was raised no longer signs anyone in."""
+        return f"{self.id}.{self.session_version or 0}"
 
     @property
     def is_supervisor(self) -> bool:

@@ -2,7 +2,7 @@
 automatic levels again
 
 Revision ID: 0010
-Revises: 0004
+Revises: 0009
 Create Date: 2026-12-02 04:30:00
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0004"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 

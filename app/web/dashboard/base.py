@@ -1,4 +1,5 @@
-"""The dashboard blueprint, its sign-in guard, security headers and template helpers.
+"""The dashboard blueprint, its sign-in guard and template helpers (security headers:
+app/web/headers.py).
 
 Every view here requires a signed-in user; forms check the role on the server (a refused action
 answers 403 and changes nothing); templates escape everything clients sent.
@@ -7,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, abort, get_flashed_messages, redirect, render_template, request
+from flask import Blueprint, abort, get_flashed_messages, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
@@ -19,6 +20,8 @@ from app.web.errors import error_response
 
 bp = Blueprint("dashboard", __name__)
 PUBLIC_ENDPOINTS = {"dashboard.health"}
+# What a developer who must first replace a generated password can still reach.
+BEFORE_NEW_PASSWORD = PUBLIC_ENDPOINTS | {"dashboard.change_password", "dashboard.sign_out_everywhere"}
 
 
 @bp.before_request
@@ -33,6 +36,20 @@ def require_sign_in():
 
 
 @bp.before_request
+def require_own_password():
+    """A generated first password is changed before anything else (the API's tokens are not held up)."""
+    if request.endpoint in BEFORE_NEW_PASSWORD or not current_user.is_authenticated \
+            or not current_user.must_change_password:
+        return None
+    target = url_for("dashboard.change_password")
+    if is_htmx():
+        return error_response(403, "choose a new password first", headers={"HX-Redirect": target})
+    if _wants_json():
+        return error_response(403, "choose a new password first")
+    return redirect(target)
+
+
+@bp.before_request
 def refuse_nul_bytes():
     # No form or filter needs a NUL byte, and PostgreSQL refuses one in any parameter: a clear 400
     # here instead of a failed query later.
@@ -42,24 +59,8 @@ def refuse_nul_bytes():
     return None
 
 
-def security_headers(response):
-    """A strict content security policy: scripts and styles only from Heartwatch itself, so even
-    markup that slipped through escaping could not run."""
-    host = request.host
-    response.headers.setdefault(
-        "Content-Security-Policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
-        f"connect-src 'self' ws://{host} wss://{host}; object-src 'none'; base-uri 'self'; form-action 'self'; "
-        "frame-ancestors 'none'")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    response.headers.setdefault("X-Frame-Options", "DENY")
-    return response
-
-
 @bp.after_request
 def after(response):
-    security_headers(response)
     # HTMX swaps only its target: messages flashed by the action travel out of band to the flash bar.
     if is_htmx() and response.mimetype == "text/html" and not response.direct_passthrough \
             and "HX-Redirect" not in response.headers:

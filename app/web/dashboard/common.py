@@ -5,12 +5,13 @@ import datetime as dt
 import re
 from urllib.parse import urlsplit
 
-from flask import Response, abort, make_response, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask import Response, abort, g, make_response, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
 
 from app.extensions import db
 from app.models import Developer, ErrorLog
 from app.platform.refusal import Refused
+from app.accounts import sessions
 
 # HTMX answers a form with its updated fragment; these statuses carry a fragment too (the form with
 # its message), so the page shows why nothing changed (see the htmx-config meta in base.html).
@@ -28,6 +29,22 @@ def htmx_target() -> str | None:
 
 def actor() -> Developer:
     return current_user._get_current_object()
+
+
+def start_session(developer, remember: bool) -> None:
+    """A fresh session for the developer: nothing of the one before it (its CSRF token) survives."""
+    session.clear()
+    g.pop("csrf_token", None)
+    login_user(developer, remember=remember)
+
+
+def end_session(reason: str) -> None:
+    """Sign out here and end every session and remember-me cookie of the signed-in developer."""
+    developer = current_user._get_current_object()
+    sessions.end_sessions(developer, developer, reason)
+    db.session.commit()
+    logout_user()
+    session.clear()
 
 
 def refuse(message: str, status: int = 403):
