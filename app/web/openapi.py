@@ -13,9 +13,10 @@ from functools import lru_cache
 
 from flask import current_app
 
-from app.models import CHANNELS, NOTIFICATION_STATUSES, SEVERITIES, STATUSES
+from app.models import CHANNELS, KINDS, NOTIFICATION_STATUSES, SEVERITIES, STATUSES
 from app.reports.errors import MAX_PER_PAGE, SORTS
 from app.web import openapi_ingest as ingest
+from app.web import openapi_security
 from app.web.openapi_ingest import STR, UUID, json_content, parameter_ref, ref, response_ref
 from app.web.schemas import component_schemas
 
@@ -72,6 +73,9 @@ def _csv_enum(values, description: str) -> dict:
 
 
 ERROR_FILTERS = [
+    {"name": "kind", "in": "query", "description": "`error` (the default: security reports are not in the error "
+     "lists), `security` (browsers' security reports) or `all`.",
+     "schema": {"type": "string", "enum": [*KINDS, "all"], "default": "error"}},
     {"name": "service", "in": "query", "description": "Service ids or slugs, comma-separated.",
      "schema": {"type": "string"}, "example": "django-ai,3"},
     {"name": "severity", "in": "query", "schema": _csv_enum(SEVERITIES, "Comma-separated severities.")},
@@ -175,6 +179,8 @@ def _document(base_url: str, with_sentry: bool) -> dict:
     paths = ingest.paths(with_sentry)
     for path, item in _paths().items():
         paths[path] = {**paths.get(path, {}), **item}
+    if with_sentry:
+        paths["/api/{service_id}/security/"] = {"post": openapi_security.operation()}
     schemas = {**ingest.SCHEMAS, **component_schemas()}
     return {
         "openapi": "3.1.0",

@@ -18,11 +18,11 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, WithJsonSchema, create_model
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-from app.models import CHANNELS, NOTIFICATION_STATUSES, ROLES, SEVERITIES, STATUSES
+from app.models import CHANNELS, KINDS, NOTIFICATION_STATUSES, ROLES, SEVERITIES, STATUSES
 from app.web.errors import ApiError
 
 REF_TEMPLATE = "#/components/schemas/{model}"
-SOURCES = ("api", "generic", "laravel", "java", "frontend", "mobile", "sentry")
+SOURCES = ("api", "generic", "laravel", "java", "frontend", "mobile", "sentry", "security")
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -139,7 +139,10 @@ class ErrorSummary(Answer):
     error_id: Uuid
     service_id: int
     service: str | None
-    error_type: str
+    kind: Literal[KINDS] = Field(description="`error`, or `security` for a browser's security report (CSP "
+                                             "violation): listed apart, never routed, notified or escalated.")
+    error_type: str = Field(description="The exception type; a security report's title (\"Blocked 'script' from "
+                                        "'cdn.example'\").")
     message: str
     culprit: str | None = Field(description="Where it was raised: \"function in file\".")
     endpoint: str | None
