@@ -136,6 +136,13 @@ def _paths() -> dict:
             "admin.")},
         "/api/errors/{error_id}/escalate/": {"post": _action(
             "Escalate", ref("EscalationRequest"), "201", "Escalation", ("400", "403", "404", "409"))},
+        "/api/services/{service_id}/client-discarded/": {"get": {**_read(
+            "What the service's SDKs dropped", "ClientDiscarded",
+            [parameter_ref("ServiceId"), {"name": "days", "in": "query", "description": "The window, today included.",
+                                          "schema": {"type": "integer", "minimum": 1, "maximum": 90, "default": 30}}],
+            "Sentry SDKs' client reports count the events they dropped before sending (sampling, `before_send`, "
+            "a full queue, a rate limit); Heartwatch adds them up per UTC day, reason and category.",
+            ("400", "404")), "tags": ["services"]}},
         "/api/developers/": {"get": {**_read("Developers", "DeveloperList"), "tags": ["developers"]}},
         "/api/developers/workload/": {"get": {**_read("Workload", "WorkloadList",
                                                       description="Open errors per developer, by severity."),
@@ -195,7 +202,7 @@ def _document(base_url: str, with_sentry: bool) -> dict:
         },
         "servers": [{"url": base_url}],
         "security": [{"BearerToken": []}],
-        "tags": [{"name": n} for n in ("ingest", "webhooks", "sentry", "errors", "developers", "patterns",
+        "tags": [{"name": n} for n in ("ingest", "webhooks", "sentry", "errors", "services", "developers", "patterns",
                                        "notifications", "tokens", "meta")],
         "paths": paths,
         "components": {

@@ -317,6 +317,29 @@ def _listing(name: str, item: type[Answer]) -> type[Answer]:
                         items=(list[item], ...), total=(int, ...))
 
 
+class DiscardCount(Answer):
+    reason: str = Field(description="Why the SDK dropped them: `sample_rate`, `before_send`, `queue_overflow`, "
+                                    "`ratelimit_backoff`, `network_error` ...")
+    category: str = Field(description="What it dropped: `error`, `transaction`, `span`, `session`, `attachment` ...")
+    quantity: int
+
+
+class DiscardDay(DiscardCount):
+    day: dt.date = Field(description="The UTC day the client report was received.")
+
+
+class ClientDiscarded(Answer):
+    """What a service's Sentry SDKs dropped before sending, as their client reports say."""
+
+    service_id: int
+    service: str
+    days: int
+    since: dt.date = Field(description="The first day counted (today is the last).")
+    total: int
+    by_reason: list[DiscardCount] = Field(description="Over the window, most first.")
+    per_day: list[DiscardDay] = Field(description="Newest day first.")
+
+
 ErrorPage = _page("ErrorPage", ErrorSummary)
 OccurrencePage = _page("OccurrencePage", Occurrence)
 PatternPage = _page("PatternPage", Pattern)
@@ -328,7 +351,7 @@ TokenList = _listing("TokenList", Token)
 
 REQUESTS = (ErrorChange, Resolution, Assignment, EscalationRequest, OnCallChange)
 ANSWERS = (ErrorDetail, Escalation, Developer, Stats, ErrorPage, OccurrencePage, PatternPage, NotificationPage,
-           ErrorList, DeveloperList, WorkloadList, Notification, TokenList)
+           ErrorList, DeveloperList, WorkloadList, Notification, TokenList, ClientDiscarded)
 
 
 class _Schema(GenerateJsonSchema):

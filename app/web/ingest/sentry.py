@@ -17,11 +17,12 @@ import uuid
 import orjson
 from flask import Blueprint, current_app, request
 
-from app.ingest.envelope import EVENT_ITEM_TYPES, USER_REPORT_ITEM_TYPES, EnvelopeError, parse_envelope, \
-    parse_event_json
+from app.ingest.envelope import CLIENT_REPORT_ITEM_TYPE, EVENT_ITEM_TYPES, USER_REPORT_ITEM_TYPES, EnvelopeError, \
+    discarded_counts, parse_envelope, parse_event_json
 from app.ingest.incoming import MAX_NESTING, InvalidPayload, clean_json, nested_too_deep, strip_nul
 from app.ingest.sources import security as security_source
 from app.ingest.sources import sentry as sentry_source
+from app.recording.client_reports import record_discarded
 from app.recording.record import raw_payload_text
 from app.recording.keys import IngestService, resolve_ingest_key
 from app.recording.writer import submit_error
@@ -116,6 +117,21 @@ def _record(service: IngestService, event: dict, raw: bytes, *, envelope_event_i
     return {"id": uuid.UUID(event_id).hex}
 
 
+def _count_client_reports(service: IngestService, parsed) -> None:
+    """Count what the SDK says it dropped (client_report items, alone or beside an event)."""
+    counts: dict[tuple[str, str], int] = {}
+    for item in parsed.items:
+        if item.type != CLIENT_REPORT_ITEM_TYPE:
+            continue
+        try:
+            report = item.json(MAX_EVENT_BYTES)
+        except EnvelopeError:
+            continue  # a broken report must not cost the envelope's event
+        for key, quantity in discarded_counts(report).items():
+            counts[key] = counts.get(key, 0) + quantity
+    record_discarded(service.id, counts)
+
+
 @bp.route("/<int:service_id>/envelope/", methods=["POST"], strict_slashes=False)
 def envelope(service_id: int):
     key = _key_from_request()
@@ -127,9 +143,10 @@ def envelope(service_id: int):
         parsed = parse_envelope(body)
         if service is None:
             service = _authenticate(service_id, _key_from_dsn(parsed.headers.get("dsn")))
+        _count_client_reports(service, parsed)
         item = parsed.first(EVENT_ITEM_TYPES)
         if item is None:
-            return {}  # sessions, client reports, transactions ...: accepted, not kept
+            return {}  # sessions, transactions ...: accepted, not kept
         event = item.json(MAX_EVENT_BYTES)
         report_item = parsed.first(USER_REPORT_ITEM_TYPES)
         user_report = None
