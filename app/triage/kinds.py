@@ -3,7 +3,8 @@
 An error of kind ``error`` is an application's failure: it is routed to whoever is on call, notified
 and escalated. A ``security`` report (a browser's CSP violation, app/ingest/sources/security.py) is
 a finding to review at leisure, never a page: it is recorded and listed on its own (the dashboard's
-Security page, ``GET /api/errors/?kind=security``) and nothing else happens. Its occurrences carry
+Security page, ``GET /api/errors/?kind=security``) and nothing else happens; the overview's counters
+and live feed, which are about errors to triage, leave it out too. Its occurrences carry
 the source ``security``, so occurrence counts that must leave them out (the threshold alerts) can do
 so without reading the error rows.
 """

@@ -44,6 +44,20 @@ def test_the_security_page_lists_reports_and_the_error_list_does_not(client, lea
     assert "evil.example" in text and "cdn.evil.example" not in text and "/security?" in text
 
 
+def test_the_overview_counters_and_feed_leave_reports_out(client, lead, reported):
+    from app.reports import overview
+    from app.web.feed import render_events
+    from app.extensions import db
+    from app.models import ErrorLog
+    from sqlalchemy import select
+
+    counts = overview.counters()
+    assert (counts["open"], counts["new_last_hour"], counts["unassigned"]) == (1, 1, 0)
+    assert [e.error_type for e in overview.recent_errors()] == ["CartError"]
+    ids = list(db.session.execute(select(ErrorLog.id).where(ErrorLog.kind == "security")).scalars())
+    assert render_events([{"type": "error.created", "error_id": i} for i in ids]) is None
+
+
 def test_a_report_page_shows_its_fields(client, lead, reported, service):
     from sqlalchemy import select
 
