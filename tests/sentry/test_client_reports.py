@@ -94,3 +94,11 @@ def test_the_real_sdk_reports_what_before_send_dropped(sentry_init, service, api
     client.flush(timeout=10)
     assert rows(service.id).get(("before_send", "error")) == 3
     assert api.get(f"/api/services/{service.id}/client-discarded/").json["total"] == 3
+
+
+def test_the_answer_matches_the_openapi_document(client, service, api):
+    from tests.web.test_openapi import assert_valid
+
+    post(client, service, RECORDED.read_bytes())
+    document = client.get("/api/openapi.json").json
+    assert_valid(document, "ClientDiscarded", api.get(f"/api/services/{service.id}/client-discarded/").json)

@@ -171,3 +171,21 @@ def test_the_real_sentry_sdk_sends_an_event_with_a_csp_interface(sentry_init, se
     assert occurrence.id.replace("-", "") == event_id
     assert occurrence.extra["security"]["document-uri"] == "https://shop.example/cart"
     assert error.assigned_to_id is None
+
+
+def test_the_answers_match_the_openapi_document(client, service, api):
+    from jsonschema import Draft202012Validator
+
+    from tests.web.test_openapi import assert_valid
+
+    document = client.get("/api/openapi.json").json
+    operation = document["paths"]["/api/{service_id}/security/"]["post"]
+    assert set(operation["requestBody"]["content"]) >= {"application/csp-report", "application/reports+json"}
+    answer = post_report(client, service, recorded("chromium-156-csp-report-uri.json")[0]["body"])
+    Draft202012Validator(operation["responses"]["201"]["content"]["application/json"]["schema"]).validate(answer.json)
+    refused = post_report(client, service, {"hello": "world"})
+    assert_valid(document, "Error", refused.json)
+    kinds = next(p for p in document["paths"]["/api/errors/"]["get"]["parameters"] if p.get("name") == "kind")
+    for kind in kinds["schema"]["enum"]:
+        assert api.get(f"/api/errors/?kind={kind}").status_code == 200
+    assert_valid(document, "ErrorPage", api.get("/api/errors/?kind=security").json)
