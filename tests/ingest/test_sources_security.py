@@ -146,3 +146,11 @@ def test_a_sentry_event_with_a_csp_interface_becomes_a_security_report():
     assert incoming.extra["security"]["document-uri"] == "https://shop.example/cart"
     plain = sentry.normalise({"message": "hello"}, 3)
     assert plain.kind == "error"
+
+
+def test_a_sentry_event_with_an_unreadable_csp_interface_is_still_no_error_to_route():
+    from app.ingest.sources import sentry
+
+    incoming = sentry.normalise({"message": "csp", "csp": {"blocked_uri": "https://x.example"}}, 3)
+    assert (incoming.kind, incoming.severity, incoming.message) == ("security", "low", "csp")
+    assert incoming.extra["security"] == {"type": "csp", "blocked_uri": "https://x.example"}

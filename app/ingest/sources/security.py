@@ -247,6 +247,10 @@ def apply_interface(event: dict, incoming: IncomingError) -> IncomingError:
     time and tags stay."""
     report = from_interface(event, incoming.service_id)
     if report is None:
+        name = next((name for name in INTERFACES if isinstance(event.get(name), dict)), None)
+        if name is not None:  # a report that cannot be read is still no error to page anyone for
+            incoming.kind, incoming.source, incoming.severity = KIND, SOURCE, "low"
+            incoming.extra["security"] = {"type": name, **clean_json(event[name])}
         return incoming
     for name in ("kind", "source", "error_type", "message", "severity", "fingerprint"):
         setattr(incoming, name, getattr(report, name))

@@ -2,10 +2,11 @@
 
 ``POST /api/<service id>/envelope/`` (every current SDK) and ``/api/<service id>/store/`` (sentry-sdk
 1.x, old Dart transports), and ``/api/<service id>/security/?sentry_key=...``, where browsers post
-their own CSP violation reports (``report-uri`` and ``report-to``). The DSN's public key is the service's
-ingest key. This module does the
-HTTP work only (key, sizes, decoding, CORS); the event becomes an IncomingError in
-app/ingest/sources/sentry.py and is recorded like every other event.
+their own CSP violation reports (``report-uri`` and ``report-to``). The DSN's public key is the
+service's ingest key. This module does the HTTP work only (key, sizes, decoding, CORS); the event
+becomes an IncomingError in app/ingest/sources/sentry.py (a browser's report in
+app/ingest/sources/security.py) and is recorded like every other event; an envelope's client reports
+are counted (app/recording/client_reports.py).
 """
 from __future__ import annotations
 
