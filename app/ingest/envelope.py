@@ -16,7 +16,11 @@ from app.ingest.incoming import MAX_NESTING, nested_too_deep
 EVENT_ITEM_TYPES = frozenset({"event", "error"})
 # Items worth keeping beside the event (a user's own words about the crash).
 USER_REPORT_ITEM_TYPES = frozenset({"user_report", "feedback"})
+# What the SDK dropped before sending (sample rate, before_send, a full queue ...): counted per service.
+CLIENT_REPORT_ITEM_TYPE = "client_report"
 MAX_ITEMS = 1000
+MAX_DISCARDED_ROWS = 100  # an SDK reports a handful of (reason, category) pairs
+MAX_QUANTITY = 2**31 - 1
 
 
 class EnvelopeError(ValueError):
@@ -121,3 +125,23 @@ def parse_event_json(payload: bytes, max_bytes: int, field: str = "event") -> di
         raise EnvelopeError(f"'{deep}' of the {field} nests more than {MAX_NESTING} levels deep", field=deep,
                             code="invalid_field")
     return value
+
+
+def discarded_counts(report: dict) -> dict[tuple[str, str], int]:
+    """A client report's ``discarded_events`` as quantities by (reason, category); entries of another
+    shape are skipped (a client report never costs the envelope anything)."""
+    counts: dict[tuple[str, str], int] = {}
+    entries = report.get("discarded_events")
+    if not isinstance(entries, list):
+        return counts
+    for entry in entries[:MAX_DISCARDED_ROWS]:
+        if not isinstance(entry, dict):
+            continue
+        reason, category, quantity = entry.get("reason"), entry.get("category"), entry.get("quantity")
+        if not isinstance(reason, str) or not isinstance(category, str) or not reason or not category:
+            continue
+        if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity <= 0:
+            continue
+        key = (reason.replace("\x00", "")[:64], category.replace("\x00", "")[:64])
+        counts[key] = min(MAX_QUANTITY, counts.get(key, 0) + quantity)
+    return counts

@@ -86,6 +86,7 @@ class IncomingError:
     http_status: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     raw_payload: str | None = None
+    kind: str = "error"  # "security" for a browser's security report (app/ingest/sources/security.py)
 
     @property
     def frames(self) -> list[dict]:

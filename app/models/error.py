@@ -14,6 +14,9 @@ SEVERITIES = ("info", "low", "medium", "high", "critical")
 SEVERITY_LEVEL = {name: level for level, name in enumerate(SEVERITIES, start=1)}
 STATUSES = ("new", "assigned", "in_progress", "resolved", "ignored")
 OPEN_STATUSES = ("new", "assigned", "in_progress")
+# What an error is: an application's error, or a browser's security report (listed apart, never
+# routed nor notified: app/triage/kinds.py).
+KINDS = ("error", "security")
 
 
 class ErrorLog(db.Model):
@@ -30,11 +33,13 @@ class ErrorLog(db.Model):
         Index("ix_error_logs_first_seen", "first_seen"),
         Index("ix_error_logs_last_seen", "last_seen"),
         Index("ix_error_logs_occurrence_count", "occurrence_count"),
+        Index("ix_error_logs_kind_last_seen", "kind", "last_seen"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
     fingerprint: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16), default="error", server_default="error")
     severity: Mapped[str] = mapped_column(String(16))
     severity_level: Mapped[int] = mapped_column(SmallInteger)
     error_type: Mapped[str] = mapped_column(String(255))

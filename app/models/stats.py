@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Date, Float, ForeignKey, Integer, UniqueConstraint
+from sqlalchemy import BigInteger, Date, Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.extensions import db
@@ -22,3 +22,19 @@ class ErrorStat(db.Model):
     by_status: Mapped[dict | None] = mapped_column(JSONType)
     avg_resolution_seconds: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ClientDiscard(db.Model):
+    """What a service's Sentry SDKs dropped before sending, per day, reason and category, as their
+    ``client_report`` envelope items count it (``queue_overflow``/``error``, ``sample_rate``/``transaction`` ...)."""
+
+    __tablename__ = "client_discards"
+    __table_args__ = (UniqueConstraint("service_id", "day", "reason", "category", name="uq_client_discards_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    day: Mapped[dt.date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(String(64))
+    category: Mapped[str] = mapped_column(String(64))
+    quantity: Mapped[int] = mapped_column(BigInteger, default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -24,7 +24,7 @@ from app.platform import hooks
 from app.platform import settings
 from app.platform.audit import record_audit
 from app.platform.refusal import Refused
-from app.triage import permissions
+from app.triage import kinds, permissions
 from app.notify.channels.base import DeliveryResult, Message
 from app.notify.compose import compose_row
 from app.notify.planning import (
@@ -47,15 +47,16 @@ def send_notice(deliveries: list[PlannedDelivery], error_id: str | None = None) 
 
 
 def handle_error_event(error_id: str, event: str, now: dt.datetime | None = None) -> list[int]:
-    """Everything an error event calls for: routing, the rows, the sends. Safe to run twice."""
+    """Everything an error event calls for: routing, the rows, the sends. Safe to run twice.
+    Nothing for an error that is not routable (a security report: app/triage/kinds.py)."""
     if event not in ERROR_EVENTS:
         raise ValueError(f"unknown error event {event!r}")
     now = now or utcnow()
     # Read fresh: in-line (immediate mode) the session may hold this error from before the change.
     error = db.session.execute(select(ErrorLog).where(ErrorLog.id == error_id)
                                .execution_options(populate_existing=True)).scalar_one_or_none()
-    if error is None:
-        return []
+    if error is None or not kinds.is_routable(error):
+        return []  # a security report is listed, never told to anyone
     sent: list[int] = []
     for marker in event_markers(error, event, now):
         sent += _handle_marker(error, event, marker, now)

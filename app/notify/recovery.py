@@ -16,6 +16,7 @@ from app.models import ErrorEscalation, ErrorEventDispatch, ErrorLog, ErrorNotif
 from app.models.types import utcnow
 from app.notify.delivery import due_clause, deliver, handle_error_event
 from app.notify.planning import LOOKBACK, event_markers
+from app.triage.kinds import routable_clause
 
 SWEEP_BATCH = 200
 
@@ -49,7 +50,8 @@ def retry_due(now: dt.datetime | None = None, limit: int = SWEEP_BATCH) -> dict:
 
 def recover_lost_events(now: dt.datetime | None = None) -> int:
     """Handle error events of the last 24 hours whose hand-off never ran or never finished
-    (the queue was down, a worker was killed); handling is idempotent, so a race is harmless."""
+    (the queue was down, a worker was killed); handling is idempotent, so a race is harmless.
+    Security reports are never handed off, so the sweep does not look for them."""
     now = now or utcnow()
     since = now - LOOKBACK
     stuck_before = now - dt.timedelta(seconds=int(current_app.config.get("NOTIFY_LEASE_SECONDS") or 120))
@@ -65,7 +67,7 @@ def recover_lost_events(now: dt.datetime | None = None) -> int:
          .where(ErrorEscalation.created_at >= since).distinct()),
     ]
     for event, stmt in candidates:
-        errors = list(db.session.execute(stmt.limit(5000)).scalars())
+        errors = list(db.session.execute(stmt.where(routable_clause()).limit(5000)).scalars())
         if not errors:
             continue
         known = {(d.error_id, d.marker): d for d in db.session.execute(

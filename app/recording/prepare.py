@@ -91,7 +91,8 @@ def error_values(group: list[PreparedEvent]) -> dict:
     top = max(group, key=lambda p: p.level)
     i = first.incoming
     return {
-        "id": new_uuid(), "service_id": i.service_id, "fingerprint": first.fingerprint, "severity": top.severity,
+        "id": new_uuid(), "service_id": i.service_id, "fingerprint": first.fingerprint, "kind": i.kind,
+        "severity": top.severity,
         "severity_level": top.level, "error_type": truncate(i.error_type, 255), "message": i.message,
         "culprit": _text(culprit(i)), "endpoint": _text(i.endpoint), "platform": _text(i.platform),
         "occurrence_count": len(group), "first_seen": min(p.timestamp for p in group),

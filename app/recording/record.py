@@ -70,7 +70,7 @@ class RecordResult:
 
 
 # Columns of a new error that vary per error; status and regression_count start the same.
-VARYING_COLUMNS = ("id", "service_id", "fingerprint", "severity", "severity_level", "error_type", "message",
+VARYING_COLUMNS = ("id", "service_id", "fingerprint", "kind", "severity", "severity_level", "error_type", "message",
                    "culprit", "endpoint", "platform", "occurrence_count", "first_seen", "last_seen",
                    "environment", "release")
 NEW_ERROR = {"status": "new", "regression_count": 0}

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import (
-    OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, ErrorLog, ErrorNotification, ErrorOccurrence, ErrorPattern,
+    KINDS, OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, ErrorLog, ErrorNotification, ErrorOccurrence, ErrorPattern,
     Service,
 )
 from app.models.types import utcnow
@@ -29,8 +29,10 @@ class QueryError(Refused):
 
 @dataclass
 class ErrorFilters:
-    """The filters of the error list, parsed and validated from query parameters."""
+    """The filters of the error list, parsed and validated from query parameters. ``kind`` is
+    ``error`` unless asked: security reports are listed on their own (``kind=security``, or ``all``)."""
 
+    kind: str = "error"
     service_ids: list[int] = field(default_factory=list)
     severities: list[str] = field(default_factory=list)
     statuses: list[str] = field(default_factory=list)
@@ -75,6 +77,10 @@ def parse_error_filters(args, *, current_developer_id: int | None = None) -> Err
     # PostgreSQL refuses NUL in any text parameter; it can never match anything stored.
     args = {name: strip_nul(value) for name, value in args.items() if isinstance(value, str)}
     filters = ErrorFilters()
+    kind = (args.get("kind") or "error").strip()
+    if kind not in KINDS and kind != "all":
+        raise QueryError(f"kind must be among {', '.join(KINDS)} or all", "kind")
+    filters.kind = kind
     for token in _csv(args.get("service")):
         if token.isdigit():
             filters.service_ids.append(int(token))
@@ -115,6 +121,8 @@ def parse_error_filters(args, *, current_developer_id: int | None = None) -> Err
 
 
 def _filtered(stmt, filters: ErrorFilters):
+    if filters.kind != "all":
+        stmt = stmt.where(ErrorLog.kind == filters.kind)
     if filters.service_ids:
         stmt = stmt.where(ErrorLog.service_id.in_(filters.service_ids))
     if filters.severities:
@@ -216,7 +224,7 @@ def unresolved_critical(limit: int = CRITICAL_LISTED) -> tuple[list[ErrorLog], i
     """The open critical errors, most recently seen first, at most ``limit`` of them, and how many there
     are in all (like every other list, the total counts the matches, not the rows listed)."""
     stmt = (select(ErrorLog).where(ErrorLog.severity_level == SEVERITY_LEVEL["critical"],
-                                   ErrorLog.status.in_(OPEN_STATUSES))
+                                   ErrorLog.status.in_(OPEN_STATUSES), ErrorLog.kind == "error")
             .order_by(ErrorLog.last_seen.desc(), ErrorLog.id)
             .options(selectinload(ErrorLog.service), selectinload(ErrorLog.assigned_to)))
     return paged(stmt, 1, limit)

@@ -20,6 +20,7 @@ from app.models import OPEN_STATUSES, AlertState, ErrorEscalation, ErrorLog, Err
 from app.models.types import utcnow
 from app.platform import settings
 from app.platform.sql import dialect_insert
+from app.triage.kinds import routable_occurrence_clause
 
 log = logging.getLogger("heartwatch.thresholds")
 HOUR = dt.timedelta(hours=1)
@@ -45,13 +46,14 @@ class Figures:
 
 
 def measure(now: dt.datetime) -> Figures:
-    """Occurrences received in the last hour and the hour before, and the escalation backlog."""
+    """Occurrences received in the last hour and the hour before (security reports left out), and the
+    escalation backlog."""
     last, previous = now - HOUR, now - 2 * HOUR
     recent = ErrorOccurrence.received_at >= last
     row = db.session.execute(
         select(func.count().filter(recent), func.count().filter(recent & (ErrorOccurrence.severity == "critical")),
                func.count().filter(ErrorOccurrence.received_at < last))
-        .where(ErrorOccurrence.received_at >= previous, ErrorOccurrence.received_at < now)
+        .where(ErrorOccurrence.received_at >= previous, ErrorOccurrence.received_at < now, routable_occurrence_clause())
     ).one()
     backlog = db.session.execute(
         select(func.count()).select_from(ErrorEscalation).join(ErrorLog, ErrorLog.id == ErrorEscalation.error_id)

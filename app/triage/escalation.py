@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models import OPEN_STATUSES, SEVERITY_LEVEL, Developer, ErrorEscalation, ErrorLog, Service
 from app.models.types import utcnow
 from app.platform.audit import record_audit
-from app.triage import permissions
+from app.triage import kinds, permissions
 from app.triage.changes import TriageError, hand_off
 
 log = logging.getLogger("heartwatch.escalation")
@@ -56,6 +56,8 @@ def escalate_error(error: ErrorLog, actor: Developer | None, reason: str, *, to:
     if actor is not None and not permissions.can_escalate_to(actor, error, to):
         raise TriageError("only leads, managers and admins choose whom an escalation goes to; leave 'to' out "
                           "to escalate to the next level", "to", status=403)
+    if not kinds.is_routable(error):
+        raise TriageError(f"a {error.kind} report is not escalated", "kind", status=409)
     if not error.is_open:
         raise TriageError("only open errors can be escalated", "status", status=409)
     stretch = open_since(error)
@@ -111,7 +113,8 @@ def _level_exists(error: ErrorLog, level: int, created_before: dt.datetime | Non
 def _escalate_once(error_id: str, level: int, severity: str, after: dt.timedelta, now: dt.datetime) -> ErrorEscalation | None:
     cutoff = now - after
     error = _lock_for_escalation(error_id)
-    if error is None or not error.is_open or error.severity != severity or _level_exists(error, level):
+    if error is None or not error.is_open or not kinds.is_routable(error) or error.severity != severity \
+            or _level_exists(error, level):
         db.session.rollback()
         return None
     if level == 1 and open_since(error) > cutoff:
@@ -155,7 +158,7 @@ def escalate_unresolved(now: dt.datetime | None = None) -> list[int]:
         after = dt.timedelta(minutes=int(minutes))
         cutoff = now - after
         base = select(ErrorLog.id).where(ErrorLog.severity_level == SEVERITY_LEVEL[severity],
-                                         ErrorLog.status.in_(OPEN_STATUSES))
+                                         ErrorLog.status.in_(OPEN_STATUSES), kinds.routable_clause())
         # Level 1: open long enough (first seen is a superset: regressions are checked row by row).
         # Level 2: level 1 is that old. Neither when the stretch has reached the level already.
         due = {

@@ -26,7 +26,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import OPEN_STATUSES, Developer, ErrorLog, Service, developer_services
 from app.models.types import utcnow
-from app.triage import oncall
+from app.triage import kinds, oncall
 from app.accounts.preferences import DEFAULT_CHANNELS, channels_for
 from app.reports import team
 from app.triage.changes import assign_error
@@ -122,6 +122,9 @@ def route_error(error_id: str, event: str, at: dt.datetime | None = None) -> Rou
     if error is None:
         db.session.rollback()
         return None
+    if not kinds.is_routable(error):
+        db.session.commit()
+        return RoutingDecision(None, False, f"a {error.kind} report is not routed")
     if error.status not in OPEN_STATUSES:
         db.session.commit()
         return RoutingDecision(None, False, f"the error is {error.status}")

@@ -5,11 +5,12 @@ from flask import Blueprint, g, request
 
 from app.extensions import db
 from app.ingest.sources import NORMALISERS
-from app.models import Developer, ErrorLog
+from app.models import Developer, ErrorLog, Service
 from app.accounts import developers as accounts
 from app.accounts import tokens
 from app.notify import delivery
 from app.triage import escalation
+from app.reports import discards
 from app.reports import errors as queries
 from app.reports import team
 from app.triage import changes as triage
@@ -175,6 +176,17 @@ def set_on_call(developer_id: int):
     accounts.set_on_call(developer, on_call, g.actor)
     row = team.team([developer])[0]
     return schemas.dump(out.developer(developer, row["load"], row["on_call"]))
+
+
+# --- services ---------------------------------------------------------------------------------
+
+@bp.get("/services/<int:service_id>/client-discarded/")
+def client_discarded(service_id: int):
+    service = db.session.get(Service, service_id) if service_id < 2**31 else None
+    if service is None:
+        raise ApiError(404, f"no service with id {service_id}")
+    days = queries.parse_int_arg(request.args.get("days"), "days", 30, 1, discards.MAX_DAYS)
+    return schemas.dump(schemas.ClientDiscarded(service=service.slug, **discards.client_discarded(service.id, days)))
 
 
 # --- patterns and notifications ----------------------------------------------------------------

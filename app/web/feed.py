@@ -16,6 +16,7 @@ from flask_login import current_user
 
 from app.extensions import db, sock
 from app.models import ErrorLog
+from app.triage.kinds import is_routable
 from app.platform import feed
 from app.web.errors import error_response
 
@@ -77,7 +78,7 @@ def render_events(events: list[dict]) -> str | None:
         rows = []
         for event in events:
             error = db.session.get(ErrorLog, event["error_id"])
-            if error is not None:
+            if error is not None and is_routable(error):  # security reports have their own page
                 rows.append((error, str(event.get("type") or "error.created")))
         return render_template("partials/_feed_message.html", rows=rows) if rows else None
     finally:

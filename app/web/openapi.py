@@ -13,9 +13,10 @@ from functools import lru_cache
 
 from flask import current_app
 
-from app.models import CHANNELS, NOTIFICATION_STATUSES, SEVERITIES, STATUSES
+from app.models import CHANNELS, KINDS, NOTIFICATION_STATUSES, SEVERITIES, STATUSES
 from app.reports.errors import MAX_PER_PAGE, SORTS
 from app.web import openapi_ingest as ingest
+from app.web import openapi_security
 from app.web.openapi_ingest import STR, UUID, json_content, parameter_ref, ref, response_ref
 from app.web.schemas import component_schemas
 
@@ -72,6 +73,9 @@ def _csv_enum(values, description: str) -> dict:
 
 
 ERROR_FILTERS = [
+    {"name": "kind", "in": "query", "description": "`error` (the default: security reports are not in the error "
+     "lists), `security` (browsers' security reports) or `all`.",
+     "schema": {"type": "string", "enum": [*KINDS, "all"], "default": "error"}},
     {"name": "service", "in": "query", "description": "Service ids or slugs, comma-separated.",
      "schema": {"type": "string"}, "example": "django-ai,3"},
     {"name": "severity", "in": "query", "schema": _csv_enum(SEVERITIES, "Comma-separated severities.")},
@@ -132,6 +136,13 @@ def _paths() -> dict:
             "admin.")},
         "/api/errors/{error_id}/escalate/": {"post": _action(
             "Escalate", ref("EscalationRequest"), "201", "Escalation", ("400", "403", "404", "409"))},
+        "/api/services/{service_id}/client-discarded/": {"get": {**_read(
+            "What the service's SDKs dropped", "ClientDiscarded",
+            [parameter_ref("ServiceId"), {"name": "days", "in": "query", "description": "The window, today included.",
+                                          "schema": {"type": "integer", "minimum": 1, "maximum": 90, "default": 30}}],
+            "Sentry SDKs' client reports count the events they dropped before sending (sampling, `before_send`, "
+            "a full queue, a rate limit); Heartwatch adds them up per UTC day, reason and category.",
+            ("400", "404")), "tags": ["services"]}},
         "/api/developers/": {"get": {**_read("Developers", "DeveloperList"), "tags": ["developers"]}},
         "/api/developers/workload/": {"get": {**_read("Workload", "WorkloadList",
                                                       description="Open errors per developer, by severity."),
@@ -178,6 +189,8 @@ def _document(base_url: str, with_sentry: bool) -> dict:
     paths = ingest.paths(with_sentry)
     for path, item in _paths().items():
         paths[path] = {**paths.get(path, {}), **item}
+    if with_sentry:
+        paths["/api/{service_id}/security/"] = {"post": openapi_security.operation()}
     schemas = {**ingest.SCHEMAS, **component_schemas()}
     return {
         "openapi": "3.1.0",
@@ -192,7 +205,7 @@ def _document(base_url: str, with_sentry: bool) -> dict:
         },
         "servers": [{"url": base_url}],
         "security": [{"BearerToken": []}],
-        "tags": [{"name": n} for n in ("ingest", "webhooks", "sentry", "errors", "developers", "patterns",
+        "tags": [{"name": n} for n in ("ingest", "webhooks", "sentry", "errors", "services", "developers", "patterns",
                                        "notifications", "tokens", "meta")],
         "paths": paths,
         "components": {

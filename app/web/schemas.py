@@ -18,12 +18,12 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, WithJsonSchema, create_model
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-from app.models import CHANNELS, NOTIFICATION_STATUSES, ROLES, SEVERITIES, STATUSES
+from app.models import CHANNELS, KINDS, NOTIFICATION_STATUSES, ROLES, SEVERITIES, STATUSES
 from app.models.notification import ANSWER_EXCERPT_LIMIT, ATTEMPT_OUTCOMES
 from app.web.errors import ApiError
 
 REF_TEMPLATE = "#/components/schemas/{model}"
-SOURCES = ("api", "generic", "laravel", "java", "frontend", "mobile", "sentry")
+SOURCES = ("api", "generic", "laravel", "java", "frontend", "mobile", "sentry", "security")
 
 
 def iso(value: dt.datetime | None) -> str | None:
@@ -144,7 +144,10 @@ class ErrorSummary(Answer):
     error_id: Uuid
     service_id: int
     service: str | None
-    error_type: str
+    kind: Literal[KINDS] = Field(description="`error`, or `security` for a browser's security report (CSP "
+                                             "violation): listed apart, never routed, notified or escalated.")
+    error_type: str = Field(description="The exception type; a security report's title (\"Blocked 'script' from "
+                                        "'cdn.example'\").")
     message: str
     culprit: str | None = Field(description="Where it was raised: \"function in file\".")
     endpoint: str | None
@@ -336,6 +339,29 @@ def _listing(name: str, item: type[Answer]) -> type[Answer]:
                         items=(list[item], ...), total=(int, ...))
 
 
+class DiscardCount(Answer):
+    reason: str = Field(description="Why the SDK dropped them: `sample_rate`, `before_send`, `queue_overflow`, "
+                                    "`ratelimit_backoff`, `network_error` ...")
+    category: str = Field(description="What it dropped: `error`, `transaction`, `span`, `session`, `attachment` ...")
+    quantity: int
+
+
+class DiscardDay(DiscardCount):
+    day: dt.date = Field(description="The UTC day the client report was received.")
+
+
+class ClientDiscarded(Answer):
+    """What a service's Sentry SDKs dropped before sending, as their client reports say."""
+
+    service_id: int
+    service: str
+    days: int
+    since: dt.date = Field(description="The first day counted (today is the last).")
+    total: int
+    by_reason: list[DiscardCount] = Field(description="Over the window, most first.")
+    per_day: list[DiscardDay] = Field(description="Newest day first.")
+
+
 ErrorPage = _page("ErrorPage", ErrorSummary)
 OccurrencePage = _page("OccurrencePage", Occurrence)
 PatternPage = _page("PatternPage", Pattern)
@@ -347,7 +373,7 @@ TokenList = _listing("TokenList", Token)
 
 REQUESTS = (ErrorChange, Resolution, Assignment, EscalationRequest, OnCallChange)
 ANSWERS = (ErrorDetail, Escalation, Developer, Stats, ErrorPage, OccurrencePage, PatternPage, NotificationPage,
-           ErrorList, DeveloperList, WorkloadList, Notification, TokenList)
+           ErrorList, DeveloperList, WorkloadList, Notification, TokenList, ClientDiscarded)
 
 
 class _Schema(GenerateJsonSchema):

@@ -14,7 +14,7 @@ def developer_brief(developer) -> s.DeveloperBrief | None:
 
 def _summary_fields(error) -> dict:
     return {
-        "error_id": error.id, "service_id": error.service_id,
+        "error_id": error.id, "service_id": error.service_id, "kind": error.kind,
         "service": error.service.slug if error.service else None,
         "error_type": error.error_type, "message": error.message, "culprit": error.culprit,
         "endpoint": error.endpoint, "severity": error.severity, "status": error.status,

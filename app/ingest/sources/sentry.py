@@ -14,6 +14,7 @@ from app.ingest.incoming import (
     parse_fingerprint, parse_tags, parse_timestamp, strip_nul, truncate,
 )
 from app.ingest.severity import normalise_severity
+from app.ingest.sources import security
 from app.ingest.stacktraces import MAX_CHAIN, MAX_FRAMES, limit_event_vars, make_exception, make_frame
 
 DEFAULT_ENVIRONMENT = "production"
@@ -327,4 +328,4 @@ def normalise(event: dict, service_id: int, *, event_id: str | None = None,
         incoming.extra["log_message"] = log_message
     if mechanism is not None:
         incoming.extra["mechanism"] = clean_json(mechanism)
-    return incoming
+    return security.apply_interface(event, incoming)  # a csp/hpkp/expectct/expectstaple interface

@@ -20,6 +20,7 @@ from sqlalchemy import and_, func, select
 
 from app.extensions import db
 from app.models import OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, ErrorLog, ErrorOccurrence, Service
+from app.triage.kinds import routable_clause
 from app.models.types import utcnow
 from app.platform import kv
 
@@ -101,12 +102,13 @@ def _compute_overview() -> dict:
 
 def _open_by_service() -> dict[int, tuple[int, int, int]]:
     """Per service: open errors, critical open errors, open errors nobody is assigned to (one scan
-    of the open errors serves the counters and the top services)."""
+    of the open errors serves the counters and the top services). Security reports are not errors here,
+    as in the error list they link to."""
     rows = db.session.execute(
         select(ErrorLog.service_id, func.count(),
                func.count().filter(ErrorLog.severity_level == SEVERITY_LEVEL["critical"]),
                func.count().filter(ErrorLog.assigned_to_id.is_(None)))
-        .where(ErrorLog.status.in_(OPEN_STATUSES)).group_by(ErrorLog.service_id)
+        .where(ErrorLog.status.in_(OPEN_STATUSES), routable_clause()).group_by(ErrorLog.service_id)
     ).all()
     return {service_id: (int(n), int(critical), int(unassigned)) for service_id, n, critical, unassigned in rows}
 
@@ -116,7 +118,8 @@ def counters(now: dt.datetime | None = None, open_by_service: dict | None = None
     now = now or utcnow()
     per_service = open_by_service if open_by_service is not None else _open_by_service()
     new_last_hour = db.session.execute(
-        select(func.count()).select_from(ErrorLog).where(ErrorLog.first_seen >= now - dt.timedelta(hours=1))
+        select(func.count()).select_from(ErrorLog).where(ErrorLog.first_seen >= now - dt.timedelta(hours=1),
+                                                         routable_clause())
     ).scalar_one()
     return {"open": sum(v[0] for v in per_service.values()),
             "critical_open": sum(v[1] for v in per_service.values()),
@@ -248,7 +251,7 @@ def top_errors(now: dt.datetime | None = None, limit: int = 6) -> list[dict]:
 def recent_errors(limit: int = 15) -> list[ErrorLog]:
     """The errors seen last: what the live feed shows before new events arrive."""
     return list(db.session.execute(
-        select(ErrorLog).order_by(ErrorLog.last_seen.desc(), ErrorLog.id).limit(limit)
+        select(ErrorLog).where(routable_clause()).order_by(ErrorLog.last_seen.desc(), ErrorLog.id).limit(limit)
     ).scalars())
 
 

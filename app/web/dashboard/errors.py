@@ -47,7 +47,7 @@ def _filter_args(args: MultiDict) -> MultiDict:
     return parsed
 
 
-def _list_context(args: MultiDict) -> tuple[dict, int]:
+def _list_context(args: MultiDict, endpoint: str = "dashboard.errors") -> tuple[dict, int]:
     user = actor()
     problem, status = None, 200
     try:
@@ -63,7 +63,7 @@ def _list_context(args: MultiDict) -> tuple[dict, int]:
         merged = {**current, **changes}
         if "page" not in changes:
             merged.pop("page", None)
-        return url_for("dashboard.errors", **{k: v for k, v in merged.items() if v not in ("", None)})
+        return url_for(endpoint, **{k: v for k, v in merged.items() if v not in ("", None)})
 
     context = {
         "errors": errors, "total": total, "filters": filters, "args": current, "problem": problem,
@@ -74,6 +74,7 @@ def _list_context(args: MultiDict) -> tuple[dict, int]:
         "environments": dashboard.environments(),
         "severities": list(reversed(SEVERITIES)), "statuses": STATUSES, "ranges": list(RANGES),
         "sorts": queries.SORTS, "list_url": link(page=filters.page if filters.page > 1 else None),
+        "list_endpoint": endpoint, "kind": filters.kind,
     }
     return context, status
 
@@ -81,6 +82,16 @@ def _list_context(args: MultiDict) -> tuple[dict, int]:
 @bp.get("/errors")
 def errors():
     context, status = _list_context(request.args)
+    response = page_or_fragment("dashboard/errors.html", "partials/_error_table.html", "error-table", **context)
+    response.status_code = status
+    return response
+
+
+@bp.get("/security")
+def security():
+    """Browsers' security reports (CSP violations): the error list of kind ``security``."""
+    context = _context_of(request.full_path)
+    status = 400 if context["problem"] else 200
     response = page_or_fragment("dashboard/errors.html", "partials/_error_table.html", "error-table", **context)
     response.status_code = status
     return response
@@ -136,18 +147,24 @@ def bulk_errors():
     return _bulk_answer(back, f"{changed} error{'s' if changed != 1 else ''} {verb}.", "ok", 200)
 
 
-def _query_of(url: str) -> MultiDict:
-    return MultiDict(parse_qsl(urlsplit(url).query, keep_blank_values=True))
+def _context_of(url: str) -> dict:
+    """The list context of the page a bulk form came from (the error list or the security list)."""
+    parts = urlsplit(url)
+    args = MultiDict(parse_qsl(parts.query, keep_blank_values=True))
+    if parts.path == url_for("dashboard.security"):
+        args["kind"] = "security"
+        context, _ = _list_context(args, "dashboard.security")
+        context["args"].pop("kind", None)
+        return context
+    return _list_context(args)[0]
 
 
 def _bulk_answer(back: str, message: str, category: str, status: int):
     flash(message, category)
     if is_htmx():
-        context, _ = _list_context(_query_of(back))
-        return fragment("partials/_error_table.html", status=status, **context)
+        return fragment("partials/_error_table.html", status=status, **_context_of(back))
     if status >= 400:
-        context, _ = _list_context(_query_of(back))
-        return fragment("dashboard/errors.html", status=status, **context)
+        return fragment("dashboard/errors.html", status=status, **_context_of(back))
     return redirect(back, code=303)
 
 

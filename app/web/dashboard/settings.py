@@ -12,6 +12,7 @@ from app.accounts import team
 from app.notify import subscriptions as webhooks_out
 from app.platform import settings as runtime
 from app.recording.dsn import dsn_for
+from app.reports import discards
 from app.web.dashboard.base import bp
 from app.web.dashboard.common import actor, developer_or_404, form_ids, form_int, refuse
 
@@ -69,7 +70,7 @@ def settings_service(service_id: int):
     service = _service_or_404(service_id)
     base = current_app.config["BASE_URL"]
     return render_template("dashboard/settings_service.html", service=service, dsn=dsn_for(service), base=base,
-                           webhook_sources=WEBHOOK_SOURCES)
+                           webhook_sources=WEBHOOK_SOURCES, discarded=discards.client_discarded(service.id))
 
 
 @bp.post("/settings/services/<int:service_id>/rotate-key")

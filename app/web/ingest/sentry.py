@@ -1,9 +1,12 @@
 """Sentry-compatible ingest: every official Sentry SDK reports to Heartwatch through its DSN.
 
 ``POST /api/<service id>/envelope/`` (every current SDK) and ``/api/<service id>/store/`` (sentry-sdk
-1.x, old Dart transports). The DSN's public key is the service's ingest key. This module does the
-HTTP work only (key, sizes, decoding, CORS); the event becomes an IncomingError in
-app/ingest/sources/sentry.py and is recorded like every other event.
+1.x, old Dart transports), and ``/api/<service id>/security/?sentry_key=...``, where browsers post
+their own CSP violation reports (``report-uri`` and ``report-to``). The DSN's public key is the
+service's ingest key. This module does the HTTP work only (key, sizes, decoding, CORS); the event
+becomes an IncomingError in app/ingest/sources/sentry.py (a browser's report in
+app/ingest/sources/security.py) and is recorded like every other event; an envelope's client reports
+are counted (app/recording/client_reports.py).
 """
 from __future__ import annotations
 
@@ -12,12 +15,15 @@ import binascii
 import urllib.parse
 import uuid
 
+import orjson
 from flask import Blueprint, current_app, request
 
-from app.ingest.envelope import EVENT_ITEM_TYPES, USER_REPORT_ITEM_TYPES, EnvelopeError, parse_envelope, \
-    parse_event_json
-from app.ingest.incoming import clean_json
+from app.ingest.envelope import CLIENT_REPORT_ITEM_TYPE, EVENT_ITEM_TYPES, USER_REPORT_ITEM_TYPES, EnvelopeError, \
+    discarded_counts, parse_envelope, parse_event_json
+from app.ingest.incoming import MAX_NESTING, InvalidPayload, clean_json, nested_too_deep, strip_nul
+from app.ingest.sources import security as security_source
 from app.ingest.sources import sentry as sentry_source
+from app.recording.client_reports import record_discarded
 from app.recording.record import raw_payload_text
 from app.recording.keys import IngestService, resolve_ingest_key
 from app.recording.writer import submit_error
@@ -32,6 +38,10 @@ register_json_errors(bp)
 MAX_ENVELOPE_BYTES = 20 * 1024 * 1024
 MAX_DECODED_BYTES = 50 * 1024 * 1024
 MAX_EVENT_BYTES = 1024 * 1024
+# What browsers send to the security endpoint: CSP level 2 reports (report-uri), Reporting API batches
+# (report-to), and JSON (the certificate reports, hand-posted reports).
+SECURITY_TYPES = ("application/csp-report", "application/reports+json", "application/json",
+                  "application/expect-ct-report+json")
 # Categories an SDK stops sending for while Heartwatch's per-service limit is exceeded.
 RATE_LIMITED_CATEGORIES = "error;default"
 CORS_HEADERS = {
@@ -108,6 +118,21 @@ def _record(service: IngestService, event: dict, raw: bytes, *, envelope_event_i
     return {"id": uuid.UUID(event_id).hex}
 
 
+def _count_client_reports(service: IngestService, parsed) -> None:
+    """Count what the SDK says it dropped (client_report items, alone or beside an event)."""
+    counts: dict[tuple[str, str], int] = {}
+    for item in parsed.items:
+        if item.type != CLIENT_REPORT_ITEM_TYPE:
+            continue
+        try:
+            report = item.json(MAX_EVENT_BYTES)
+        except EnvelopeError:
+            continue  # a broken report must not cost the envelope's event
+        for key, quantity in discarded_counts(report).items():
+            counts[key] = counts.get(key, 0) + quantity
+    record_discarded(service.id, counts)
+
+
 @bp.route("/<int:service_id>/envelope/", methods=["POST"], strict_slashes=False)
 def envelope(service_id: int):
     key = _key_from_request()
@@ -119,9 +144,10 @@ def envelope(service_id: int):
         parsed = parse_envelope(body)
         if service is None:
             service = _authenticate(service_id, _key_from_dsn(parsed.headers.get("dsn")))
+        _count_client_reports(service, parsed)
         item = parsed.first(EVENT_ITEM_TYPES)
         if item is None:
-            return {}  # sessions, client reports, transactions ...: accepted, not kept
+            return {}  # sessions, transactions ...: accepted, not kept
         event = item.json(MAX_EVENT_BYTES)
         report_item = parsed.first(USER_REPORT_ITEM_TYPES)
         user_report = None
@@ -134,6 +160,50 @@ def envelope(service_id: int):
         raise _envelope_error(exc) from None
     return _record(service, event, item.payload, envelope_event_id=parsed.headers.get("event_id"),
                    user_report=user_report)
+
+
+def _security_payload(body: bytes):
+    """The security endpoint's body: a JSON object or a Reporting API list; 400 otherwise."""
+    if not body.strip():
+        raise ApiError(400, "the request body is empty; send the browser's report", code="malformed_json")
+    try:
+        payload = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(400, f"malformed JSON: {exc}", code="malformed_json") from None
+    if not isinstance(payload, (dict, list)):
+        raise ApiError(400, "the body must be a JSON object or a list of reports", code="malformed_json")
+    if nested_too_deep({"body": payload}, body):
+        raise ApiError(400, f"the report nests more than {MAX_NESTING} levels deep", field="body",
+                       code="invalid_field")
+    return payload
+
+
+@bp.route("/<int:service_id>/security/", methods=["POST"], strict_slashes=False)
+def security(service_id: int):
+    """A browser's security report(s): recorded as security reports, never routed or notified."""
+    service = _authenticate(service_id, _key_from_request())
+    mimetype = request.mimetype or ""
+    if mimetype not in SECURITY_TYPES:
+        raise ApiError(415, f"Content-Type must be one of {', '.join(SECURITY_TYPES)}, not {mimetype or 'missing'}")
+    body = read_body(MAX_EVENT_BYTES, MAX_EVENT_BYTES)
+    payload = _security_payload(body)
+    try:
+        reports = security_source.from_browser_report(mimetype, payload, service.id)
+    except InvalidPayload as exc:
+        raise ApiError(400, exc.message, field=exc.field, code=exc.code) from None
+    if reports:
+        enforce_rate_limit(service)
+    raw = raw_payload_text(body, current_app.config["MAX_RAW_PAYLOAD_BYTES"])
+    ids = []
+    for incoming in reports:
+        # Sentry's security endpoint reads these from the report URI's query too.
+        incoming.environment = strip_nul(request.args.get("sentry_environment") or "")[:64] \
+            or sentry_source.DEFAULT_ENVIRONMENT
+        incoming.release = strip_nul(request.args.get("sentry_release") or "")[:128] or None
+        incoming.platform = "javascript"
+        incoming.raw_payload = raw
+        ids.append(submit_error(incoming).occurrence_id)
+    return {"ids": [uuid.UUID(i).hex for i in ids]}, 201
 
 
 def _unwrap_store_body(body: bytes) -> bytes:
