@@ -12,7 +12,7 @@ from app.models import ROLES, Developer, Service
 from app.models.types import utcnow
 from app.platform.audit import record_audit
 from app.recording.keys import forget_cached_keys, generate_ingest_key
-from app.platform.refusal import Refused
+from app.platform.refusal import Refused, column_text
 from app.notify.channels.slack import slack_member_id as slack_member
 from app.triage import permissions
 
@@ -43,10 +43,8 @@ def slugify(name: str) -> str:
 def create_service(name: str, platform: str = "other", *, slug: str | None = None,
                    lead: Developer | None = None, actor: Developer | None = None) -> Service:
     """A new service with a fresh ingest key."""
-    name = (name or "").strip()
-    if not name:
-        raise AccountError("a service needs a name", "name")
-    slug = slug or slugify(name)
+    name = column_text(name, Service.name, "name", refusal=AccountError, required="a service needs a name")
+    slug = column_text(slug, Service.slug, "slug", refusal=AccountError) or slugify(name)
     if db.session.execute(select(Service.id).where(Service.slug == slug)).first():
         raise AccountError(f"a service with slug {slug!r} exists already", "slug")
     service = Service(name=name, slug=slug, platform=platform, ingest_key=generate_ingest_key(),
@@ -87,9 +85,12 @@ def create_developer(name: str, email: str, *, role: str = "developer", phone: s
                      password: str | None = None, slack_member_id: str | None = None,
                      actor: Developer | None = None) -> Developer:
     """A developer (and dashboard account, when a password is given)."""
-    email = (email or "").strip().lower()
+    email = (column_text(email, Developer.email, "email", refusal=AccountError,
+                         required="a valid e-mail address is required")).lower()
     if not EMAIL.fullmatch(email):
         raise AccountError("a valid e-mail address is required", "email")
+    name = column_text(name, Developer.name, "name", refusal=AccountError) or email
+    phone = column_text(phone, Developer.phone, "phone", refusal=AccountError)
     if role not in ROLES:
         raise AccountError(f"role must be one of {', '.join(ROLES)}", "role")
     if max_load < 0:
@@ -100,7 +101,7 @@ def create_developer(name: str, email: str, *, role: str = "developer", phone: s
         raise AccountError(str(exc), "slack_member_id") from None
     if db.session.execute(select(Developer.id).where(func.lower(Developer.email) == email)).first():
         raise AccountError(f"a developer with e-mail {email} exists already", "email")
-    developer = Developer(name=(name or email).strip(), email=email, role=role, phone=phone,
+    developer = Developer(name=name, email=email, role=role, phone=phone,
                           max_load=max_load, on_call=on_call, slack_member_id=slack_member_id,
                           password_hash=hash_password(password) if password else None)
     developer.services = list(services or [])

@@ -15,7 +15,7 @@ from app.accounts import passwords, sessions
 from app.triage import permissions
 from app.platform.audit import record_audit
 from app.accounts.preferences import PreferenceError, normalise_phone, normalise_slack_member
-from app.platform.refusal import Refused
+from app.platform.refusal import Refused, column_text
 
 MAX_LOAD_LIMIT = 1000
 
@@ -45,10 +45,7 @@ def update_developer(developer: Developer, actor: Developer, *, name: str | None
         raise TeamError("only admins and the leads of this developer's services edit them", status=403)
     changes: dict = {}
     if name is not None:
-        name = name.strip()
-        if not name:
-            raise TeamError("a name is required", "name")
-        changes["name"] = name[:120]
+        changes["name"] = column_text(name, Developer.name, "name", refusal=TeamError, required="a name is required")
     if phone is not None:
         try:
             changes["phone"] = normalise_phone(phone)

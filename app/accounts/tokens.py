@@ -16,7 +16,7 @@ from app.extensions import db
 from app.models import ApiToken, Developer
 from app.models.types import utcnow
 from app.platform.audit import record_audit
-from app.platform.refusal import Refused
+from app.platform.refusal import Refused, column_text
 from app.triage import permissions
 
 TOKEN_PREFIX = "hw_"
@@ -37,7 +37,7 @@ def create_api_token(developer: Developer, name: str = "api") -> str:
     A token is 32 random bytes, so a fast hash is enough (no dictionary to guess from),
     and lookups stay one indexed query.
     """
-    name = (name or "").strip()[:120] or "api"
+    name = column_text(name, ApiToken.name, "name", refusal=TokenError) or "api"
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     db.session.add(ApiToken(developer_id=developer.id, name=name, token_hash=_token_hash(token),
                             prefix=token[:10]))

@@ -19,7 +19,7 @@ from app.models import WEBHOOK_EVENTS, Developer, Service, WebhookSubscription
 from app.notify.channels import guard
 from app.notify.channels.webhook import signature
 from app.platform.audit import record_audit
-from app.platform.refusal import Refused
+from app.platform.refusal import Refused, column_text
 from app.triage import permissions
 
 SIGNATURE_TOLERANCE_SECONDS = 300
@@ -75,9 +75,8 @@ def safe_url(url: str) -> str:
 def create_subscription(name: str, url: str, events, actor: Developer | None, *, secret: str | None = None,
                         service: Service | None = None) -> tuple[WebhookSubscription, str]:
     """A new subscription; returns it with its secret (generated unless given), shown to the user once."""
-    name = (name or "").strip()[:120]
-    if not name:
-        raise WebhookError("a subscription needs a name", "name")
+    name = column_text(name, WebhookSubscription.name, "name", refusal=WebhookError,
+                       required="a subscription needs a name")
     secret = (secret or "").strip() or "whsec_" + secrets.token_urlsafe(32)
     if len(secret) < 16 or len(secret) > 128:
         raise WebhookError("the secret must be 16 to 128 characters", "secret")
@@ -97,9 +96,8 @@ def update_subscription(subscription: WebhookSubscription, actor: Developer | No
     """Change a subscription's name, URL, events or whether it is active."""
     changes: dict = {}
     if name is not None:
-        if not name.strip():
-            raise WebhookError("a subscription needs a name", "name")
-        subscription.name = changes["name"] = name.strip()[:120]
+        subscription.name = changes["name"] = column_text(name, WebhookSubscription.name, "name", refusal=WebhookError,
+                                                          required="a subscription needs a name")
     if url is not None:
         subscription.url = check_url(url)
         changes["url"] = safe_url(subscription.url)

@@ -14,7 +14,7 @@ from app.extensions import db
 from app.models import Developer, OnCallOverride, OnCallShift
 from app.models.types import utcnow
 from app.platform.audit import record_audit
-from app.platform.refusal import Refused
+from app.platform.refusal import Refused, column_text
 from app.triage import permissions
 
 MAX_SHIFT = dt.timedelta(days=31)
@@ -86,7 +86,7 @@ def add_shift(developer: Developer, starts_at: dt.datetime, ends_at: dt.datetime
     if not developer.active:
         raise OnCallError("that developer's account is inactive", "developer_id")
     start, end = _window(starts_at, ends_at)
-    shift = OnCallShift(developer_id=developer.id, starts_at=start, ends_at=end, note=(note or "").strip()[:255] or None,
+    shift = OnCallShift(developer_id=developer.id, starts_at=start, ends_at=end, note=column_text(note, OnCallShift.note, "note", refusal=OnCallError),
                         rotation=rotation, created_by_id=actor.id if actor else None)
     db.session.add(shift)
     db.session.flush()
@@ -112,7 +112,7 @@ def add_rotation(developers: list[Developer], starts_at: dt.datetime, actor: Dev
         raise OnCallError("a shift lasts between 1 hour and 31 days", "shift_hours")
     start = _aware(starts_at, "starts_at")
     length = dt.timedelta(hours=shift_hours)
-    label = (name or "").strip()[:120] or f"rotation from {start:%Y-%m-%d}"
+    label = column_text(name, OnCallShift.rotation, "name", refusal=OnCallError) or f"rotation from {start:%Y-%m-%d}"
     created = [add_shift(developers[i % len(developers)], start + i * length, start + (i + 1) * length, actor,
                          rotation=label, commit=False) for i in range(shifts)]
     db.session.commit()
@@ -134,7 +134,7 @@ def add_override(developer: Developer, starts_at: dt.datetime, ends_at: dt.datet
         raise OnCallError("a developer cannot cover for themselves", "replaces_id")
     start, end = _window(starts_at, ends_at)
     override = OnCallOverride(developer_id=developer.id, replaces_id=replaces.id if replaces else None,
-                              starts_at=start, ends_at=end, reason=(reason or "").strip()[:255] or None,
+                              starts_at=start, ends_at=end, reason=column_text(reason, OnCallOverride.reason, "reason", refusal=OnCallError),
                               created_by_id=actor.id if actor else None)
     db.session.add(override)
     db.session.flush()

@@ -19,7 +19,10 @@ def my_tokens():
     """The list, and the form that creates a token. A new token is shown in this answer only (no
     redirect, no flash: it must not be kept in the session cookie)."""
     if request.method == "POST":
-        created = tokens.create_api_token(actor(), request.form.get("name") or "dashboard")
+        try:
+            created = tokens.create_api_token(actor(), request.form.get("name") or "dashboard")
+        except tokens.TokenError as exc:
+            refuse_because(exc)
         return _page(created)
     return _page()
 
