@@ -32,6 +32,7 @@ NOTHING_TTL = 30.0  # seconds an answer "nothing uploaded" is kept
 RELEASE_TTL = 300.0  # release artifacts can be uploaded again under the same URL
 SCRIPT_SUFFIXES = (".js", ".mjs", ".cjs", ".jsx", ".ts", ".tsx")
 RAW_KEYS = ("filename", "abs_path", "lineno", "colno", "function")
+ANONYMOUS = (None, "", "?", "<anonymous>")
 
 _cache: MapCache | None = None
 
@@ -102,9 +103,12 @@ def resolve_event(incoming: IncomingError, debug_meta=None) -> int:
 
 
 def _apply(frame: dict, parsed: ParsedMap) -> bool:
+    # An anonymous function's frame stays anonymous: without a minified name to look for, the map's
+    # guess would be the name of the function it calls.
+    name = frame.get("function") if frame.get("function") not in ANONYMOUS else None
     try:
-        token = parsed.view.lookup(frame["lineno"] - 1, max(frame["colno"] - 1, 0), frame.get("function"),
-                                   parsed.minified)
+        token = parsed.view.lookup(frame["lineno"] - 1, max(frame["colno"] - 1, 0), name,
+                                   parsed.minified if name else None)
     except Exception:  # a map that parses but cannot answer: the frame stays as it came
         return False
     if token is None or not token.src:
@@ -113,9 +117,8 @@ def _apply(frame: dict, parsed: ParsedMap) -> bool:
     frame["abs_path"] = token.src[:MAX_STR]
     frame["filename"] = source_path(token.src)[:MAX_STR]
     frame["lineno"], frame["colno"] = token.src_line + 1, token.src_col + 1
-    frame["function"] = (token.function_name or token.name or frame.get("function") or None)
-    if frame["function"]:
-        frame["function"] = frame["function"][:MAX_STR]
+    function = (token.function_name if name else None) or name
+    frame["function"] = function[:MAX_STR] if function else None
     if "node_modules/" in token.src:
         frame["in_app"] = False
     frame["pre_context"] = frame["context_line"] = frame["post_context"] = None
@@ -131,7 +134,10 @@ def _context(frame: dict, source: SourceView, line: int) -> None:
         return
     frame["context_line"] = source[line][:MAX_STR]
     frame["pre_context"] = [source[i][:MAX_STR] for i in range(max(0, line - CONTEXT_LINES), line)]
-    frame["post_context"] = [source[i][:MAX_STR] for i in range(line + 1, min(count, line + 1 + CONTEXT_LINES))]
+    post = [source[i][:MAX_STR] for i in range(line + 1, min(count, line + 1 + CONTEXT_LINES))]
+    if post and line + len(post) == count - 1 and post[-1] == "":
+        post.pop()  # the empty "line" after a file's final newline
+    frame["post_context"] = post
 
 
 def source_path(src: str) -> str:
