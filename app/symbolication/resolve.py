@@ -84,19 +84,19 @@ def resolve_event(incoming: IncomingError, debug_meta=None) -> int:
         return 0
     images = sourcemap_images(debug_meta)
     release = incoming.release
-    by_release = bool(release) and any(_looks_like_script(_script_url(f)) for f in frames) \
-        and _has_release_artifacts(incoming.service_id, release)
-    if not images and not by_release:
+    if not images and not release:
         return 0
     dist = incoming.extra.get("dist") if isinstance(incoming.extra.get("dist"), str) else None
+    by_release = None  # asked once, for the first frame its script's debug id does not resolve
     resolved = 0
     for frame in frames:
         url = _script_url(frame)
-        parsed = None
-        if url in images:
-            parsed = _by_debug_id(incoming.service_id, images[url])
-        if parsed is None and by_release:
-            parsed = _by_release(incoming.service_id, release, dist, url)
+        parsed = _by_debug_id(incoming.service_id, images[url]) if url in images else None
+        if parsed is None and release and _looks_like_script(url):
+            if by_release is None:
+                by_release = _has_release_artifacts(incoming.service_id, release)
+            if by_release:
+                parsed = _by_release(incoming.service_id, release, dist, url)
         if parsed is not None and _apply(frame, parsed):
             resolved += 1
     return resolved

@@ -13,6 +13,7 @@ from app.extensions import db
 from app.models import ArtifactFile, UploadChunk
 from app.symbolication import bundles
 from app.symbolication.uploads import CHUNK_SIZE
+from tests.web.test_openapi import assert_valid
 from tests.factories import ApiClient, make_developer, make_service, make_token
 from tests.symbolication.uploading import ORG_URL, assemble, post_chunks, recorded_bundle, sha1, upload
 
@@ -31,10 +32,18 @@ def _files() -> int:
     return db.session.execute(select(func.count()).select_from(ArtifactFile)).scalar_one()
 
 
-def _refused(response, status: int, text: str) -> None:
-    assert response.status_code == status, response.json
-    assert text in response.json["detail"]
-    assert response.json["error"]["message"] == response.json["detail"]
+@pytest.fixture
+def refused(client):
+    """``refused(response, status, text)``: a refusal as documented, whose ``detail`` says ``text``."""
+    document = client.get("/api/openapi.json").json
+
+    def check(response, status: int, text: str) -> None:
+        assert response.status_code == status, response.json
+        assert text in response.json["detail"]
+        assert response.json["error"]["message"] == response.json["detail"]
+        assert_valid(document, "UploadError", response.json)
+
+    return check
 
 
 def _zip(entries: dict[str, bytes], manifest: dict | None = None) -> bytes:
@@ -75,57 +84,57 @@ def test_options_name_sha1_gzip_and_the_limits(uploader):
     assert options["maxFileSize"] == bundles.MAX_BUNDLE_BYTES
 
 
-def test_no_token_or_a_bad_one_is_401(client, shop):
-    _refused(client.get(f"{ORG_URL}/chunk-upload/"), 401, "personal API token")
+def test_no_token_or_a_bad_one_is_401(refused, client, shop):
+    refused(client.get(f"{ORG_URL}/chunk-upload/"), 401, "personal API token")
     bad = ApiClient(client, "hw_not-a-real-token")
-    _refused(bad.get(f"{ORG_URL}/chunk-upload/"), 401, "invalid or revoked API token")
-    _refused(assemble(bad, recorded_bundle(), [shop.slug]), 401, "invalid or revoked API token")
+    refused(bad.get(f"{ORG_URL}/chunk-upload/"), 401, "invalid or revoked API token")
+    refused(assemble(bad, recorded_bundle(), [shop.slug]), 401, "invalid or revoked API token")
 
 
-def test_another_organization_is_404(uploader):
-    _refused(uploader.get("/api/0/organizations/acme/chunk-upload/"), 404, "no organization 'acme'")
+def test_another_organization_is_404(refused, uploader):
+    refused(uploader.get("/api/0/organizations/acme/chunk-upload/"), 404, "no organization 'acme'")
 
 
-def test_an_unknown_project_or_someone_elses_is_refused(client, uploader, shop):
-    _refused(assemble(uploader, recorded_bundle(), ["no-such-service"]), 400, "no project 'no-such-service'")
+def test_an_unknown_project_or_someone_elses_isrefused(refused, client, uploader, shop):
+    refused(assemble(uploader, recorded_bundle(), ["no-such-service"]), 400, "no project 'no-such-service'")
     other = make_service("Billing")
-    _refused(assemble(uploader, recorded_bundle(), [other.slug]), 403, "you may not upload source maps")
-    _refused(assemble(uploader, recorded_bundle(), []), 400, "'projects'")
+    refused(assemble(uploader, recorded_bundle(), [other.slug]), 403, "you may not upload source maps")
+    refused(assemble(uploader, recorded_bundle(), []), 400, "'projects'")
     admin = ApiClient(client, make_token(make_developer("Ada Admin", role="admin")))
     assert upload(admin, recorded_bundle(), other.slug).json["state"] == "ok"
 
 
-def test_a_chunk_must_have_the_checksum_it_is_named_by(uploader):
+def test_a_chunk_must_have_the_checksum_it_is_named_by(refused, uploader):
     response = uploader.post(f"{ORG_URL}/chunk-upload/", content_type="multipart/form-data",
                              data={"file": [(io.BytesIO(b"minified"), sha1(b"something else"))]})
-    _refused(response, 400, "does not have that SHA-1 checksum")
+    refused(response, 400, "does not have that SHA-1 checksum")
     response = uploader.post(f"{ORG_URL}/chunk-upload/", content_type="multipart/form-data",
                              data={"file": [(io.BytesIO(b"minified"), "not-a-checksum")]})
-    _refused(response, 400, "SHA-1 checksum")
-    _refused(uploader.post(f"{ORG_URL}/chunk-upload/", content_type="multipart/form-data", data={}), 400,
+    refused(response, 400, "SHA-1 checksum")
+    refused(uploader.post(f"{ORG_URL}/chunk-upload/", content_type="multipart/form-data", data={}), 400,
              "multipart")
     assert db.session.execute(select(func.count()).select_from(UploadChunk)).scalar_one() == 0
 
 
-def test_a_gzip_bomb_chunk_is_413(uploader):
+def test_a_gzip_bomb_chunk_is_413(refused, uploader):
     zeros = bytes(CHUNK_SIZE + 1)
     bomb = gzip.compress(zeros)  # some 8 KiB that inflate past the chunk size
     response = uploader.post(f"{ORG_URL}/chunk-upload/", content_type="multipart/form-data",
                              data={"file_gzip": [(io.BytesIO(bomb), sha1(zeros))]})
-    _refused(response, 413, "larger than")
+    refused(response, 413, "larger than")
 
 
-def test_chunks_that_do_not_make_the_checksum_are_400(uploader, shop):
+def test_chunks_that_do_not_make_the_checksum_are_400(refused, uploader, shop):
     bundle = recorded_bundle()
     assert post_chunks(uploader, [bundle]).status_code == 200
     other = bundle + b"tampered"
     response = uploader.post(f"{ORG_URL}/artifactbundle/assemble/", json={
         "checksum": sha1(other), "chunks": [sha1(bundle)], "projects": [shop.slug]})
-    _refused(response, 400, "do not have the bundle's checksum")
-    _refused(uploader.post(f"{ORG_URL}/artifactbundle/assemble/", json={
+    refused(response, 400, "do not have the bundle's checksum")
+    refused(uploader.post(f"{ORG_URL}/artifactbundle/assemble/", json={
         "checksum": "xyz", "chunks": [sha1(bundle)], "projects": [shop.slug]}), 400, "'checksum'")
     too_many = [sha1(bytes([i])) for i in range(100)]
-    _refused(assemble(uploader, bundle, [shop.slug], chunks=too_many), 413, "'chunks'")
+    refused(assemble(uploader, bundle, [shop.slug], chunks=too_many), 413, "'chunks'")
     assert _files() == 0
 
 
@@ -139,6 +148,6 @@ def test_chunks_that_do_not_make_the_checksum_are_400(uploader, shop):
     (_zip({f"files/{n}.js": b"" for n in range(bundles.MAX_BUNDLE_ENTRIES + 1)}, {"files": {}}), 413, "entries"),
     ("bomb", 413, "unpacks to"),
 ])
-def test_hostile_or_damaged_bundles_are_refused(uploader, shop, bundle, status, text):
-    _refused(upload(uploader, _bomb() if bundle == "bomb" else bundle, shop.slug), status, text)
+def test_hostile_or_damaged_bundles_arerefused(refused, uploader, shop, bundle, status, text):
+    refused(upload(uploader, _bomb() if bundle == "bomb" else bundle, shop.slug), status, text)
     assert _files() == 0
