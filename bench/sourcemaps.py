@@ -111,6 +111,23 @@ def row(name: str, times: list[float]) -> str:
     return (f"| {name} | {statistics.median(ordered):.3f} | {ordered[int(len(ordered) * 0.95) - 1]:.3f} |")
 
 
+def measure(name: str, data: bytes, sourcemap: bytes, debug_id: str, service, actor, args) -> list[str]:
+    """The rows of one build: cold, warm with other places (big maps only), warm with the same error."""
+    store(data, service, actor)
+    places = positions(sourcemap, args.frames)
+    resolve.cache().clear()
+    cold = timed(max(10, args.runs // 10), lambda: event(service.id, places, debug_id), before=resolve.cache().clear)
+    warm = timed(args.runs, lambda: event(service.id, places, debug_id))
+    pool = positions(sourcemap, args.frames * args.runs)
+    rows = [row(f"{name}: cold cache", cold)]
+    if len(pool) >= args.frames * 10:  # the shop's map has too few places for this row
+        fresh = iter(range(0, len(pool), args.frames))
+        other = timed(len(pool) // args.frames, lambda: event(service.id, pool[next(fresh):][:args.frames], debug_id))
+        rows.append(row(f"{name}: warm cache, other places each event", other))
+    rows.append(row(f"{name}: warm cache, the same error again", warm))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=200)
@@ -125,37 +142,24 @@ def main() -> None:
             service = accounts.create_service("Shop Web", "javascript")
             actor = accounts.create_developer("Bench Admin", "bench@example.test", role="admin",
                                               password="bench-password-1")
-            builds = {"shop (recorded)": (ROOT / "tests" / "symbolication" / "recorded" / "shop-bundle.zip",)}
             script, sourcemap = library_build(Path(folder))
             print(f"library build: script {len(script)} bytes, map {len(sourcemap)} bytes")
             lines = [f"| {args.frames} frames, {args.runs} runs | median ms | p95 ms |", "|---|---|---|"]
-            for name, debug_id in (("@sentry/browser build", "5b0f0c77-0c57-4b9a-9a57-5d2a3e1b6c01"),
-                                   ("shop (recorded)", "8906a58e-29d6-580a-bf88-64d39dfb3cad")):
-                if name == "shop (recorded)":
-                    data = builds[name][0].read_bytes()
-                    places = positions(archive_map(data), args.frames)
-                else:
-                    data = bundle_zip(script, sourcemap, debug_id)
-                    places = positions(sourcemap, args.frames)
-                store(data, service, actor)
-                resolve.cache().clear()
-                cold = timed(max(10, args.runs // 10), lambda: event(service.id, places, debug_id),
-                             before=resolve.cache().clear)
-                warm = timed(args.runs, lambda: event(service.id, places, debug_id))
-                pool = positions(sourcemap if name != "shop (recorded)" else archive_map(data),
-                                 args.frames * args.runs)
-                fresh = iter(range(0, len(pool), args.frames))
-                other = timed(min(args.runs, len(pool) // args.frames), lambda: event(
-                    service.id, pool[next(fresh):][:args.frames], debug_id))
-                lines.append(row(f"{name}: cold cache", cold))
-                if len(pool) >= args.frames * 10:  # the shop's map has too few places for this row
-                    lines.append(row(f"{name}: warm cache, other places each event", other))
-                lines.append(row(f"{name}: warm cache, the same error again", warm))
+            library_id = "5b0f0c77-0c57-4b9a-9a57-5d2a3e1b6c01"
+            lines += measure("@sentry/browser build", bundle_zip(script, sourcemap, library_id), sourcemap,
+                             library_id, service, actor, args)
+            recorded = (ROOT / "tests" / "symbolication" / "recorded" / "shop-bundle.zip").read_bytes()
+            lines += measure("shop (recorded)", recorded, archive_map(recorded),
+                             "8906a58e-29d6-580a-bf88-64d39dfb3cad", service, actor, args)
+            places = positions(sourcemap, args.frames)
+
+            def nothing():
+                incoming, _ = event(service.id, places, None)
+                incoming.release = None
+                return incoming, None
+
             resolve.cache().clear()
-            nothing = timed(args.runs, lambda: (event(service.id, places, None)[0].__class__(
-                service_id=service.id, source="sentry", error_type="TypeError", message="x",
-                exceptions=event(service.id, places, None)[0].exceptions), None))
-            lines.append(row("no debug id, no release (nothing to resolve)", nothing))
+            lines.append(row("no debug id, no release (nothing to resolve)", timed(args.runs, nothing)))
             print("\n".join(lines))
 
 
