@@ -30,6 +30,8 @@ MAX_PROJECTS = 20
 # Chunks of an upload that was never assembled are dropped after this long.
 CHUNK_LIFETIME = dt.timedelta(hours=24)
 SHA1 = re.compile(r"^[0-9a-f]{40}$")
+# A service keeps its newest bundles (a deploy's upload is one); older ones are dropped with their files.
+MAX_BUNDLES_PER_SERVICE = 200
 
 
 def chunk_options(url: str) -> dict:
@@ -114,6 +116,7 @@ def assemble(payload: dict, actor: Developer) -> dict:
     bundle = bundles.read_bundle(data)
     for service in pending:
         _store(service, bundle, checksum, len(data), release or bundle.release, dist or bundle.dist, actor)
+        _drop_old_bundles(service.id)
     db.session.execute(delete(UploadChunk).where(UploadChunk.checksum.in_(set(chunks))))
     db.session.execute(delete(UploadChunk).where(UploadChunk.created_at < utcnow() - CHUNK_LIFETIME))
     db.session.commit()
@@ -142,3 +145,11 @@ def _store(service: Service, bundle: bundles.Bundle, checksum: str, size: int, r
             content=item.content))
     record_audit(actor, "sourcemaps.uploaded", "service", service.id,
                  details={"files": len(bundle.files), "release": release, "bundle_id": bundle.bundle_id})
+
+
+def _drop_old_bundles(service_id: int) -> None:
+    old = list(db.session.execute(select(ArtifactBundle.id).where(ArtifactBundle.service_id == service_id)
+                                  .order_by(ArtifactBundle.id.desc()).offset(MAX_BUNDLES_PER_SERVICE)).scalars())
+    if old:
+        db.session.execute(delete(ArtifactFile).where(ArtifactFile.bundle_id.in_(old)))
+        db.session.execute(delete(ArtifactBundle).where(ArtifactBundle.id.in_(old)))

@@ -151,3 +151,16 @@ def test_chunks_that_do_not_make_the_checksum_are_400(refused, uploader, shop):
 def test_hostile_or_damaged_bundles_arerefused(refused, uploader, shop, bundle, status, text):
     refused(upload(uploader, _bomb() if bundle == "bomb" else bundle, shop.slug), status, text)
     assert _files() == 0
+
+
+def test_a_service_keeps_its_newest_bundles(uploader, shop, monkeypatch):
+    from app.models import ArtifactBundle
+    from app.symbolication import uploads
+
+    monkeypatch.setattr(uploads, "MAX_BUNDLES_PER_SERVICE", 1)
+    assert upload(uploader, recorded_bundle(), shop.slug).json["state"] == "ok"
+    newer = _zip({"files/m": b'{"version":3,"sources":[],"names":[],"mappings":""}'},
+                 {"files": {"files/m": {"type": "source_map", "url": "~/vendor.js.map"}}})
+    assert upload(uploader, newer, shop.slug).json["state"] == "ok"
+    assert [b.checksum for b in db.session.execute(select(ArtifactBundle)).scalars()] == [sha1(newer)]
+    assert [f.url for f in db.session.execute(select(ArtifactFile)).scalars()] == ["~/vendor.js.map"]
