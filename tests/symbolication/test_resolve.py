@@ -16,6 +16,7 @@ from app.symbolication import resolve
 from tests.factories import ApiClient, drain_ingest_writer, make_developer, make_service, make_token
 from tests.sentry.stored import stored_errors, stored_occurrences
 from tests.symbolication.conftest import SOURCES, _tool
+from tests.web.test_openapi import assert_valid
 from tests.symbolication.uploading import RECORDED, recorded_bundle, upload
 
 ENVELOPE = (RECORDED / "browser-envelope.txt").read_text()
@@ -67,6 +68,11 @@ def test_the_envelope_endpoint_stores_resolved_frames_and_groups_by_them(client,
     resolved = _incoming(shop)
     resolve.resolve_event(resolved, EVENT["debug_meta"])
     assert error.fingerprint == compute_fingerprint(resolved) != compute_fingerprint(unresolved)
+    answer = uploader.get(f"/api/errors/{error.id}/")
+    assert answer.status_code == 200
+    assert_valid(client.get("/api/openapi.json").json, "ErrorDetail", answer.json)
+    frame = answer.json["latest_occurrence"]["exceptions"][-1]["frames"][-1]
+    assert (frame["filename"], frame["minified"]["filename"], frame["minified"]["colno"]) == ("src/cart.js", SCRIPT, 36)
     drain_ingest_writer(shop)
 
 
