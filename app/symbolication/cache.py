@@ -44,6 +44,16 @@ class MapCache:
             while self._bytes > self.max_bytes or len(self._entries) > self.max_entries:
                 self._drop(next(iter(self._entries)))
 
+    def discard(self, key) -> None:
+        with self._lock:
+            if key in self._entries:
+                self._drop(key)
+
+    def discard_where(self, test) -> None:
+        with self._lock:
+            for key in [key for key in self._entries if test(key)]:
+                self._drop(key)
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()

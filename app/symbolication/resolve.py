@@ -36,9 +36,6 @@ RAW_KEYS = ("filename", "abs_path", "lineno", "colno", "function")
 ANONYMOUS = (None, "", "?", "<anonymous>")
 MAX_REMEMBERED_LOOKUPS = 4096  # per parsed map
 
-_cache: MapCache | None = None
-
-
 class ParsedMap:
     """A source map and, when uploaded, the minified script it maps (for original function names)."""
 
@@ -73,10 +70,23 @@ class ParsedMap:
 
 
 def cache() -> MapCache:
-    global _cache
-    if _cache is None:
-        _cache = MapCache(current_app.config.get("SOURCEMAP_CACHE_MB", 256) * 1024 * 1024)
-    return _cache
+    """This app's cache of parsed maps (one per app, so each app of a process sees only its database)."""
+    found = current_app.extensions.get("sourcemap_cache")
+    if found is None:
+        found = current_app.extensions.setdefault(
+            "sourcemap_cache", MapCache(current_app.config.get("SOURCEMAP_CACHE_MB", 256) * 1024 * 1024))
+    return found
+
+
+def forget(service_id: int, debug_ids, release: str | None) -> None:
+    """Drop what this process remembered as "nothing uploaded" for a service's new upload (other
+    processes see it when their 30 seconds are over)."""
+    entries = cache()
+    for debug_id in debug_ids:
+        entries.discard(("debug", service_id, debug_id))
+    if release:
+        entries.discard(("release?", service_id, release))
+        entries.discard_where(lambda key: key[0] == "release" and key[1:3] == (service_id, release))
 
 
 def sourcemap_images(debug_meta) -> dict[str, str]:

@@ -19,7 +19,7 @@ from app.models import ArtifactBundle, ArtifactFile, Developer, Service, UploadC
 from app.models.types import utcnow
 from app.platform.audit import record_audit
 from app.platform.refusal import Refused
-from app.symbolication import bundles
+from app.symbolication import bundles, resolve
 from app.triage import permissions
 
 CHUNK_SIZE = 8 * 1024 * 1024
@@ -120,6 +120,8 @@ def assemble(payload: dict, actor: Developer) -> dict:
     db.session.execute(delete(UploadChunk).where(UploadChunk.checksum.in_(set(chunks))))
     db.session.execute(delete(UploadChunk).where(UploadChunk.created_at < utcnow() - CHUNK_LIFETIME))
     db.session.commit()
+    for service in pending:
+        resolve.forget(service.id, {f.debug_id for f in bundle.files if f.debug_id}, release or bundle.release)
     return {"state": "ok", "missingChunks": [], "detail": None}
 
 

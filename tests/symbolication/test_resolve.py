@@ -161,3 +161,9 @@ def test_source_paths_lose_the_bundlers_scheme_and_the_climb_out_of_the_build():
     assert resolve.source_path("webpack:///src/app.tsx") == "src/app.tsx"
     assert resolve.source_path("../../src/cart.js") == "src/cart.js"
     assert resolve.source_path("ng://app/main.ts") == "app/main.ts"
+
+
+def test_an_upload_after_a_miss_is_used_at_once(shop, uploader):
+    assert resolve.resolve_event(_incoming(shop), EVENT["debug_meta"]) == 0
+    assert upload(uploader, recorded_bundle(), shop.slug).json["state"] == "ok"
+    assert resolve.resolve_event(_incoming(shop), EVENT["debug_meta"]) == 3
