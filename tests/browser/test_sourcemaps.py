@@ -68,6 +68,9 @@ def test_minified_frames_are_stored_at_the_original_lines(page, live_server, bui
     assert top["minified"]["lineno"] == 3  # sentry-cli's snippet comes first in the minified file
     assert (caller["filename"], caller["function"]) == ("src/shop.js", "renderCart")
     assert caller["lineno"] == _line_of(shop_js, "const total = price(cart)")
+    anonymous = frames[-3]  # the setTimeout callback: anonymous, not named after what it calls
+    assert (anonymous["filename"], anonymous["function"]) == ("src/shop.js", None)
+    assert anonymous["lineno"] == _line_of(shop_js, "setTimeout(function () { renderCart({}); });")
 
     [error] = stored_errors(shop.id)
     page.goto(f"{live_server}/login")
