@@ -68,6 +68,11 @@ class Config:
 
     RETENTION_DAYS = _int("RETENTION_DAYS", 90)
 
+    # Source maps (docs/capture.md): the organization slug sentry-cli names (SENTRY_ORG), and the
+    # memory each web process may keep parsed maps in.
+    UPLOAD_ORG = os.environ.get("HEARTWATCH_ORG", "heartwatch").strip() or "heartwatch"
+    SOURCEMAP_CACHE_MB = _int("SOURCEMAP_CACHE_MB", 256)
+
     SMTP_HOST = os.environ.get("SMTP_HOST") or None
     SMTP_PORT = _int("SMTP_PORT", 25)
     SMTP_USER = os.environ.get("SMTP_USER") or None

@@ -9,7 +9,7 @@ from pathlib import Path
 APP = Path(__file__).resolve().parents[1] / "app"
 MAX_LINES = 400
 DOMAIN = ("app.ingest", "app.recording", "app.triage", "app.notify", "app.reports", "app.accounts", "app.platform",
-          "app.models")
+          "app.symbolication", "app.models")
 OUTER = ("app.jobs", "app.web", "app.demo", "app.cli")
 
 

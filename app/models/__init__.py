@@ -10,6 +10,7 @@ from app.models.stats import ClientDiscard, ErrorStat
 from app.models.alerts import AlertState, ErrorEventDispatch, MetricSnapshot
 from app.models.oncall import OnCallOverride, OnCallShift
 from app.models.settings import ScheduledJob, Setting
+from app.models.sourcemap import ARTIFACT_KINDS, ArtifactBundle, ArtifactFile, UploadChunk
 from app.models.webhook import WEBHOOK_EVENTS, WebhookSubscription
 
 __all__ = [
@@ -18,5 +19,6 @@ __all__ = [
     "OPEN_STATUSES", "PLATFORMS",
     "ROLES", "SEVERITIES", "SEVERITY_LEVEL", "STATUSES", "SUPERVISOR_ROLES", "Service", "developer_services",
     "AlertState", "ErrorEventDispatch", "MetricSnapshot", "OnCallOverride", "OnCallShift", "ScheduledJob",
-    "Setting", "WEBHOOK_EVENTS", "WebhookSubscription",
+    "Setting", "WEBHOOK_EVENTS", "WebhookSubscription", "ARTIFACT_KINDS", "ArtifactBundle", "ArtifactFile",
+    "UploadChunk",
 ]

@@ -2,7 +2,7 @@
 
 - developer: reads everything, works on errors assigned to them or to nobody, escalates those (to
   the next level only), sets their own preferences, on-call status and shifts, manages their own
-  API tokens;
+  API tokens, uploads source maps of the services they work on (or lead);
 - lead and manager: besides, assign anyone, escalate any error to anyone, change anyone's on-call
   and shifts, edit the developers of their services, retry notifications;
 - admin: everything, including settings, users, service keys and anyone's API tokens.
@@ -26,7 +26,7 @@ __all__ = [
     "can_assign", "can_assign_others", "can_change_on_call", "can_direct_escalations", "can_edit_developer",
     "can_escalate", "can_escalate_to", "can_manage_settings", "can_manage_token", "can_override_on_call",
     "can_plan_on_call", "can_plan_rotations", "can_remove_override", "can_remove_shift", "can_retry_notifications",
-    "can_see_receiver_answer", "can_work_on", "editable_service_ids", "is_admin",
+    "can_see_receiver_answer", "can_upload_artifacts", "can_work_on", "editable_service_ids", "is_admin",
 ]
 
 
@@ -158,6 +158,12 @@ def can_edit_developer(actor: Developer, developer: Developer) -> bool:
     if not actor.is_supervisor or developer.role == "admin":
         return False
     return bool(editable_service_ids(actor) & {s.id for s in developer.services})
+
+
+def can_upload_artifacts(actor: Developer, service) -> bool:
+    """Upload a service's source maps (a build's sentry-cli, with a personal token): admins, the
+    service's lead and its developers."""
+    return is_admin(actor) or service.lead_id == actor.id or any(s.id == service.id for s in actor.services)
 
 
 def can_manage_token(actor: Developer, token: ApiToken) -> bool:

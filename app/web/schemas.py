@@ -106,6 +106,16 @@ class Answer(BaseModel):
     model_config = ConfigDict(extra="ignore", json_schema_extra={"additionalProperties": False})
 
 
+class MinifiedLocation(Answer):
+    """Where a frame was in the minified script, before the service's source map resolved it."""
+
+    filename: str | None
+    abs_path: str | None
+    lineno: int | None
+    colno: int | None
+    function: str | None
+
+
 class Frame(Answer):
     """A parsed stack frame."""
 
@@ -121,6 +131,8 @@ class Frame(Answer):
     post_context: list[str] | None
     vars: JsonObject | None = Field(None, description="The frame's local variables, when the client sent them "
                                     "(bounded: see docs/ingest.md).")
+    minified: MinifiedLocation | None = Field(
+        default=None, description="Set when a source map resolved the frame: its minified location.")
 
 
 ChainedException = create_model(

@@ -27,6 +27,7 @@ from app.recording.client_reports import record_discarded
 from app.recording.record import raw_payload_text
 from app.recording.keys import IngestService, resolve_ingest_key
 from app.recording.writer import submit_error
+from app.symbolication.resolve import resolve_event
 from app.web.errors import ApiError, register_json_errors
 from app.web.ingest.common import decode_body, enforce_rate_limit, read_body
 
@@ -111,6 +112,7 @@ def _record(service: IngestService, event: dict, raw: bytes, *, envelope_event_i
     enforce_rate_limit(service)
     incoming = sentry_source.normalise(event, service.id, event_id=event_id, client_address=request.remote_addr)
     incoming.platform = incoming.platform or service.platform
+    resolve_event(incoming, event.get("debug_meta"))  # before the fingerprint: see app/symbolication
     incoming.raw_payload = raw_payload_text(raw, current_app.config["MAX_RAW_PAYLOAD_BYTES"])
     if user_report:
         incoming.extra["user_report"] = clean_json(user_report)
