@@ -86,6 +86,9 @@ class IncomingError:
     http_status: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     raw_payload: str | None = None
+    # The frames' in_app came from the client (a Sentry SDK, the JSON API's frames), not from a parser's
+    # guess: a frame the client called in app stays so unless a service rule says otherwise (app/ingest/in_app.py).
+    client_in_app: bool = False
 
     @property
     def frames(self) -> list[dict]:

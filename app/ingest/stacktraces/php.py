@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from app.ingest.in_app import is_library
 from app.ingest.stacktraces.frames import (
     MAX_CHAIN,
     MAX_FRAMES,
@@ -29,8 +30,7 @@ INTERNAL = "[internal function]"
 
 
 def _in_app(filename: str) -> bool:
-    path = filename.replace("\\", "/")
-    return "/vendor/" not in path and filename != INTERNAL and not path.startswith("vendor/")
+    return not is_library(path=filename)
 
 
 def _split_class(name: str | None) -> tuple[str | None, str | None]:

@@ -1,0 +1,263 @@
+"""Data scrubbing: what must not be stored is replaced by ``[Filtered]`` before an event is recorded.
+
+The defaults are Sentry's server-side data scrubber's: a value whose key contains one of
+:data:`SENSITIVE_KEYS` (case-insensitive, ``-`` and spaces read as ``_``, so ``X-Api-Key`` and ``apiKey``
+match ``api_key`` and ``apikey``), and any credit-card number (a vendor's prefix, 13 to 19 digits with
+optional spaces or dashes, Luhn-checked) inside a string, which alone is replaced. Keys are read in
+objects and in ``[key, value]`` pairs (headers as Sentry SDKs send them) and ``key=value`` pairs of a
+query string. A service's settings (app/ingest/settings.py) add keys, name safe keys that are never
+scrubbed, or turn scrubbing off; even then the request's credential headers and cookies are filtered.
+
+One owner, applied once to every event, whichever way it came in: ``prepare`` (app/recording/prepare.py)
+calls :func:`scrub_event` before anything else reads the event. It covers the request (headers, cookies,
+query string, data), the user, tags, extra data (contexts, breadcrumbs ...), each frame's ``vars``, the
+message and exception values (credit cards only) and the raw payload, so what was scrubbed is not kept
+there either.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import orjson
+
+from app.ingest.incoming import MAX_NESTING, IncomingError
+
+FILTERED = "[Filtered]"
+SENSITIVE_KEYS = ("password", "secret", "passwd", "api_key", "apikey", "auth", "credentials", "mysql_pwd",
+                  "privatekey", "private_key", "token", "bearer", "session", "cookie", "card[number]")
+# Filtered whatever the settings say: the credentials of the request the error happened in.
+SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
+                               "x-sentry-auth", "x-csrftoken", "x-csrf-token", "x-xsrf-token"})
+QUERY_KEYS = frozenset({"query_string", "querystring"})
+# Card numbers start with a vendor's prefix (Amex 34/37, Visa 4, Mastercard 51-55 and 2221-2720, Discover
+# 6011/65); a bare run of digits (a millisecond timestamp, an id) is not taken for one.
+_CARD = re.compile(r"(?<![0-9])(?:3[47][0-9]{2}|4[0-9]{3}|5[1-5][0-9]{2}|2[2-7][0-9]{2}|6011|65[0-9]{2})"
+                   r"(?:[ -]?[0-9]){9,15}(?![0-9])")
+_MIN_CARD = 13
+# Object keys of JSON text, for a raw payload that is no longer JSON (cut at its size limit).
+_TEXT_PAIR = re.compile(r'"((?:[^"\\]|\\.){1,200})"\s*(:|,)\s*("(?:[^"\\]|\\.)*"?|[^,\]}\s{\["]+)')
+_KEY_CACHE_SIZE = 4096
+
+SENSITIVE, SAFE, PLAIN = 1, 2, 0
+
+
+def normalise_key(key: str) -> str:
+    """A key as the rules compare it: lower case, ``-`` and spaces as ``_``."""
+    return key.lower().replace("-", "_").replace(" ", "_")
+
+
+def luhn_valid(digits: str) -> bool:
+    """Whether a string of digits passes the Luhn check that card numbers carry."""
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        number = ord(char) - 48
+        if index % 2:
+            number *= 2
+            if number > 9:
+                number -= 9
+        total += number
+    return total % 10 == 0
+
+
+def _card_match(match: re.Match) -> str:
+    digits = match.group(0).replace(" ", "").replace("-", "")
+    return FILTERED if _MIN_CARD <= len(digits) <= 19 and luhn_valid(digits) else match.group(0)
+
+
+def scrub_cards(text: str) -> str:
+    """``text`` with each credit-card number in it replaced by ``[Filtered]`` (the same object if none)."""
+    if len(text) < _MIN_CARD or _CARD.search(text) is None:
+        return text
+    return _CARD.sub(_card_match, text)
+
+
+class Scrubber:
+    """The rules of one service's settings, compiled; :func:`scrubber_for` caches them."""
+
+    def __init__(self, enabled: bool, extra_keys: tuple[str, ...] = (), safe_keys: tuple[str, ...] = ()):
+        self.enabled = enabled
+        if enabled:
+            words = [normalise_key(k) for k in (*SENSITIVE_KEYS, *extra_keys)]
+            self._pattern = re.compile("|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True)))
+        else:  # only the credential headers and cookies, by their exact names
+            self._pattern = re.compile("|".join(
+                f"^{re.escape(normalise_key(k))}$" for k in (*SENSITIVE_HEADERS, "cookies")))
+        self._safe = frozenset(normalise_key(k) for k in safe_keys)
+        self._kinds: dict[str, int] = {}
+
+    def kind(self, key: str) -> int:
+        """SENSITIVE, SAFE or PLAIN for a key (cached: the same few hundred keys come with every event)."""
+        kind = self._kinds.get(key)
+        if kind is None:
+            normal = normalise_key(key)
+            kind = SAFE if normal in self._safe else SENSITIVE if self._pattern.search(normal) else PLAIN
+            if len(self._kinds) < _KEY_CACHE_SIZE:
+                self._kinds[key] = kind
+        return kind
+
+    def text(self, value: str) -> str:
+        return scrub_cards(value) if self.enabled else value
+
+    # --- the walk: in place, bounded by depth (every container here was built for this event) ---
+
+    def walk(self, node, depth: int = 0) -> int:
+        """Scrub a dict or list in place; the number of values replaced."""
+        if type(node) is dict:
+            return self._dict(node, depth)
+        if type(node) is list:
+            return self._list(node, depth)
+        return 0
+
+    def _value(self, value, depth: int):
+        """(replacement or None, count) for one value that is not under a sensitive key."""
+        kind = type(value)
+        if kind is str:
+            if self.enabled and len(value) >= _MIN_CARD:
+                scrubbed = scrub_cards(value)
+                if scrubbed is not value:
+                    return scrubbed, 1
+            return None, 0
+        if kind is dict or kind is list:
+            if depth >= MAX_NESTING:  # what is too deep to read is not kept
+                return FILTERED, 1
+            return None, self._dict(value, depth + 1) if kind is dict else self._list(value, depth + 1)
+        return None, 0
+
+    def _dict(self, node: dict, depth: int) -> int:
+        count = 0
+        for key, value in node.items():
+            if value is None:
+                continue
+            kind = self.kind(key) if type(key) is str else PLAIN
+            if kind == SENSITIVE:
+                if value != FILTERED:
+                    node[key] = FILTERED
+                    count += 1
+            elif kind == PLAIN:
+                if type(value) is str and key in QUERY_KEYS:
+                    scrubbed = self.query_string(value)
+                    if scrubbed is not value:
+                        node[key] = value = scrubbed
+                        count += 1
+                replacement, changed = self._value(value, depth)
+                if replacement is not None:
+                    node[key] = replacement
+                count += changed
+        return count
+
+    def _list(self, node: list, depth: int) -> int:
+        count = 0
+        for index, item in enumerate(node):
+            if type(item) is list and len(item) == 2 and type(item[0]) is str and item[1] is not None:
+                kind = self.kind(item[0])  # a [key, value] pair: headers, query strings, cookies
+                if kind == SENSITIVE:
+                    if item[1] != FILTERED:
+                        item[1] = FILTERED
+                        count += 1
+                    continue
+                if kind == SAFE:
+                    continue
+            replacement, changed = self._value(item, depth)
+            if replacement is not None:
+                node[index] = replacement
+            count += changed
+        return count
+
+    def query_string(self, text: str) -> str:
+        """``a=1&password=x`` -> ``a=1&password=[Filtered]``."""
+        if "=" not in text:
+            return text
+        parts = text.split("&")
+        changed = False
+        for index, part in enumerate(parts):
+            name, sep, value = part.partition("=")
+            if sep and value and value != FILTERED and self.kind(name) == SENSITIVE:
+                parts[index] = f"{name}={FILTERED}"
+                changed = True
+        return "&".join(parts) if changed else text
+
+    # --- the raw payload ---------------------------------------------------------------------------
+
+    def raw(self, text: str | None) -> str | None:
+        """The raw payload with what the rules filter filtered: read as JSON, scrubbed, written back
+        (the text itself when nothing was filtered); text that is not whole JSON (a payload cut at its size
+        limit) has its ``"key": value`` pairs and card numbers filtered as text."""
+        if not text:
+            return text
+        try:
+            tree = orjson.loads(text)
+        except orjson.JSONDecodeError:
+            return self._raw_text(text)
+        if self.walk(tree) == 0:
+            return text
+        return orjson.dumps(tree).decode()
+
+    def _raw_text(self, text: str) -> str:
+        def pair(match: re.Match) -> str:
+            if self.kind(match.group(1)) != SENSITIVE or match.group(3) == f'"{FILTERED}"':
+                return match.group(0)
+            return f'"{match.group(1)}"{match.group(2)}"{FILTERED}"'
+        text = _TEXT_PAIR.sub(pair, text)
+        return self.text(text)
+
+
+@lru_cache(maxsize=256)
+def scrubber_for(enabled: bool = True, extra_keys: tuple[str, ...] = (),
+                 safe_keys: tuple[str, ...] = ()) -> Scrubber:
+    """The compiled rules for one combination of settings."""
+    return Scrubber(enabled, extra_keys, safe_keys)
+
+
+def _headers(request: dict) -> None:
+    """The request's credential headers and cookies, filtered whatever the settings (the rule that the
+    Sentry normaliser applied alone before)."""
+    headers = request.get("headers")
+    if type(headers) is dict:
+        for name, value in headers.items():
+            if value is not None and type(name) is str and name.lower() in SENSITIVE_HEADERS:
+                headers[name] = FILTERED
+    elif type(headers) is list:
+        for pair in headers:
+            if type(pair) is list and len(pair) == 2 and type(pair[0]) is str and pair[0].lower() in SENSITIVE_HEADERS:
+                pair[1] = FILTERED
+    if request.get("cookies"):
+        request["cookies"] = FILTERED
+
+
+def scrub_event(incoming: IncomingError, scrubber: Scrubber | None = None) -> int:
+    """Scrub an event in place before it is prepared; the number of values replaced (the raw payload
+    counts once)."""
+    scrubber = scrubber or scrubber_for()
+    count = 0
+    if type(incoming.request) is dict:
+        _headers(incoming.request)
+        count += scrubber.walk(incoming.request)
+    for part in (incoming.user, incoming.extra):
+        if type(part) is dict:
+            count += scrubber.walk(part)
+    if incoming.tags:
+        count += scrubber.walk(incoming.tags)
+    for exception in incoming.exceptions:
+        value = exception.get("value")
+        if type(value) is str:
+            scrubbed = scrubber.text(value)
+            if scrubbed is not value:
+                exception["value"] = scrubbed
+                count += 1
+        for frame in exception.get("frames") or ():
+            variables = frame.get("vars")
+            if type(variables) is dict:
+                count += scrubber.walk(variables)
+    for name in ("message", "stack_trace"):
+        value = getattr(incoming, name)
+        if type(value) is str:
+            scrubbed = scrubber.text(value)
+            if scrubbed is not value:
+                setattr(incoming, name, scrubbed)
+                count += 1
+    raw = scrubber.raw(incoming.raw_payload)
+    if raw is not incoming.raw_payload:
+        incoming.raw_payload = raw
+        count += 1
+    return count
