@@ -209,20 +209,28 @@ def scrubber_for(enabled: bool = True, extra_keys: tuple[str, ...] = (),
     return Scrubber(enabled, extra_keys, safe_keys)
 
 
-def _headers(request: dict) -> None:
+def _credential(name, value) -> bool:
+    return value is not None and value != FILTERED and type(name) is str and name.lower() in SENSITIVE_HEADERS
+
+
+def _headers(request: dict) -> int:
     """The request's credential headers and cookies, filtered whatever the settings (the rule that the
-    Sentry normaliser applied alone before)."""
+    Sentry normaliser applied alone before); the number replaced."""
+    count = 0
     headers = request.get("headers")
     if type(headers) is dict:
-        for name, value in headers.items():
-            if value is not None and type(name) is str and name.lower() in SENSITIVE_HEADERS:
-                headers[name] = FILTERED
+        for name in [name for name, value in headers.items() if _credential(name, value)]:
+            headers[name] = FILTERED
+            count += 1
     elif type(headers) is list:
         for pair in headers:
-            if type(pair) is list and len(pair) == 2 and type(pair[0]) is str and pair[0].lower() in SENSITIVE_HEADERS:
+            if type(pair) is list and len(pair) == 2 and _credential(pair[0], pair[1]):
                 pair[1] = FILTERED
-    if request.get("cookies"):
+                count += 1
+    if request.get("cookies") and request["cookies"] != FILTERED:
         request["cookies"] = FILTERED
+        count += 1
+    return count
 
 
 def scrub_event(incoming: IncomingError, scrubber: Scrubber | None = None) -> int:
@@ -231,7 +239,7 @@ def scrub_event(incoming: IncomingError, scrubber: Scrubber | None = None) -> in
     scrubber = scrubber or scrubber_for()
     count = 0
     if type(incoming.request) is dict:
-        _headers(incoming.request)
+        count += _headers(incoming.request)
         count += scrubber.walk(incoming.request)
     for part in (incoming.user, incoming.extra):
         if type(part) is dict:
