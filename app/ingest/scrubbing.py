@@ -4,14 +4,14 @@ The defaults are Sentry's server-side data scrubber's: a value whose key contain
 :data:`SENSITIVE_KEYS` (case-insensitive, ``-`` and spaces read as ``_``, so ``X-Api-Key`` and ``apiKey``
 match ``api_key`` and ``apikey``), and any credit-card number (a vendor's prefix, 13 to 19 digits with
 optional spaces or dashes, Luhn-checked) inside a string, which alone is replaced. Keys are read in
-objects and in ``[key, value]`` pairs (headers as Sentry SDKs send them) and ``key=value`` pairs of a
-query string. A service's settings (app/ingest/settings.py) add keys, name safe keys that are never
+objects, in ``[key, value]`` pairs (headers as Sentry SDKs send them) and in ``key=value`` assignments
+inside text (query strings, URLs, cookie strings), whose value alone is replaced. A service's settings (app/ingest/settings.py) add keys, name safe keys that are never
 scrubbed, or turn scrubbing off; even then the request's credential headers and cookies are filtered.
 
 One owner, applied once to every event, whichever way it came in: ``prepare`` (app/recording/prepare.py)
 calls :func:`scrub_event` before anything else reads the event. It covers the request (headers, cookies,
 query string, data), the user, tags, extra data (contexts, breadcrumbs ...), each frame's ``vars``, the
-message and exception values (credit cards only) and the raw payload, so what was scrubbed is not kept
+message, the exception values and the stack-trace text (assignments and card numbers) and the raw payload, so what was scrubbed is not kept
 there either.
 """
 from __future__ import annotations
@@ -29,7 +29,8 @@ SENSITIVE_KEYS = ("password", "secret", "passwd", "api_key", "apikey", "auth", "
 # Filtered whatever the settings say: the credentials of the request the error happened in.
 SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
                                "x-sentry-auth", "x-csrftoken", "x-csrf-token", "x-xsrf-token"})
-QUERY_KEYS = frozenset({"query_string", "querystring"})
+# ``key=value`` inside text: query strings, URLs, cookie strings, form bodies, a logged WSGI environ.
+_TEXT_ASSIGNMENT = re.compile(r"(^|[?&;,\s'\"])([A-Za-z0-9_.\-\[\]]{1,100})=([^&;,\s'\"#]*)")
 # Card numbers start with a vendor's prefix (Amex 34/37, Visa 4, Mastercard 51-55 and 2221-2720, Discover
 # 6011/65); a bare run of digits (a millisecond timestamp, an id) is not taken for one.
 _CARD = re.compile(r"(?<![0-9])(?:3[47][0-9]{2}|4[0-9]{3}|5[1-5][0-9]{2}|2[2-7][0-9]{2}|6011|65[0-9]{2})"
@@ -97,7 +98,26 @@ class Scrubber:
         return kind
 
     def text(self, value: str) -> str:
-        return scrub_cards(value) if self.enabled else value
+        """A string with its sensitive ``key=value`` assignments and card numbers filtered (the same object
+        when nothing is)."""
+        if not self.enabled:
+            return value
+        if "=" in value:
+            value = self.assignments(value)
+        return scrub_cards(value) if len(value) >= _MIN_CARD else value
+
+    def assignments(self, text: str) -> str:
+        """``a=1&password=x`` -> ``a=1&password=[Filtered]`` (the same object when nothing is filtered)."""
+        changed = False
+
+        def pair(match: re.Match) -> str:
+            nonlocal changed
+            if not match.group(3) or match.group(3) == FILTERED or self.kind(match.group(2)) != SENSITIVE:
+                return match.group(0)
+            changed = True
+            return f"{match.group(1)}{match.group(2)}={FILTERED}"
+        scrubbed = _TEXT_ASSIGNMENT.sub(pair, text)
+        return scrubbed if changed else text
 
     # --- the walk: in place, bounded by depth (every container here was built for this event) ---
 
@@ -113,8 +133,8 @@ class Scrubber:
         """(replacement or None, count) for one value that is not under a sensitive key."""
         kind = type(value)
         if kind is str:
-            if self.enabled and len(value) >= _MIN_CARD:
-                scrubbed = scrub_cards(value)
+            if self.enabled and (len(value) >= _MIN_CARD or "=" in value):
+                scrubbed = self.text(value)
                 if scrubbed is not value:
                     return scrubbed, 1
             return None, 0
@@ -135,11 +155,6 @@ class Scrubber:
                     node[key] = FILTERED
                     count += 1
             elif kind == PLAIN:
-                if type(value) is str and key in QUERY_KEYS:
-                    scrubbed = self.query_string(value)
-                    if scrubbed is not value:
-                        node[key] = value = scrubbed
-                        count += 1
                 replacement, changed = self._value(value, depth)
                 if replacement is not None:
                     node[key] = replacement
@@ -163,19 +178,6 @@ class Scrubber:
                 node[index] = replacement
             count += changed
         return count
-
-    def query_string(self, text: str) -> str:
-        """``a=1&password=x`` -> ``a=1&password=[Filtered]``."""
-        if "=" not in text:
-            return text
-        parts = text.split("&")
-        changed = False
-        for index, part in enumerate(parts):
-            name, sep, value = part.partition("=")
-            if sep and value and value != FILTERED and self.kind(name) == SENSITIVE:
-                parts[index] = f"{name}={FILTERED}"
-                changed = True
-        return "&".join(parts) if changed else text
 
     # --- the raw payload ---------------------------------------------------------------------------
 

@@ -156,3 +156,15 @@ def test_scrubbing_off_still_filters_credential_headers_and_cookies():
     assert incoming.message == "card 4111111111111111"
     assert orjson.loads(incoming.raw_payload) == {"request": {"headers": {"authorization": FILTERED}},
                                                   "password": "kept"}
+
+
+def test_assignments_inside_text_lose_their_values():
+    scrubber = scrubber_for()
+    assert scrubber.text("GET /login?next=/cart&access_token=abc#top") == f"GET /login?next=/cart&access_token={FILTERED}#top"
+    assert scrubber.text("sid=1; session=abc; theme=dark") == f"sid=1; {FILTERED.join(['session=', ''])}; theme=dark"
+    assert scrubber.text("{'QUERY_STRING': 'a=1&password=x'}") == f"{{'QUERY_STRING': 'a=1&password={FILTERED}'}}"
+    for text in ("x == 1", "token= ", "a=b&c=d"):
+        assert scrubber.text(text) is text
+    extra = {"url": "https://shop.example/pay?card=1&apikey=k-1"}
+    scrub_event(_event(extra=extra))
+    assert extra == {"url": f"https://shop.example/pay?card=1&apikey={FILTERED}"}

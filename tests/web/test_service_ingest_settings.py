@@ -193,7 +193,7 @@ def test_every_json_way_in_is_scrubbed_before_it_is_stored(client, service, path
     assert ingest(client, service, payload, path).status_code == 201, path
     occurrence = _occurrence(service)
     stored = _stored_text(occurrence)
-    assert SECRET not in stored.replace("pay?token=" + SECRET, ""), path  # a URL's query is not read
+    assert SECRET not in stored, path
     assert "4111" not in stored, path
     assert occurrence.extra["ok"] == "kept" and occurrence.user == {"id": "u-1", "password": FILTERED}
     assert orjson.loads(occurrence.raw_payload)["extra"] == {"api_key": FILTERED, "ok": "kept"}
