@@ -168,3 +168,29 @@ def test_assignments_inside_text_lose_their_values():
     extra = {"url": "https://shop.example/pay?card=1&apikey=k-1"}
     scrub_event(_event(extra=extra))
     assert extra == {"url": f"https://shop.example/pay?card=1&apikey={FILTERED}"}
+
+
+def test_with_a_clean_whole_raw_payload_only_derived_text_is_checked():
+    raw = orjson.dumps({"message": "timeout", "extra": {"note": "button#token-submit", "url": "/account/sessions"}})
+    incoming = _event(message="timeout card 4111111111111111", raw_payload=raw.decode(),
+                      extra={"note": "button#token-submit", "url": "/account/sessions",
+                             "user_report": {"comments": "my password is x", "password": "x"},
+                             "log_message": "retry with token=abc"})
+    assert scrubber_for().clean_text(incoming.raw_payload)
+    scrub_event(incoming)
+    assert incoming.raw_payload == raw.decode()
+    assert incoming.message == f"timeout card {FILTERED}"
+    assert incoming.extra == {"note": "button#token-submit", "url": "/account/sessions",
+                              "user_report": {"comments": "my password is x", "password": FILTERED},
+                              "log_message": f"retry with token={FILTERED}"}
+
+
+@pytest.mark.parametrize("raw", [
+    '{"extra": {"Api-Key": "k"}}', '{"headers": [["X-Auth", "k"]]}', '{"url": "/x?session_id=1"}',
+    '{"note": "paid 4111 1111 1111 1111"}', '{"extra": {"ok": 1}, "note": "x"}…[truncated]',
+])
+def test_a_raw_payload_with_anything_to_filter_is_not_clean(raw):
+    extra = {"password": "p"}
+    incoming = _event(raw_payload=raw, extra=extra)
+    scrub_event(incoming)
+    assert extra == {"password": FILTERED}
