@@ -5,8 +5,8 @@ JSON, through the JSON API and the webhooks, and the same errors as Sentry event
 its way in does it and carrying its raw payload. ``--secrets`` adds what scrubbing must remove to every
 event (a password in extra data, an Authorization header, a card number in the message), so the raw
 payload is rewritten too. Prints, per event in µs: scrubbing with the default rules and with scrubbing
-off, the in-app rules, and the in-process ingest cost it is part of (JSON parsing, normalising and
-``prepare``, which runs both). Figures: docs/PERFORMANCE.md. Runs in well under a minute:
+off, the in-app rules, and the in-process ingest cost they are part of (JSON parsing, normalising and
+``prepare``, which runs both), with the default settings and with scrubbing off. Figures: docs/PERFORMANCE.md. Runs in well under a minute:
 
     .venv/bin/python bench/scrubbing.py [--events 600] [--rounds 5] [--secrets]
 """
@@ -16,6 +16,7 @@ import argparse
 import statistics
 import sys
 import time
+import uuid
 from pathlib import Path
 
 import orjson
@@ -26,7 +27,7 @@ from bench.payloads import events, sentry_event, with_breadcrumbs  # noqa: E402
 from app import create_app  # noqa: E402
 from app.ingest.in_app import apply_in_app  # noqa: E402
 from app.ingest.scrubbing import scrub_event, scrubber_for  # noqa: E402
-from app.ingest.settings import DEFAULT_SETTINGS  # noqa: E402
+from app.ingest.settings import DEFAULT_SETTINGS, IngestSettings  # noqa: E402
 from app.ingest.sources import NORMALISERS  # noqa: E402
 from app.ingest.sources.sentry import normalise as sentry_normalise  # noqa: E402
 from app.recording.prepare import prepare  # noqa: E402
@@ -57,7 +58,7 @@ def bodies(count: int, secrets: bool) -> list[tuple[str, bytes]]:
             payload = _with_secrets(payload)
         out.append((source, orjson.dumps(payload)))
         if index % 3 == 0:
-            out.append(("sentry", orjson.dumps(sentry_event(source, payload, f"{index:032x}"))))
+            out.append(("sentry", orjson.dumps(sentry_event(source, payload, uuid.UUID(int=rng.getrandbits(128)).hex))))
     return out
 
 
@@ -79,11 +80,11 @@ def _per_event(pool, step) -> float:
     return total / len(pool) * 1e6
 
 
-def _ingest(pool) -> float:
+def _ingest(pool, settings=DEFAULT_SETTINGS) -> float:
     """µs per event of JSON parsing, normalising and prepare (scrubbing and in-app rules included)."""
     start = time.perf_counter()
     for source, body in pool:
-        prepare(_incoming(source, body), settings=DEFAULT_SETTINGS)
+        prepare(_incoming(source, body), settings=settings)
     return (time.perf_counter() - start) / len(pool) * 1e6
 
 
@@ -103,10 +104,11 @@ def main() -> None:
     }
     with app.app_context():
         _ingest(pool)  # warm: caches, compiled rules
-        results = {name: [] for name in (*steps, "ingest in-process")}
+        results = {name: [] for name in (*steps, "ingest, scrub off", "ingest in-process")}
         for _ in range(args.rounds):
             for name, step in steps.items():
                 results[name].append(_per_event(pool, step))
+            results["ingest, scrub off"].append(_ingest(pool, IngestSettings(scrub_data=False)))
             results["ingest in-process"].append(_ingest(pool))
     sizes = [len(body) for _, body in pool]
     print(f"{len(pool)} events ({sum(s == 'sentry' for s, _ in pool)} Sentry), median body "

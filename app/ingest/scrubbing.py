@@ -38,6 +38,11 @@ _TEXT_ASSIGNMENT = re.compile(r"(^|[?&;,\s'\"])([A-Za-z0-9_.\-\[\]]{1,100})=([^&
 _CARD = re.compile(r"(?:3[47][0-9]{2}|4[0-9]{3}|5[1-5][0-9]{2}|2[2-7][0-9]{2}|6011|65[0-9]{2})"
                    r"(?:[ -]?[0-9]){9,15}(?![0-9])")
 _MIN_CARD = 13
+_LONG_TEXT = 256
+# For a quick test of long text: its digits as "d", anything else but the separators (deleted) as "x". A
+# card number becomes a run of at least 13 "d"; text without one holds no card number.
+_DIGIT_CLASSES = bytes(ord("d") if 48 <= i <= 57 else ord("x") for i in range(256))
+_CARD_RUN = b"d" * _MIN_CARD
 # Object keys of JSON text, for a raw payload that is no longer JSON (cut at its size limit).
 _TEXT_PAIR = re.compile(r'"((?:[^"\\]|\\.){1,200})"\s*(:|,)\s*("(?:[^"\\]|\\.)*"?|[^,\]}\s{\["]+)')
 _KEY_CACHE_SIZE = 4096
@@ -69,6 +74,12 @@ def _card_match(match: re.Match) -> str:
         return match.group(0)
     digits = match.group(0).replace(" ", "").replace("-", "")
     return FILTERED if _MIN_CARD <= len(digits) <= 19 and luhn_valid(digits) else match.group(0)
+
+
+def may_hold_card(text: str) -> bool:
+    """False when ``text`` certainly holds no card number (a translation and a substring search, in C:
+    much cheaper than the expression on long text)."""
+    return len(text) >= _MIN_CARD and _CARD_RUN in text.encode("utf-8", "ignore").translate(_DIGIT_CLASSES, b" -")
 
 
 def scrub_cards(text: str) -> str:
@@ -111,9 +122,16 @@ class Scrubber:
         when nothing is)."""
         if not self.enabled:
             return value
-        if "=" in value:
+        long = len(value) > _LONG_TEXT  # a stack trace, a message: substring tests before the expressions
+        if "=" in value and (not long or self._has_word(value)):
             value = self.assignments(value)
-        return scrub_cards(value) if len(value) >= _MIN_CARD else value
+        if len(value) >= _MIN_CARD and (not long or may_hold_card(value)):
+            value = scrub_cards(value)
+        return value
+
+    def _has_word(self, text: str) -> bool:
+        normal = normalise_key(text)
+        return any(word in normal for word in self._words)
 
     def assignments(self, text: str) -> str:
         """``a=1&password=x`` -> ``a=1&password=[Filtered]`` (the same object when nothing is filtered)."""
@@ -238,7 +256,7 @@ class Scrubber:
                 if _in_a_key(normal, index, text):
                     return False
                 index = normal.find(word, index + len(word))
-        return not self.enabled or len(text) < _MIN_CARD or _CARD.search(text) is None
+        return not self.enabled or not may_hold_card(text)
 
     def _raw_text(self, text: str) -> str:
         def pair(match: re.Match) -> str:
