@@ -90,13 +90,11 @@ class IngestSettingsChange(Body):
 
     model_config = ConfigDict(extra="forbid")
 
-    scrub_data: bool = Field(None, description="Scrubbing on (the default) or off; off, credential headers "
-                             "and cookies are still filtered.", json_schema_extra=_absent_not_null)
-    sensitive_fields: Entries = Field(None, description="Keys scrubbed besides the defaults (a key that "
-                                      "contains one, case-insensitive).")
-    safe_fields: Entries = Field(None, description="Keys never scrubbed (the whole key, case-insensitive).")
-    in_app_include: Entries = Field(None, description="Prefixes of modules, packages, namespaces or paths "
-                                    "whose frames are in app, whatever else says.")
+    scrub_data: bool = Field(None, description="On by default; off, only credential headers and cookies "
+                             "are filtered.", json_schema_extra=_absent_not_null)
+    sensitive_fields: Entries = Field(None, description="Words: a key containing one is scrubbed too.")
+    safe_fields: Entries = Field(None, description="Keys never scrubbed (whole, case-insensitive).")
+    in_app_include: Entries = Field(None, description="Prefixes (modules, packages, namespaces, paths) in app.")
     in_app_exclude: Entries = Field(None, description="Prefixes whose frames are not in app.")
 
 
