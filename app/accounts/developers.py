@@ -8,6 +8,8 @@ from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from app.extensions import db
+from app.ingest.incoming import InvalidPayload
+from app.ingest.settings import IngestSettings, parse_settings, stored_settings
 from app.models import ROLES, Developer, Service
 from app.models.types import utcnow
 from app.platform.audit import record_audit
@@ -67,6 +69,23 @@ def rotate_ingest_key(service: Service, grace_hours: int, actor: Developer | Non
     db.session.commit()
     forget_cached_keys()
     return service
+
+
+def update_ingest_settings(service: Service, changes: dict, actor: Developer | None = None) -> IngestSettings:
+    """Change a service's data scrubbing and in-app rules (admins only; absent fields are kept). Every field
+    is checked (app/ingest/settings.py) before anything changes; ingest uses them from the next key lookup
+    (at once in this process, within INGEST_KEY_CACHE_SECONDS in the others)."""
+    if actor is not None and not permissions.can_manage_settings(actor):
+        raise AccountError("only admins change a service's ingest settings", "ingest_settings", 403)
+    try:
+        settings = parse_settings(changes, stored_settings(service.ingest_settings))
+    except InvalidPayload as exc:
+        raise AccountError(exc.message, exc.field) from None
+    service.ingest_settings = settings.as_json()
+    record_audit(actor, "service.ingest_settings_changed", "service", service.id, details=settings.as_json())
+    db.session.commit()
+    forget_cached_keys()
+    return settings
 
 
 def services_by_slugs(slugs: list[str]) -> list[Service]:

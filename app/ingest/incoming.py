@@ -85,8 +85,13 @@ class IncomingError:
     event_id: str | None = None
     http_status: int | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The body the fields were made from, as received (capped): scrubbing reads it to know whether the
+    # fields can hold anything to filter (app/ingest/scrubbing.py).
     raw_payload: str | None = None
     kind: str = "error"  # "security" for a browser's security report (app/ingest/sources/security.py)
+    # The frames' in_app came from the client (a Sentry SDK, the JSON API's frames), not from a parser's
+    # guess: a frame the client called in app stays so unless a service rule says otherwise (app/ingest/in_app.py).
+    client_in_app: bool = False
 
     @property
     def frames(self) -> list[dict]:

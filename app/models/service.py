@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.developer import developer_services
-from app.models.types import UTCDateTime, utcnow
+from app.models.types import JSONType, UTCDateTime, utcnow
 
 PLATFORMS = ("python", "php", "java", "javascript", "dart", "other")
 
@@ -19,6 +19,7 @@ class Service(db.Model):
     The ingest key works like a Sentry DSN's public key: it can only post errors and is embedded
     in browser and mobile apps, so it is kept in clear (the dashboard always shows the DSN).
     Rotating it keeps the previous key valid until ``previous_key_expires_at``.
+    ``ingest_settings`` holds its data scrubbing and in-app rules (read by app/ingest/settings.py).
     """
 
     __tablename__ = "services"
@@ -34,6 +35,8 @@ class Service(db.Model):
     rate_limit_per_minute: Mapped[int | None] = mapped_column(Integer)
     dropped_events: Mapped[int] = mapped_column(Integer, default=0)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # Data scrubbing and in-app rules (app/ingest/settings.py); None: the defaults.
+    ingest_settings: Mapped[dict | None] = mapped_column(JSONType)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     lead = relationship("Developer", foreign_keys=[lead_id])

@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import or_, select
 
 from app.extensions import db
+from app.ingest.settings import DEFAULT_SETTINGS, IngestSettings, stored_settings
 from app.models import Service
 from app.models.types import utcnow
 
@@ -23,6 +24,7 @@ class IngestService:
     slug: str
     platform: str
     rate_limit_per_minute: int | None
+    settings: IngestSettings = DEFAULT_SETTINGS  # scrubbing and in-app rules
 
 
 # Generated keys are hex; allowing any visible ASCII up to the column's 64 characters refuses what no
@@ -57,14 +59,15 @@ def resolve_ingest_key(key: str | None) -> IngestService | None:
     with db.engine.connect() as conn:
         service = conn.execute(
             select(Service.id, Service.slug, Service.platform, Service.rate_limit_per_minute, Service.active,
-                   Service.ingest_key, Service.previous_key_expires_at)
+                   Service.ingest_key, Service.previous_key_expires_at, Service.ingest_settings)
             .where(or_(Service.ingest_key == key, Service.previous_ingest_key == key))
         ).one_or_none()
     found = None
     if service is not None and service.active:
         if service.ingest_key == key or (service.previous_key_expires_at and
                                          service.previous_key_expires_at > utcnow()):
-            found = IngestService(service.id, service.slug, service.platform, service.rate_limit_per_minute)
+            found = IngestService(service.id, service.slug, service.platform, service.rate_limit_per_minute,
+                                  stored_settings(service.ingest_settings))
     ttl = current_app.config.get("INGEST_KEY_CACHE_SECONDS", 30)
     with _cache_lock:
         _cache[key] = (now + ttl, found)

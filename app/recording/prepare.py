@@ -13,7 +13,10 @@ import orjson
 from flask import current_app
 
 from app.ingest.fingerprint import compute_fingerprint, culprit
+from app.ingest.in_app import apply_in_app
 from app.ingest.incoming import IncomingError, clean_json, truncate
+from app.ingest.scrubbing import scrub_event
+from app.ingest.settings import DEFAULT_SETTINGS, IngestSettings
 from app.ingest.severity import classify, load_rules
 from app.models import SEVERITY_LEVEL
 from app.models.types import new_uuid, utcnow
@@ -41,10 +44,17 @@ def _text(value: str | None) -> str | None:
     return value.replace("\x00", "")
 
 
-def prepare(incoming: IncomingError, now: dt.datetime | None = None) -> PreparedEvent:
+def prepare(incoming: IncomingError, now: dt.datetime | None = None,
+            settings: IngestSettings = DEFAULT_SETTINGS) -> PreparedEvent:
     """Severity, fingerprint, ids and times: the pure part of recording, done before the transaction
-    (by the request's own thread when the group-commit writer records it)."""
+    (by the request's own thread when the group-commit writer records it).
+
+    First the service's ``settings`` apply, to every event whichever way it came in: its data is scrubbed
+    (nothing scrubbed is stored, the raw payload included) and its frames marked in app or not, before
+    anything reads them (severity rules, grouping, the culprit)."""
     now = now or utcnow()
+    scrub_event(incoming, settings.scrubber)
+    apply_in_app(incoming, settings.in_app_rules)
     incoming.error_type = _text(incoming.error_type) or "Error"
     incoming.message = _text(incoming.message) or ""
     severity = classify(incoming, load_rules(current_app.config.get("SEVERITY_RULES")))

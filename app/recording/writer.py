@@ -24,6 +24,7 @@ from flask import Flask, current_app
 
 from app.extensions import db
 from app.ingest.incoming import IncomingError
+from app.ingest.settings import DEFAULT_SETTINGS, IngestSettings
 from app.recording.prepare import PreparedEvent, prepare
 from app.recording.record import RecordResult, after_record, record_prepared
 
@@ -145,13 +146,14 @@ _writers: dict[int, GroupCommitWriter] = {}
 _lock = threading.Lock()
 
 
-def submit_error(event: IncomingError) -> RecordResult:
+def submit_error(event: IncomingError, settings: IngestSettings = DEFAULT_SETTINGS) -> RecordResult:
     """Record one event and return once it is committed: the HTTP routes' way in. The event is prepared
     here, in the request's thread, and recorded by ``record_prepared``, in the group writer's batch when
-    INGEST_BATCH_MAX is above 1, else in a transaction of its own."""
+    INGEST_BATCH_MAX is above 1, else in a transaction of its own. ``settings`` are the service's
+    (its IngestService's): scrubbing and in-app rules."""
     app = current_app._get_current_object()
     max_batch = app.config.get("INGEST_BATCH_MAX", 0)
-    prepared = prepare(event)  # here, not in the writer's serial loop
+    prepared = prepare(event, settings=settings)  # here, not in the writer's serial loop
     if max_batch <= 1:
         return record_prepared([prepared])[0]
     key = id(app)

@@ -60,6 +60,13 @@ def _developer_or_error(developer_id: int, field: str) -> Developer:
     return developer
 
 
+def _service_or_404(service_id: int) -> Service:
+    service = db.session.get(Service, service_id)
+    if service is None:
+        raise ApiError(404, f"no service with id {service_id}")
+    return service
+
+
 def _page_args() -> tuple[int, int]:
     return (queries.parse_int_arg(request.args.get("page"), "page", 1, 1, 100000),
             queries.parse_int_arg(request.args.get("per_page"), "per_page", 25, 1, queries.MAX_PER_PAGE))
@@ -213,6 +220,30 @@ def openapi():
     from app.web.openapi import openapi_document
 
     return openapi_document()
+
+
+# --- services ---------------------------------------------------------------------------------
+
+@bp.get("/services/<int:service_id>/")
+def get_service(service_id: int):
+    return schemas.dump(out.service(_service_or_404(service_id)))
+
+
+@bp.patch("/services/<int:service_id>/")
+def update_service(service_id: int):
+    service = _service_or_404(service_id)
+    body = _json_body()
+    unknown = sorted(str(key) for key in body if key != "ingest_settings")
+    if unknown:
+        raise ApiError(400, f"unknown field '{unknown[0]}'", field=unknown[0])
+    if "ingest_settings" not in body:
+        raise ApiError(400, "'ingest_settings' is required", field="ingest_settings", code="missing_field")
+    try:  # the settings' own rules, the dashboard's form's too (app/ingest/settings.py)
+        accounts.update_ingest_settings(service, body["ingest_settings"], g.actor)
+    except accounts.AccountError as exc:
+        field = exc.field if exc.field in (None, "ingest_settings") else f"ingest_settings.{exc.field}"
+        raise ApiError(exc.status, exc.message, field=field) from None
+    return schemas.dump(out.service(service))
 
 
 # --- notification retries and personal tokens --------------------------------------------------

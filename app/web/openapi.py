@@ -36,6 +36,7 @@ PARAMETERS = {
     "DeveloperId": {"name": "developer_id", "in": "path", "required": True, "schema": INT},
     "NotificationId": {"name": "notification_id", "in": "path", "required": True, "schema": INT},
     "TokenId": {"name": "token_id", "in": "path", "required": True, "schema": INT},
+    "ServiceId": {"name": "service_id", "in": "path", "required": True, "schema": INT},
     "Page": {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 100000,
                                                         "default": 1}},
     "PerPage": {"name": "per_page", "in": "query", "schema": {"type": "integer", "minimum": 1,
@@ -169,6 +170,19 @@ def _paths() -> dict:
             "Retry a delivery", "Notification", [parameter_ref("NotificationId")],
             "A failed or dead delivery is queued again and sent now; the answer is its new state. Leads, "
             "managers and admins only.", ("403", "404", "409")), "tags": ["notifications"]}},
+        "/api/services/{service_id}/": {
+            "get": {**_read("A service", "Service", [parameter_ref("ServiceId")],
+                            "With its ingest settings: data scrubbing and in-app rules.", ("404",)),
+                    "tags": ["services"]},
+            "patch": {**_read(
+                "Change a service's ingest settings", "Service", [parameter_ref("ServiceId")],
+                "Admins only. Every field is checked before anything changes (at most 50 entries per list, "
+                "each of 1 to 100 characters); absent fields are kept, null clears a list. Unknown fields are "
+                "a 400. Ingest uses the new settings within `INGEST_KEY_CACHE_SECONDS`.",
+                ("400", "403", "404")),
+                "tags": ["services"],
+                "requestBody": {"required": True, "content": json_content(ref("ServiceChange"))}},
+        },
         "/api/tokens/": {"get": {**_read(
             "Your API tokens", "TokenList",
             description="The tokens of the token's developer, revoked ones too, newest first."), "tags": ["tokens"]}},

@@ -18,7 +18,8 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, WithJsonSchema, create_model
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-from app.models import CHANNELS, KINDS, NOTIFICATION_STATUSES, ROLES, SEVERITIES, STATUSES
+from app.ingest.settings import MAX_ENTRIES, MAX_ENTRY_CHARS
+from app.models import CHANNELS, KINDS, NOTIFICATION_STATUSES, PLATFORMS, ROLES, SEVERITIES, STATUSES
 from app.models.notification import ANSWER_EXCERPT_LIMIT, ATTEMPT_OUTCOMES
 from app.web.errors import ApiError
 
@@ -78,6 +79,32 @@ class EscalationRequest(Body):
 
 class OnCallChange(Body):
     on_call: bool
+
+
+Entries = Annotated[list[Annotated[str, Field(min_length=1, max_length=MAX_ENTRY_CHARS)]] | None,
+                    Field(max_length=MAX_ENTRIES)]
+
+
+class IngestSettingsChange(Body):
+    """A service's data scrubbing and in-app rules; absent fields are kept, null clears a list. Checked by
+    the rules of app/ingest/settings.py (the dashboard's form uses the same)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scrub_data: bool = Field(None, description="On by default; off, only credential headers and cookies "
+                             "are filtered.", json_schema_extra=_absent_not_null)
+    sensitive_fields: Entries = Field(None, description="Words: a key containing one is scrubbed too.")
+    safe_fields: Entries = Field(None, description="Keys never scrubbed (whole, case-insensitive).")
+    in_app_include: Entries = Field(None, description="Prefixes (modules, packages, namespaces, paths) in app.")
+    in_app_exclude: Entries = Field(None, description="Prefixes whose frames are not in app.")
+
+
+class ServiceChange(Body):
+    """Change a service (admins only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ingest_settings: IngestSettingsChange
 
 
 B = TypeVar("B", bound=Body)
@@ -340,6 +367,27 @@ class Token(Answer):
     revoked_at: Time | None = Field(description="A revoked token is refused (401) from then on.")
 
 
+class IngestSettings(Answer):
+    """A service's data scrubbing and in-app rules (docs/ingest.md)."""
+
+    scrub_data: bool
+    sensitive_fields: list[str]
+    safe_fields: list[str]
+    in_app_include: list[str]
+    in_app_exclude: list[str]
+
+
+class Service(Answer):
+    """A service: an application that sends errors."""
+
+    id: int
+    name: str
+    slug: str
+    platform: Literal[PLATFORMS]
+    active: bool
+    ingest_settings: IngestSettings
+
+
 def _page(name: str, item: type[Answer]) -> type[Answer]:
     return create_model(name, __base__=Answer, __doc__=f"One page of {item.__name__} items; `total` counts them all.",
                         items=(list[item], ...), total=(int, ...), page=(int, Field(ge=1)),
@@ -383,9 +431,9 @@ DeveloperList = _listing("DeveloperList", Developer)
 WorkloadList = _listing("WorkloadList", WorkloadItem)
 TokenList = _listing("TokenList", Token)
 
-REQUESTS = (ErrorChange, Resolution, Assignment, EscalationRequest, OnCallChange)
+REQUESTS = (ErrorChange, Resolution, Assignment, EscalationRequest, OnCallChange, ServiceChange)
 ANSWERS = (ErrorDetail, Escalation, Developer, Stats, ErrorPage, OccurrencePage, PatternPage, NotificationPage,
-           ErrorList, DeveloperList, WorkloadList, Notification, TokenList, ClientDiscarded)
+           ErrorList, DeveloperList, WorkloadList, Notification, TokenList, ClientDiscarded, Service)
 
 
 class _Schema(GenerateJsonSchema):

@@ -107,3 +107,10 @@ def page(model, items: list, total: int, page_number: int, per_page: int):
 def listing(model, items: list):
     """A short list, every item in it (``schemas.DeveloperList``, ...)."""
     return model(items=items, total=len(items))
+
+
+def service(row) -> s.Service:
+    from app.ingest.settings import stored_settings
+
+    return s.Service(id=row.id, name=row.name, slug=row.slug, platform=row.platform, active=row.active,
+                     ingest_settings=s.IngestSettings(**stored_settings(row.ingest_settings).as_json()))

@@ -1,7 +1,7 @@
 """source maps: upload chunks, artifact bundles and their files (minified scripts, source maps)
 
 Revision ID: 0007
-Revises: 0005
+Revises: 0006
 Create Date: 2026-12-02 04:30:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 
 revision = "0007"
-down_revision = "0005"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 

@@ -9,6 +9,7 @@ import pytest
 
 from app.ingest.envelope import EnvelopeError, parse_envelope
 from app.ingest.fingerprint import compute_fingerprint
+from app.ingest.scrubbing import scrub_event, scrubber_for
 from app.ingest.sources.sentry import event_id_of, normalise
 
 # Shaped after @sentry/browser: no module, URL filenames, colno, no context lines.
@@ -46,7 +47,7 @@ def test_browser_event():
     assert incoming.frames[0]["in_app"] is False
     assert incoming.severity == "high"
     assert incoming.user == {"ip_address": "203.0.113.9"}
-    assert incoming.request["headers"]["Cookie"] == "[Filtered]"
+    assert incoming.request["headers"]["Cookie"] == "session=secret"  # filtered by prepare: test_scrubbing.py
     assert incoming.endpoint == "/cart"
     assert incoming.tags == {"locale": "de", "ab": "B", "handled": "no",
                              "mechanism": "auto.browser.global_handlers.onerror"}
@@ -173,6 +174,8 @@ def test_request_headers_as_pairs_and_response_status():
                                          "cookies": {"sid": "s"}},
              "contexts": {"response": {"status_code": 503}}}
     incoming = normalise(event, 1)
+    assert incoming.request["headers"] == {"Authorization": "Bearer t", "Accept": "*/*"}
+    scrub_event(incoming, scrubber_for(enabled=False))  # credentials go even with scrubbing off
     assert incoming.request["headers"] == {"Authorization": "[Filtered]", "Accept": "*/*"}
     assert incoming.request["cookies"] == "[Filtered]"
     assert incoming.endpoint == "POST /v1/orders"

@@ -128,9 +128,11 @@ def test_the_same_error_through_two_entry_points_is_one_error(client, service):
 
 
 def test_unknown_fields_are_kept(api, client, service):
-    response = hook(client, service, "mobile", {**FLUTTER_EVENT, "sessionId": "s-99", "battery": 0.12})
+    response = hook(client, service, "mobile", {**FLUTTER_EVENT, "screen": "checkout", "battery": 0.12,
+                                                "sessionId": "s-99"})
     extra = detail(api, response.json["error_id"])["latest_occurrence"]["extra"]
-    assert extra["sessionId"] == "s-99" and extra["battery"] == 0.12
+    assert extra["screen"] == "checkout" and extra["battery"] == 0.12
+    assert extra["sessionId"] == "[Filtered]"  # kept, and scrubbed like every field (docs/ingest.md)
 
 
 # --- authentication, routing, CORS ---------------------------------------------------------------

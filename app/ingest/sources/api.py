@@ -98,6 +98,7 @@ def normalise(payload: dict, service_id: int) -> IncomingError:
                              platform=platform, stack_trace=stack_trace, http_status=http_status_of(payload))
     if payload.get("frames") is not None:
         incoming.exceptions = error_chain(error_type, message, parse_frames(payload["frames"]))
+        incoming.client_in_app = True
     elif stack_trace:
         incoming.exceptions = detect_and_parse(stack_trace, platform)
         raised = incoming.exceptions[-1]

@@ -29,5 +29,6 @@ def normalise(payload: dict, service_id: int) -> IncomingError:
         exceptions[-1]["value"] = exceptions[-1].get("value") or message
     incoming = IncomingError(service_id=service_id, source="generic", error_type=error_type or "Error",
                              message=message, platform=platform, stack_trace=stack_trace,
-                             exceptions=exceptions, http_status=http_status_of(payload))
+                             exceptions=exceptions, http_status=http_status_of(payload),
+                             client_in_app=payload.get("frames") is not None)
     return apply_common_fields(incoming, payload, KNOWN)

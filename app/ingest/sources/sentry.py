@@ -21,9 +21,6 @@ DEFAULT_ENVIRONMENT = "production"
 MESSAGE_TYPE = "Message"
 MAX_BREADCRUMBS = 100
 AUTO_IP = ("{{auto}}", "{{ auto }}")
-SENSITIVE_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key",
-                               "x-sentry-auth", "x-csrftoken", "x-csrf-token", "x-xsrf-token"})
-FILTERED = "[Filtered]"
 # Kept as they came, for the error page (contexts: os, runtime, browser, device, trace ...).
 EXTRA_FIELDS = ("contexts", "sdk", "logger", "transaction", "dist")
 # The interface names of raven-era clients, which still post to /store/, read as Relay reads them
@@ -208,18 +205,17 @@ def _headers(value: Any) -> dict | None:
         value = {str(pair[0]): pair[1] for pair in value if isinstance(pair, (list, tuple)) and len(pair) == 2}
     if not isinstance(value, dict):
         return None
-    return {str(name): FILTERED if str(name).lower() in SENSITIVE_HEADERS else item for name, item in value.items()}
+    return {str(name): item for name, item in value.items()}
 
 
 def _request(value: Any) -> dict | None:
-    """The request, with credentials filtered (an SDK with send_default_pii sends them)."""
+    """The request, its headers as an object. Credentials (an SDK with send_default_pii sends them) are
+    filtered with the rest of the event's sensitive data, by app/ingest/scrubbing.py."""
     if not isinstance(value, dict):
         return None
     request = clean_json(value)
     if "headers" in request:
         request["headers"] = _headers(request["headers"])
-    if request.get("cookies"):
-        request["cookies"] = FILTERED
     return request
 
 
@@ -275,7 +271,8 @@ def normalise(event: dict, service_id: int, *, event_id: str | None = None,
 
     limit_event_vars(chain)  # each frame's local variables are bounded; so are all of them together
     incoming = IncomingError(service_id=service_id, source="sentry", error_type=truncate(error_type, 255),
-                             message=message, exceptions=chain, http_status=_http_status(event))
+                             message=message, exceptions=chain, http_status=_http_status(event),
+                             client_in_app=True)
     incoming.event_id = event_id or event_id_of(event)
     level = event.get("level")
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.ingest.in_app import is_library
 from app.ingest.stacktraces.frames import (
     MAX_FRAMES,
     _abs_path,
@@ -15,8 +16,6 @@ from app.ingest.stacktraces.frames import (
     make_frame,
 )
 
-NOT_IN_APP = ("dart:", "package:flutter/", "package:flutter_test/", "packages/flutter/", "packages/flutter_test/",
-              "dart-sdk/", "org-dartlang-sdk:", "lib/_engine/", "lib/_internal/")
 LOG_PREFIXES = ("E/flutter", "I/flutter", "W/flutter", "D/flutter", "E/DartVM")
 HEADER_PREFIXES = ("Unhandled Exception: ", "Unhandled exception: ", "Uncaught Error: ", "Uncaught exception: ",
                    "Error: ")
@@ -24,7 +23,7 @@ SKIP_HEADERS = ("Unhandled exception:", "Unhandled Exception:", "Stack trace:", 
 
 
 def _in_app(filename: str) -> bool:
-    return not filename.startswith(NOT_IN_APP)
+    return not is_library(path=filename)
 
 
 def _module(filename: str) -> str | None:

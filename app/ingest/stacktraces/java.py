@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from app.ingest.in_app import is_library
 from app.ingest.stacktraces.frames import (
     MAX_FRAMES,
     _cap_chain,
@@ -17,16 +18,11 @@ from app.ingest.stacktraces.frames import (
     make_frame,
 )
 
-NOT_IN_APP = (
-    "java.", "javax.", "jdk.", "sun.", "com.sun.", "kotlin.", "kotlinx.", "scala.", "org.springframework.",
-    "org.apache.", "org.hibernate.", "io.netty.", "reactor.", "com.fasterxml.", "ch.qos.logback.", "org.slf4j.",
-    "jakarta.", "org.junit.",
-)
 TYPE_SUFFIXES = ("Exception", "Error", "Throwable", "Failure", "Fault")
 
 
 def _in_app(class_name: str | None) -> bool:
-    return not (class_name or "").startswith(NOT_IN_APP)
+    return not is_library(module=class_name)
 
 
 def _frame(class_name: str | None, method: str | None, filename: str | None, lineno: int | None) -> dict:

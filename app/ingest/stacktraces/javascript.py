@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.ingest.in_app import is_library
 from app.ingest.stacktraces.frames import (
     MAX_FRAMES,
     _abs_path,
@@ -15,18 +16,15 @@ from app.ingest.stacktraces.frames import (
     make_frame,
 )
 
-NOT_IN_APP_PARTS = ("node_modules", "node:internal", "<anonymous>", "[native code]", "/vendor", "vendors~",
-                    "chunk-vendors", "polyfills", "chrome-extension://", "moz-extension://",
-                    "safari-extension://", "safari-web-extension://", "webpack/bootstrap")
-NOT_IN_APP_NAMES = ("native", "<anonymous>", "[native code]", "")
 UNCAUGHT_PREFIXES = ("Uncaught (in promise) ", "Uncaught ")
 ERROR_SUFFIXES = ("Error", "Exception")
 
 
 def _in_app(filename: str) -> bool:
-    if filename in NOT_IN_APP_NAMES or filename.startswith(("node:", "internal/", "index ")):
+    # Node's own modules are printed as bare "internal/..." paths, and "index 0" is a Promise.all slot.
+    if not filename or filename.startswith(("internal/", "index ")):
         return False
-    return not any(part in filename for part in NOT_IN_APP_PARTS)
+    return not is_library(path=filename)
 
 
 def _location_frame(function: str | None, location: str) -> dict:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from app.ingest.in_app import is_library
 from app.ingest.stacktraces.frames import (
     MAX_CHAIN,
     MAX_FRAMES,
@@ -32,8 +33,7 @@ MAIN = "{main}"
 
 
 def _in_app(filename: str) -> bool:
-    path = filename.replace("\\", "/")
-    return bool(filename) and "/vendor/" not in path and filename != INTERNAL and not path.startswith("vendor/")
+    return bool(filename) and not is_library(path=filename)
 
 
 def _split_class(name: str | None) -> tuple[str | None, str | None]:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from app.ingest.in_app import is_library
 from app.ingest.stacktraces.frames import (
     _abs_path,
     _cap_chain,
@@ -18,13 +19,11 @@ CHAIN_MARKERS = (
     "During handling of the above exception, another exception occurred:",
     "The above exception was the direct cause of the following exception:",
 )
-NOT_IN_APP = ("site-packages", "dist-packages", "/lib/python3", "<frozen")
 MARKER_CHARS = frozenset("^~- ")
 
 
 def _in_app(filename: str) -> bool:
-    path = filename.replace("\\", "/").lower()
-    return not any(marker in path for marker in NOT_IN_APP)
+    return not is_library(path=filename)
 
 
 def _module_from_path(filename: str) -> str | None:

@@ -5,6 +5,7 @@ from flask import current_app, flash, redirect, render_template, request, url_fo
 from sqlalchemy import select
 
 from app.extensions import db
+from app.ingest.settings import LIST_FIELDS, lines, stored_settings
 from app.models import PLATFORMS, ROLES, WEBHOOK_EVENTS, Developer, ScheduledJob, Service, WebhookSubscription
 from app.accounts import developers as accounts
 from app.triage import permissions
@@ -67,10 +68,34 @@ def settings_services():
 
 @bp.get("/settings/services/<int:service_id>")
 def settings_service(service_id: int):
-    service = _service_or_404(service_id)
+    return _service_page(_service_or_404(service_id))
+
+
+def _service_page(service: Service, problem: accounts.AccountError | None = None, form=None):
     base = current_app.config["BASE_URL"]
+    settings = stored_settings(service.ingest_settings)
+    if form is None:
+        form = {"scrub_data": settings.scrub_data,
+                **{name: "\n".join(getattr(settings, name)) for name in LIST_FIELDS}}
     return render_template("dashboard/settings_service.html", service=service, dsn=dsn_for(service), base=base,
-                           webhook_sources=WEBHOOK_SOURCES, discarded=discards.client_discarded(service.id))
+                           webhook_sources=WEBHOOK_SOURCES, discarded=discards.client_discarded(service.id),
+                           ingest_form=form, problem=problem), 400 if problem else 200
+
+
+@bp.post("/settings/services/<int:service_id>/ingest-settings")
+def update_ingest_settings(service_id: int):
+    """The settings form: one entry per line; the same rules as the API's (app/ingest/settings.py)."""
+    service = _service_or_404(service_id)
+    changes = {"scrub_data": request.form.get("scrub_data") == "on",
+               **{name: lines(request.form.get(name)) for name in LIST_FIELDS}}
+    try:
+        accounts.update_ingest_settings(service, changes, actor())
+    except accounts.AccountError as exc:
+        db.session.rollback()
+        form = {"scrub_data": changes["scrub_data"], **{name: request.form.get(name, "") for name in LIST_FIELDS}}
+        return _service_page(service, exc, form)
+    flash(f"Ingest settings of {service.name} saved; new events follow them.", "ok")
+    return redirect(url_for("dashboard.settings_service", service_id=service.id), code=303)
 
 
 @bp.post("/settings/services/<int:service_id>/rotate-key")

@@ -133,7 +133,7 @@ def ingest_json(normalise) -> tuple[RecordResult, IncomingError]:
         raise ApiError(400, exc.message, field=exc.field, code=exc.code) from None
     incoming.platform = incoming.platform or service.platform
     incoming.raw_payload = raw_payload_text(body, current_app.config["MAX_RAW_PAYLOAD_BYTES"])
-    return submit_error(incoming), incoming
+    return submit_error(incoming, service.settings), incoming
 
 
 def record_response(result: RecordResult) -> tuple[dict, int]:

@@ -116,7 +116,7 @@ def _record(service: IngestService, event: dict, raw: bytes, *, envelope_event_i
     incoming.raw_payload = raw_payload_text(raw, current_app.config["MAX_RAW_PAYLOAD_BYTES"])
     if user_report:
         incoming.extra["user_report"] = clean_json(user_report)
-    submit_error(incoming)
+    submit_error(incoming, service.settings)
     return {"id": uuid.UUID(event_id).hex}
 
 
