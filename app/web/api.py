@@ -15,6 +15,7 @@ from app.reports import errors as queries
 from app.reports import team
 from app.triage import changes as triage
 from app.web import schemas
+from app.web import schemas_services
 from app.web import serializers as out
 from app.web.errors import ApiError, register_json_errors
 from app.web.ingest.common import ingest_json, parse_json_object, read_body, record_response
@@ -193,7 +194,7 @@ def client_discarded(service_id: int):
     if service is None:
         raise ApiError(404, f"no service with id {service_id}")
     days = queries.parse_int_arg(request.args.get("days"), "days", 30, 1, discards.MAX_DAYS)
-    return schemas.dump(schemas.ClientDiscarded(service=service.slug, **discards.client_discarded(service.id, days)))
+    return schemas.dump(schemas_services.ClientDiscarded(service=service.slug, **discards.client_discarded(service.id, days)))
 
 
 # --- patterns and notifications ----------------------------------------------------------------

@@ -19,7 +19,7 @@ from app.web import openapi_ingest as ingest
 from app.web import openapi_security
 from app.web import openapi_sourcemaps as sourcemaps
 from app.web.openapi_ingest import STR, UUID, json_content, parameter_ref, ref, response_ref
-from app.web.schemas import component_schemas
+from app.web.schema_document import component_schemas
 
 ERROR_SORTS = tuple(SORTS)
 INT = {"type": "integer"}

@@ -16,10 +16,9 @@ import datetime as dt
 from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, WithJsonSchema, create_model
-from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
-from app.ingest.settings import MAX_ENTRIES, MAX_ENTRY_CHARS
-from app.models import CHANNELS, KINDS, NOTIFICATION_STATUSES, PLATFORMS, ROLES, SEVERITIES, STATUSES
+
+from app.models import CHANNELS, KINDS, NOTIFICATION_STATUSES, ROLES, SEVERITIES, STATUSES
 from app.models.notification import ANSWER_EXCERPT_LIMIT, ATTEMPT_OUTCOMES
 from app.web.errors import ApiError
 
@@ -41,7 +40,7 @@ JsonObject = dict[str, Any]
 DeveloperId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
-def _absent_not_null(schema: dict) -> None:
+def absent_not_null(schema: dict) -> None:
     # Absent means "leave it"; null is not a value of these fields, so the schema shows no default.
     schema.pop("default", None)
 
@@ -57,8 +56,8 @@ class ErrorChange(Body):
 
     model_config = ConfigDict(extra="forbid")
 
-    status: Status = Field(None, json_schema_extra=_absent_not_null)
-    severity: Severity = Field(None, json_schema_extra=_absent_not_null)
+    status: Status = Field(None, json_schema_extra=absent_not_null)
+    severity: Severity = Field(None, json_schema_extra=absent_not_null)
     assigned_to: DeveloperId | None = Field(None, description="A developer id; null unassigns.")
     note: str | None = Field(None, description="Resolution note with status `resolved`.")
 
@@ -79,32 +78,6 @@ class EscalationRequest(Body):
 
 class OnCallChange(Body):
     on_call: bool
-
-
-Entries = Annotated[list[Annotated[str, Field(min_length=1, max_length=MAX_ENTRY_CHARS)]] | None,
-                    Field(max_length=MAX_ENTRIES)]
-
-
-class IngestSettingsChange(Body):
-    """A service's data scrubbing and in-app rules; absent fields are kept, null clears a list. Checked by
-    the rules of app/ingest/settings.py (the dashboard's form uses the same)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    scrub_data: bool = Field(None, description="On by default; off, only credential headers and cookies "
-                             "are filtered.", json_schema_extra=_absent_not_null)
-    sensitive_fields: Entries = Field(None, description="Words: a key containing one is scrubbed too.")
-    safe_fields: Entries = Field(None, description="Keys never scrubbed (whole, case-insensitive).")
-    in_app_include: Entries = Field(None, description="Prefixes (modules, packages, namespaces, paths) in app.")
-    in_app_exclude: Entries = Field(None, description="Prefixes whose frames are not in app.")
-
-
-class ServiceChange(Body):
-    """Change a service (admins only)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    ingest_settings: IngestSettingsChange
 
 
 B = TypeVar("B", bound=Body)
@@ -367,27 +340,6 @@ class Token(Answer):
     revoked_at: Time | None = Field(description="A revoked token is refused (401) from then on.")
 
 
-class IngestSettings(Answer):
-    """A service's data scrubbing and in-app rules (docs/ingest.md)."""
-
-    scrub_data: bool
-    sensitive_fields: list[str]
-    safe_fields: list[str]
-    in_app_include: list[str]
-    in_app_exclude: list[str]
-
-
-class Service(Answer):
-    """A service: an application that sends errors."""
-
-    id: int
-    name: str
-    slug: str
-    platform: Literal[PLATFORMS]
-    active: bool
-    ingest_settings: IngestSettings
-
-
 def _page(name: str, item: type[Answer]) -> type[Answer]:
     return create_model(name, __base__=Answer, __doc__=f"One page of {item.__name__} items; `total` counts them all.",
                         items=(list[item], ...), total=(int, ...), page=(int, Field(ge=1)),
@@ -399,29 +351,6 @@ def _listing(name: str, item: type[Answer]) -> type[Answer]:
                         items=(list[item], ...), total=(int, ...))
 
 
-class DiscardCount(Answer):
-    reason: str = Field(description="Why the SDK dropped them: `sample_rate`, `before_send`, `queue_overflow`, "
-                                    "`ratelimit_backoff`, `network_error` ...")
-    category: str = Field(description="What it dropped: `error`, `transaction`, `span`, `session`, `attachment` ...")
-    quantity: int
-
-
-class DiscardDay(DiscardCount):
-    day: dt.date = Field(description="The UTC day the client report was received.")
-
-
-class ClientDiscarded(Answer):
-    """What a service's Sentry SDKs dropped before sending, as their client reports say."""
-
-    service_id: int
-    service: str
-    days: int
-    since: dt.date = Field(description="The first day counted (today is the last).")
-    total: int
-    by_reason: list[DiscardCount] = Field(description="Over the window, most first.")
-    per_day: list[DiscardDay] = Field(description="Newest day first.")
-
-
 ErrorPage = _page("ErrorPage", ErrorSummary)
 OccurrencePage = _page("OccurrencePage", Occurrence)
 PatternPage = _page("PatternPage", Pattern)
@@ -430,28 +359,6 @@ ErrorList = _listing("ErrorList", ErrorSummary)
 DeveloperList = _listing("DeveloperList", Developer)
 WorkloadList = _listing("WorkloadList", WorkloadItem)
 TokenList = _listing("TokenList", Token)
-
-REQUESTS = (ErrorChange, Resolution, Assignment, EscalationRequest, OnCallChange, ServiceChange)
-ANSWERS = (ErrorDetail, Escalation, Developer, Stats, ErrorPage, OccurrencePage, PatternPage, NotificationPage,
-           ErrorList, DeveloperList, WorkloadList, Notification, TokenList, ClientDiscarded, Service)
-
-
-class _Schema(GenerateJsonSchema):
-    """Schemas without the titles pydantic derives from names (the component names say it)."""
-
-    def field_title_should_be_set(self, schema) -> bool:
-        return False
-
-
-def component_schemas() -> dict[str, dict]:
-    """The OpenAPI component schemas of every request and answer model, keyed by model name."""
-    _, top = models_json_schema([(m, "validation") for m in REQUESTS] + [(m, "serialization") for m in ANSWERS],
-                                ref_template=REF_TEMPLATE, schema_generator=_Schema)
-    schemas = top["$defs"]
-    for schema in schemas.values():
-        schema.pop("title", None)
-    return schemas
-
 
 def dump(answer: Answer) -> dict:
     """An answer as the JSON-ready dict Flask sends."""

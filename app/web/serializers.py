@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.triage import permissions
 from app.web import schemas as s
+from app.web import schemas_services
 
 
 def developer_brief(developer) -> s.DeveloperBrief | None:
@@ -109,8 +110,9 @@ def listing(model, items: list):
     return model(items=items, total=len(items))
 
 
-def service(row) -> s.Service:
+def service(row) -> schemas_services.Service:
     from app.ingest.settings import stored_settings
 
-    return s.Service(id=row.id, name=row.name, slug=row.slug, platform=row.platform, active=row.active,
-                     ingest_settings=s.IngestSettings(**stored_settings(row.ingest_settings).as_json()))
+    return schemas_services.Service(
+        id=row.id, name=row.name, slug=row.slug, platform=row.platform, active=row.active,
+        ingest_settings=schemas_services.IngestSettings(**stored_settings(row.ingest_settings).as_json()))

@@ -1,0 +1,33 @@
+"""Every request and answer model of the JSON API as OpenAPI component schemas, generated together so
+they share one set of definitions."""
+from __future__ import annotations
+
+from pydantic.json_schema import GenerateJsonSchema, models_json_schema
+
+from app.web.schemas import (
+    REF_TEMPLATE, Assignment, Developer, DeveloperList, ErrorChange, ErrorDetail, ErrorList, ErrorPage, Escalation,
+    EscalationRequest, Notification, NotificationPage, OccurrencePage, OnCallChange, PatternPage, Resolution, Stats,
+    TokenList, WorkloadList,
+)
+from app.web.schemas_services import ClientDiscarded, Service, ServiceChange
+
+REQUESTS = (ErrorChange, Resolution, Assignment, EscalationRequest, OnCallChange, ServiceChange)
+ANSWERS = (ErrorDetail, Escalation, Developer, Stats, ErrorPage, OccurrencePage, PatternPage, NotificationPage,
+           ErrorList, DeveloperList, WorkloadList, Notification, TokenList, ClientDiscarded, Service)
+
+
+class _Schema(GenerateJsonSchema):
+    """Schemas without the titles pydantic derives from names (the component names say it)."""
+
+    def field_title_should_be_set(self, schema) -> bool:
+        return False
+
+
+def component_schemas() -> dict[str, dict]:
+    """The OpenAPI component schemas of every request and answer model, keyed by model name."""
+    _, top = models_json_schema([(m, "validation") for m in REQUESTS] + [(m, "serialization") for m in ANSWERS],
+                                ref_template=REF_TEMPLATE, schema_generator=_Schema)
+    schemas = top["$defs"]
+    for schema in schemas.values():
+        schema.pop("title", None)
+    return schemas

@@ -1,0 +1,81 @@
+"""The JSON API's schemas of services: their ingest settings and what their SDKs dropped (the rest of
+the API's schemas are in app/web/schemas.py, whose Body and Answer these build on)."""
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field
+
+from app.ingest.settings import MAX_ENTRIES, MAX_ENTRY_CHARS
+from app.models import PLATFORMS
+from app.web.schemas import Answer, Body, absent_not_null
+
+Entries = Annotated[list[Annotated[str, Field(min_length=1, max_length=MAX_ENTRY_CHARS)]] | None,
+                    Field(max_length=MAX_ENTRIES)]
+
+
+class IngestSettingsChange(Body):
+    """A service's data scrubbing and in-app rules; absent fields are kept, null clears a list. Checked by
+    the rules of app/ingest/settings.py (the dashboard's form uses the same)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    scrub_data: bool = Field(None, description="On by default; off, only credential headers and cookies "
+                             "are filtered.", json_schema_extra=absent_not_null)
+    sensitive_fields: Entries = Field(None, description="Words: a key containing one is scrubbed too.")
+    safe_fields: Entries = Field(None, description="Keys never scrubbed (whole, case-insensitive).")
+    in_app_include: Entries = Field(None, description="Prefixes (modules, packages, namespaces, paths) in app.")
+    in_app_exclude: Entries = Field(None, description="Prefixes whose frames are not in app.")
+
+
+class ServiceChange(Body):
+    """Change a service (admins only)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ingest_settings: IngestSettingsChange
+
+
+class IngestSettings(Answer):
+    """A service's data scrubbing and in-app rules (docs/ingest.md)."""
+
+    scrub_data: bool
+    sensitive_fields: list[str]
+    safe_fields: list[str]
+    in_app_include: list[str]
+    in_app_exclude: list[str]
+
+
+class Service(Answer):
+    """A service: an application that sends errors."""
+
+    id: int
+    name: str
+    slug: str
+    platform: Literal[PLATFORMS]
+    active: bool
+    ingest_settings: IngestSettings
+
+
+class DiscardCount(Answer):
+    reason: str = Field(description="Why the SDK dropped them: `sample_rate`, `before_send`, `queue_overflow`, "
+                                    "`ratelimit_backoff`, `network_error` ...")
+    category: str = Field(description="What it dropped: `error`, `transaction`, `span`, `session`, `attachment` ...")
+    quantity: int
+
+
+class DiscardDay(DiscardCount):
+    day: dt.date = Field(description="The UTC day the client report was received.")
+
+
+class ClientDiscarded(Answer):
+    """What a service's Sentry SDKs dropped before sending, as their client reports say."""
+
+    service_id: int
+    service: str
+    days: int
+    since: dt.date = Field(description="The first day counted (today is the last).")
+    total: int
+    by_reason: list[DiscardCount] = Field(description="Over the window, most first.")
+    per_day: list[DiscardDay] = Field(description="Newest day first.")
