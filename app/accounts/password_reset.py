@@ -4,7 +4,10 @@ The link carries a token signed with SECRET_KEY that names the developer and bin
 version and a fingerprint of their password hash: it expires after ``MAX_AGE_SECONDS``, and works
 once, since using it sets a new password (a new hash, a raised session version). Asking for a link
 answers the same whether or not the address belongs to anyone; the mail is sent off the request
-thread, so the answer takes no longer for a real address either.
+thread, so the answer takes no longer for a real address either. At most ``MAILS_PER_HOUR`` links are
+mailed to one account an hour (counted in app/platform/kv, shared by the web processes with Redis),
+so the form cannot be used to flood someone's inbox; further requests are answered the same and
+logged.
 """
 from __future__ import annotations
 
@@ -22,12 +25,15 @@ from app.accounts.developers import AccountError, developer_by_email
 from app.notify.channels import email as email_channel
 from app.notify.channels import is_configured
 from app.notify.channels.base import Message
+from app.platform import kv
 from app.platform.audit import record_audit
 
 log = logging.getLogger("heartwatch.auth")
 SALT = "heartwatch.password-reset"
 MAX_AGE_SECONDS = 3600
 MAX_TOKEN_LENGTH = 512
+MAILS_PER_HOUR = 3
+KEY_PREFIX = "heartwatch:password-reset:"
 
 
 def available() -> bool:
@@ -76,6 +82,10 @@ def request_reset(email: str, link_for) -> None:
     developer = developer_by_email(email)
     if developer is None or not developer.active or not developer.password_hash:
         return
+    if not _within_hourly_mails(developer):
+        log.warning("password reset for developer %s not mailed: %d links mailed this hour already",
+                    developer.id, MAILS_PER_HOUR)
+        return
     token = make_token(developer)
     context = {"developer": developer, "url": link_for(token), "minutes": MAX_AGE_SECONDS // 60}
     message = Message(channel="email", to=developer.email, subject="Reset your Heartwatch password",
@@ -85,6 +95,19 @@ def request_reset(email: str, link_for) -> None:
     db.session.commit()
     channel = email_channel.EmailChannel.from_config(current_app.config)
     threading.Thread(target=_send, args=(channel, message, developer.id), daemon=True).start()
+
+
+def _within_hourly_mails(developer: Developer) -> bool:
+    try:
+        return kv.store().incr(f"{KEY_PREFIX}{developer.id}", 1, 3600) <= MAILS_PER_HOUR
+    except Exception:  # Redis down: the link still goes out (a locked-out user is worse than one more mail)
+        log.warning("could not count password reset mails; mailing this one", exc_info=True)
+        return True
+
+
+def forget_requests() -> None:
+    """Forget the hourly counts (between tests)."""
+    kv.store().delete_prefix(KEY_PREFIX)
 
 
 def _send(channel: email_channel.EmailChannel, message: Message, developer_id: int) -> None:

@@ -18,6 +18,7 @@ OLD = "correct horse battery"
 @pytest.fixture(autouse=True)
 def mail(app, smtp_server):
     sign_in.reset_local_state()
+    password_reset.forget_requests()
     smtp_server.configure(app.config)
     return smtp_server
 
@@ -117,3 +118,13 @@ def test_disabled_accounts_get_no_mail(visitor, lead, mail):
     ask(visitor, lead.email)
     ask(visitor, "\x00@example.test")
     assert mail.wait_for(1, timeout=1.5) == []
+
+
+def test_one_account_gets_at_most_three_links_an_hour(visitor, lead, mail):
+    for _ in range(6):
+        assert ask(visitor.new(), lead.email).status_code == 303  # the same answer every time
+    assert len(mail.wait_for(password_reset.MAILS_PER_HOUR)) == password_reset.MAILS_PER_HOUR
+    assert mail.wait_for(password_reset.MAILS_PER_HOUR + 1, timeout=1.5)[password_reset.MAILS_PER_HOUR:] == []
+    from app.platform import kv
+
+    assert 3500 < kv.store().ttl(f"{password_reset.KEY_PREFIX}{lead.id}") <= 3600  # the count ends with the hour
