@@ -80,8 +80,8 @@ def test_the_rules_decide_grouping_and_the_culprit():
     plain, ruled = _sentry_frames(*frames), _sentry_frames(*frames)
     apply_in_app(plain, rules_for())
     apply_in_app(ruled, rules_for(("org.postgresql",), ("com.acme",)))
-    assert culprit(plain) == "count in com.acme.Orders"
-    assert culprit(ruled) == "execute in org.postgresql.jdbc.PgStatement"
+    assert culprit(plain) == "com.acme.Orders.count (Unknown Source)"  # as Java prints a frame without its file
+    assert culprit(ruled) == "org.postgresql.jdbc.PgStatement.execute (Unknown Source)"
     assert compute_fingerprint(plain) != compute_fingerprint(ruled)
 
 

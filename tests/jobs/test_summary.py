@@ -55,6 +55,8 @@ def test_the_summary_shows_yesterday_by_service_and_severity_and_writes_the_roll
     with time_machine.travel(utc(9), tick=False):
         triage.resolve_error(db.session.get(ErrorLog, fixed.error_id), lead)
 
+    with time_machine.travel(dt.datetime(2026, 5, 5, 5, 0, tzinfo=dt.timezone.utc), tick=False):  # 07:00 Zurich
+        assert "generate_daily_error_summary" not in claim_due()  # the worker's first tick: not yet its time
     with time_machine.travel(dt.datetime(2026, 5, 5, 6, 1, tzinfo=dt.timezone.utc), tick=False):  # 08:01 Zurich
         assert "generate_daily_error_summary" in claim_due()
         result = generate_daily_summary()
@@ -92,7 +94,8 @@ def test_the_summary_is_due_at_eight_local_time_once_a_day(app, readers):
         with time_machine.travel(moment, tick=False):
             return "generate_daily_error_summary" in claim_due()
 
-    assert due(dt.datetime(2026, 5, 5, 5, 58, tzinfo=dt.timezone.utc))  # first start: yesterday's 08:00 is owed
+    # First start: not at once (yesterday's 08:00 was before the worker was first seen), but at 08:00.
+    assert not due(dt.datetime(2026, 5, 5, 5, 58, tzinfo=dt.timezone.utc))
     assert not due(dt.datetime(2026, 5, 5, 5, 59, tzinfo=dt.timezone.utc))  # 07:59 in Zurich
     assert due(dt.datetime(2026, 5, 5, 6, 0, tzinfo=dt.timezone.utc))  # 08:00 in Zurich
     assert not due(dt.datetime(2026, 5, 5, 6, 15, tzinfo=dt.timezone.utc))
