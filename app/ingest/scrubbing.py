@@ -328,9 +328,12 @@ def _headers(request: dict) -> int:
 DERIVED_EXTRA = ("log_message", "user_report")
 
 
-def _text_field(scrubber: Scrubber, holder, name: str, item: bool = False) -> int:
+def _text_field(scrubber: Scrubber, holder, name: str, item: bool = False, clean_source: str | None = None) -> int:
+    """Scrub one text the normalisers made; ``clean_source`` is a raw payload known to hold nothing to
+    filter, and a text found in it verbatim holds nothing either (no card number can be in it, and a
+    sensitive ``key=value`` in it would have made the payload unclean)."""
     value = holder.get(name) if item else getattr(holder, name)
-    if type(value) is not str:
+    if type(value) is not str or (clean_source is not None and value in clean_source):
         return 0
     scrubbed = scrubber.text(value)
     if scrubbed is value:
@@ -377,6 +380,8 @@ def scrub_event(incoming: IncomingError, scrubber: Scrubber | None = None) -> in
         if scrubbed is not raw:
             incoming.raw_payload = scrubbed
             count += 1
+    source = raw if whole_and_clean else None
     for exception in incoming.exceptions:
-        count += _text_field(scrubber, exception, "value", item=True)
-    return count + _text_field(scrubber, incoming, "message") + _text_field(scrubber, incoming, "stack_trace")
+        count += _text_field(scrubber, exception, "value", item=True, clean_source=source)
+    return (count + _text_field(scrubber, incoming, "message", clean_source=source)
+            + _text_field(scrubber, incoming, "stack_trace", clean_source=source))
