@@ -330,6 +330,7 @@ def _sentry_operation(kind: str) -> dict:
             "200": {"description": "Accepted.", "content": json_content(ref("SentryAccepted"))},
             "400": response_ref("BadRequest"),
             "403": error_response("Missing key, or not a key of this service."),
+            "404": error_response("The service id in the path is not a whole number."),
             "413": error_response("Envelope or event too large."),
             "415": response_ref("UnsupportedMediaType"),
             "429": {**RESPONSES["RateLimited"], "headers": {

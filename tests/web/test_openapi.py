@@ -102,6 +102,16 @@ def test_ingest_operations_document_every_error_answer(document):
     assert "Retry-After" in rate_limited["headers"]
 
 
+def test_the_sentry_routes_document_the_404_of_a_malformed_service_id(client, document):
+    sentry_paths = [path for path in document["paths"] if path.startswith("/api/{service_id}/")]
+    assert {"/api/{service_id}/store/", "/api/{service_id}/envelope/", "/api/{service_id}/security/"} <= set(
+        sentry_paths)
+    for path in sentry_paths:
+        answer = client.post(path.replace("{service_id}", "abc") + "?sentry_key=0", data=b"{}")
+        assert answer.status_code == 404 and answer.is_json, path
+        assert "404" in document["paths"][path]["post"]["responses"], path
+
+
 def test_examples_match_their_schemas_and_are_accepted(client, service, document):
     checked = 0
     for path, item in document["paths"].items():
