@@ -35,6 +35,7 @@ def test_the_security_page_lists_reports_and_the_error_list_does_not(client, lea
     login(client, lead)
     page = client.get("/security").get_data(as_text=True)
     assert "Security reports" in page
+    assert "report" in page.split("With selected")[0].split("</strong>", 1)[-1][:40]  # "N report(s)", not "errors"
     assert "Blocked &#39;script&#39; from &#39;cdn.evil.example&#39;" in page
     assert "CartError" not in page
     errors = client.get("/errors").get_data(as_text=True)
