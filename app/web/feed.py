@@ -50,6 +50,8 @@ def check_handshake():
     # Refused before the upgrade: the browser sees a failed handshake and the socket never opens.
     if not current_user.is_authenticated:
         return error_response(401, "sign in to open the live feed")
+    if current_user.must_change_password:  # as every dashboard page: a generated password is replaced first
+        return error_response(403, "choose a new password first")
     if not origin_allowed(request.headers.get("Origin")):
         return error_response(403, "the live feed opens only from the dashboard", "Origin")
     return None

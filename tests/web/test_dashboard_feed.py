@@ -110,6 +110,20 @@ def test_the_feed_refuses_a_visitor_who_is_not_signed_in(live_server):
     assert refused.value.status_code == 401
 
 
+def test_the_feed_waits_for_a_generated_password_to_be_replaced(live_server, lead):
+    lead.must_change_password = True
+    db.session.commit()
+    session = signed_in_session(live_server, lead.email)
+    cookie = "; ".join(f"{c.name}={c.value}" for c in session.cookies)
+    try:
+        ws = BrowserLikeClient.connect(ws_url(live_server), headers={"Cookie": cookie, "Origin": live_server})
+    except HandshakeRefused as refused:
+        assert refused.status_code == 403
+    else:
+        ws.close()
+        pytest.fail("the live feed opened before the generated password was replaced")
+
+
 @pytest.mark.parametrize("origin", ["http://evil.example", None, "null"])
 def test_the_feed_refuses_another_origin(live_server, lead, origin):
     session = signed_in_session(live_server, lead.email)
