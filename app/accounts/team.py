@@ -127,6 +127,16 @@ def set_active(developer: Developer, active: bool, actor: Developer) -> Develope
     return developer
 
 
+def end_sessions_of(developer: Developer, actor: Developer) -> Developer:
+    """Sign a user out everywhere, their account left as it is (admins only): a lost laptop, a
+    shared browser."""
+    if not permissions.is_admin(actor):
+        raise TeamError("only admins end other users' sessions", status=403)
+    sessions.end_sessions(developer, actor, "ended by an admin")
+    db.session.commit()
+    return developer
+
+
 def _last_admin(developer: Developer) -> bool:
     others = db.session.execute(
         select(Developer.id).where(Developer.role == "admin", Developer.active.is_(True), Developer.id != developer.id)

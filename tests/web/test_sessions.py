@@ -93,6 +93,29 @@ def test_disabling_from_the_users_page_ends_the_session(visitor, lead):
     assert not visitor.new(copy).signed_in()
 
 
+def test_an_admin_signs_a_user_out_everywhere_and_the_account_stays(visitor, lead):
+    admin = make_developer("Ada Admin", role="admin")
+    visitor.login(lead.email, remember="1")
+    copy = visitor.cookies()
+    admin_browser = visitor.new()
+    admin_browser.login(admin.email)
+    assert "Sign out everywhere" in admin_browser.get("/settings/users").text
+    assert admin_browser.post(f"/settings/users/{lead.id}", {"end_sessions": "1"}).status_code == 303
+    assert not visitor.new(copy).signed_in() and not visitor.new({"remember_token": copy["remember_token"]}).signed_in()
+    db.session.expire_all()
+    assert lead.active and admin_browser.signed_in()
+    assert visitor.new().login(lead.email) is not None  # the account signs in again
+    audit = db.session.query(AuditEvent).filter_by(action="developer.sessions_ended", object_id=str(lead.id)).one()
+    assert audit.details == {"reason": "ended by an admin"}
+
+
+def test_only_admins_sign_others_out(lead):
+    other = make_developer("Other")
+    with pytest.raises(team.TeamError) as refused:
+        team.end_sessions_of(other, lead)
+    assert refused.value.status == 403
+
+
 def _session_cookie(app, data: dict) -> str:
     """A session cookie signed with the app's key, as Flask makes them."""
     return app.session_interface.get_signing_serializer(app).dumps(data)

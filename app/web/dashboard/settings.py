@@ -132,13 +132,17 @@ def _users_page(problem: team.TeamError | None = None, form=None):
 
 @bp.post("/settings/users/<int:developer_id>")
 def settings_user_update(developer_id: int):
-    """Change a user's role or switch the account on or off."""
+    """Change a user's role, switch the account on or off, or sign the user out everywhere."""
     developer = developer_or_404(developer_id)
     try:
         if "role" in request.form:
             team.set_role(developer, request.form["role"], actor())
         if "active" in request.form:
             team.set_active(developer, request.form["active"] == "1", actor())
+        if "end_sessions" in request.form:
+            team.end_sessions_of(developer, actor())
+            flash(f"{developer.name} is signed out everywhere.", "ok")
+            return redirect(url_for("dashboard.settings_users"), code=303)
     except team.TeamError as exc:
         db.session.rollback()
         return _users_page(exc)
