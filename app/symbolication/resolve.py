@@ -185,8 +185,9 @@ def _has_release_artifacts(service_id: int, release: str) -> bool:
     key = ("release?", service_id, release)
     known = cache().get(key)
     if known is MISSING:
-        known = db.session.execute(select(exists().where(
-            ArtifactFile.service_id == service_id, ArtifactFile.release == release))).scalar()
+        with db.engine.connect() as connection:  # see _content
+            known = connection.execute(select(exists().where(
+                ArtifactFile.service_id == service_id, ArtifactFile.release == release))).scalar()
         cache().put(key, known, ttl=NOTHING_TTL)
     return bool(known)
 
@@ -209,9 +210,15 @@ def _parsed(key, load) -> ParsedMap | None:
     return parsed
 
 
-def _content(*conditions) -> tuple[bytes | None, ArtifactFile | None]:
-    row = db.session.execute(select(ArtifactFile).where(*conditions).order_by(ArtifactFile.id.desc())
-                             .limit(1)).scalar_one_or_none()
+def _content(*conditions):
+    """The newest stored file matching ``conditions``: (its content, its row with debug_id, url and
+    sourcemap), or (None, None). On a connection of its own, given back at once: these run in the
+    request's thread, and through the request's session the connection would stay checked out while
+    the request waits for the group-commit writer (as the ingest key lookup, app/recording/keys.py)."""
+    with db.engine.connect() as connection:
+        row = connection.execute(
+            select(ArtifactFile.content, ArtifactFile.debug_id, ArtifactFile.url, ArtifactFile.sourcemap)
+            .where(*conditions).order_by(ArtifactFile.id.desc()).limit(1)).one_or_none()
     return (row.content, row) if row is not None else (None, None)
 
 

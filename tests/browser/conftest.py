@@ -79,8 +79,15 @@ class _QuietFiles(http.server.SimpleHTTPRequestHandler):
 def serve_folder(folder: Path):
     """Serve a folder over HTTP on a loopback port of its own (so a page there has its own origin);
     yields the origin."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
-                                             functools.partial(_QuietFiles, directory=str(folder)))
+    with serve_handler(functools.partial(_QuietFiles, directory=str(folder))) as origin:
+        yield origin
+
+
+@contextlib.contextmanager
+def serve_handler(handler):
+    """Serve requests with ``handler`` (a BaseHTTPRequestHandler) on a loopback port of its own; yields
+    the origin."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

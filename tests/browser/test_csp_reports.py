@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import http.server
-import threading
 import time
 
+from tests.browser.conftest import serve_handler
 from tests.sentry.stored import stored_errors, stored_occurrences
 
 PAGE = (b"<!doctype html><html><head><title>Shop</title></head><body><h1>Shop</h1>"
@@ -28,14 +28,8 @@ def policed_page(policy: str):
             self.end_headers()
             self.wfile.write(PAGE)
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        thread.join(timeout=5)
+    with serve_handler(Page) as origin:
+        yield origin
 
 
 def _wait_for(service_id: int, count: int, timeout: float = 15.0) -> list:

@@ -75,15 +75,21 @@ def _inflate(body: bytes, wbits: int, limit: int) -> bytes:
     return inflater.decompress(body, limit + 1)
 
 
-def parse_json_object(body: bytes) -> dict:
+def parse_json(body: bytes, kinds: tuple[type, ...], expected: str, hint: str):
+    """A request body as JSON of one of ``kinds`` (``expected`` says which in words); 400 otherwise."""
     if not body.strip():
-        raise ApiError(400, "the request body is empty; send a JSON object", code="malformed_json")
+        raise ApiError(400, f"the request body is empty; {hint}", code="malformed_json")
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise ApiError(400, f"malformed JSON: {exc}", code="malformed_json") from None
-    if not isinstance(payload, dict):
-        raise ApiError(400, "the body must be a JSON object", code="malformed_json")
+    if not isinstance(payload, kinds):
+        raise ApiError(400, f"the body must be {expected}", code="malformed_json")
+    return payload
+
+
+def parse_json_object(body: bytes) -> dict:
+    payload = parse_json(body, (dict,), "a JSON object", "send a JSON object")
     if field := nested_too_deep(payload, body):
         raise ApiError(400, f"'{field}' nests more than {MAX_NESTING} levels deep", field=field,
                        code="invalid_field")

@@ -15,7 +15,6 @@ import binascii
 import urllib.parse
 import uuid
 
-import orjson
 from flask import Blueprint, current_app, request
 
 from app.ingest.envelope import CLIENT_REPORT_ITEM_TYPE, EVENT_ITEM_TYPES, USER_REPORT_ITEM_TYPES, EnvelopeError, \
@@ -29,7 +28,7 @@ from app.recording.keys import IngestService, resolve_ingest_key
 from app.recording.writer import submit_error
 from app.symbolication.resolve import resolve_event
 from app.web.errors import ApiError, register_json_errors
-from app.web.ingest.common import decode_body, enforce_rate_limit, read_body
+from app.web.ingest.common import decode_body, enforce_rate_limit, parse_json, read_body
 
 bp = Blueprint("sentry", __name__)
 register_json_errors(bp)
@@ -166,14 +165,7 @@ def envelope(service_id: int):
 
 def _security_payload(body: bytes):
     """The security endpoint's body: a JSON object or a Reporting API list; 400 otherwise."""
-    if not body.strip():
-        raise ApiError(400, "the request body is empty; send the browser's report", code="malformed_json")
-    try:
-        payload = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(400, f"malformed JSON: {exc}", code="malformed_json") from None
-    if not isinstance(payload, (dict, list)):
-        raise ApiError(400, "the body must be a JSON object or a list of reports", code="malformed_json")
+    payload = parse_json(body, (dict, list), "a JSON object or a list of reports", "send the browser's report")
     if nested_too_deep({"body": payload}, body):
         raise ApiError(400, f"the report nests more than {MAX_NESTING} levels deep", field="body",
                        code="invalid_field")
