@@ -3,8 +3,8 @@
 The domain announces ``error_event`` after an ingest, an assignment, an escalation or a resolution
 commits, and ``notification_retry`` when a failed delivery is due again; ``register`` turns both into
 tasks. Huey retries the hand-off when the database is briefly unreachable; delivery failures never
-raise (each row keeps its own retry schedule), and a task lost with a killed worker is recovered by
-the sweep (``retry_failed_notifications``).
+raise (each row keeps its own retry schedule), and a task lost with a killed worker, or never
+enqueued, is recovered from the outbox by the drain (``drain_outbox``, app/platform/outbox.py).
 """
 from __future__ import annotations
 

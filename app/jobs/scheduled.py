@@ -1,4 +1,5 @@
-"""Scheduled work: retries, pattern analysis, escalation, retention, the daily summary, thresholds.
+"""Scheduled work: retries, the outbox's drain, pattern analysis, escalation, retention, the daily summary,
+thresholds.
 
 One Huey periodic task (``run_scheduled_work``) ticks every minute in every consumer and starts
 the jobs that are due, each as its own task. Intervals are runtime settings
@@ -44,6 +45,7 @@ class ScheduledWork:
 
 SCHEDULE = (
     ScheduledWork("retry_failed_notifications", "interval_retry_notifications_minutes"),
+    ScheduledWork("drain_outbox", "interval_outbox_minutes"),
     ScheduledWork("analyze_error_patterns", "interval_patterns_minutes"),
     ScheduledWork("escalate_unresolved_errors", "interval_escalation_minutes"),
     ScheduledWork("clean_old_error_logs", "interval_retention_minutes"),
@@ -242,6 +244,12 @@ def _retry_failed_notifications() -> dict:
     return {"recovered_events": recovered, **recovery.retry_due()}
 
 
+def _drain_outbox() -> dict:
+    from app.notify import recovery
+
+    return recovery.drain_outbox()
+
+
 def _escalate() -> dict:
     from app.triage.escalation import escalate_unresolved
 
@@ -279,7 +287,8 @@ def _summary() -> dict:
 
 
 WORK = {
-    "retry_failed_notifications": _retry_failed_notifications, "analyze_error_patterns": _patterns,
+    "retry_failed_notifications": _retry_failed_notifications, "drain_outbox": _drain_outbox,
+    "analyze_error_patterns": _patterns,
     "escalate_unresolved_errors": _escalate, "clean_old_error_logs": _retention,
     "generate_daily_error_summary": _summary, "check_error_thresholds": _thresholds,
 }  # app/jobs/mirror.py registers the mirror

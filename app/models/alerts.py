@@ -11,12 +11,14 @@ from app.models.types import JSONType, UTCDateTime, utcnow
 
 
 class ErrorEventDispatch(db.Model):
-    """One error event (created, regressed, assigned ...) and whether its notifications were planned.
+    """One error event (created, regressed, assigned ...) and whether its notifications were planned:
+    the outbox (app/platform/outbox.py), written pending in the transaction of the change.
 
     ``marker`` tells repeated events of one kind apart (the regression number, the assignment time,
-    the escalation id); the unique key makes handling an event twice harmless, and the sweep finds
-    events whose hand-off was lost (a queue outage, a worker killed) by the row that is missing or
-    still pending.
+    the escalation id); the unique key makes handling an event twice harmless, and the drain finds
+    events whose hand-off was lost (a queue outage, a worker killed) by the row still pending (the
+    index on status and created_at). ``outcome`` keeps each step's result: the routing decision,
+    then the plan.
     """
 
     __tablename__ = "error_event_dispatches"

@@ -6,8 +6,10 @@ sweep cannot send it twice; a worker killed mid-send leaves a lease that expires
 (``app.notify.recovery.retry_due``) sends it then. Outcomes: sent, retrying (with backoff, 1, 4,
 16 minutes by default), failed (the provider refused for good) or dead (retries exhausted).
 
-``handle_error_event`` (run by the job enqueued after commit) is the whole hand-off of one error
-event: plan (``app.notify.planning``), record, send.
+``handle_dispatch`` is the whole hand-off of one error event's outbox row (app/platform/outbox.py):
+route, plan and record (``app.notify.planning``), send, each step committed with its outcome;
+``handle_error_event`` (the job enqueued after commit) runs it for an event's rows, the drain
+(``app.notify.recovery.drain_outbox``) for the rows the job missed.
 """
 from __future__ import annotations
 
@@ -28,7 +30,8 @@ from app.triage import kinds, permissions
 from app.notify.channels.base import DeliveryResult, Message
 from app.notify.compose import compose_row
 from app.notify.planning import (
-    ERROR_EVENTS, PlannedDelivery, ensure_dispatch, event_markers, plan_error_event, record_planned,
+    ERROR_EVENTS, ROUTED_EVENTS, PlannedDelivery, ensure_dispatch, event_markers, plan_error_event, record_planned,
+    route_dispatch,
 )
 
 log = logging.getLogger("heartwatch.notify")
@@ -47,8 +50,9 @@ def send_notice(deliveries: list[PlannedDelivery], error_id: str | None = None) 
 
 
 def handle_error_event(error_id: str, event: str, now: dt.datetime | None = None) -> list[int]:
-    """Everything an error event calls for: routing, the rows, the sends. Safe to run twice.
-    Nothing for an error that is not routable (a security report: app/triage/kinds.py)."""
+    """Everything an error event calls for (the hand-off job after commit): each of its occurrences
+    still pending in the outbox, and the error's latest, through ``handle_dispatch``. Safe to run
+    twice. Nothing for an error that is not routable (a security report: app/triage/kinds.py)."""
     if event not in ERROR_EVENTS:
         raise ValueError(f"unknown error event {event!r}")
     now = now or utcnow()
@@ -57,33 +61,67 @@ def handle_error_event(error_id: str, event: str, now: dt.datetime | None = None
                                .execution_options(populate_existing=True)).scalar_one_or_none()
     if error is None or not kinds.is_routable(error):
         return []  # a security report is listed, never told to anyone
+    pending = db.session.execute(select(ErrorEventDispatch.marker).where(
+        ErrorEventDispatch.error_id == error_id, ErrorEventDispatch.event == event,
+        ErrorEventDispatch.status == "pending").order_by(ErrorEventDispatch.id)).scalars()
     sent: list[int] = []
-    for marker in event_markers(error, event, now):
-        sent += _handle_marker(error, event, marker, now)
+    for marker in dict.fromkeys([*pending, *event_markers(error, event, now)]):
+        sent += handle_dispatch(error_id, event, marker, now)
     return sent
 
 
-def _handle_marker(error: ErrorLog, event: str, marker: str, now: dt.datetime) -> list[int]:
-    dispatch = ensure_dispatch(error.id, event, marker)
+def handle_dispatch(error_id: str, event: str, marker: str, now: dt.datetime | None = None) -> list[int]:
+    """One outbox row through its steps, each committed with what it did, so a worker killed at any
+    point leaves the row where the next one (the drain, a retried job) takes it up without repeating
+    a step:
+
+    1. routing (new, regressed and graver errors): the assignment and the decision saved on the row,
+       one transaction (``planning.route_dispatch``);
+    2. planning: the deliveries' rows, the dispatch row of the assignment routing made, and the row
+       marked done, one transaction (``plan_dispatch``);
+    3. sending: each delivery under its own lease (``deliver``).
+
+    Returns the ids of the event's deliveries."""
+    now = now or utcnow()
+    dispatch = ensure_dispatch(error_id, event, marker)
     if dispatch.status != "done":
-        dispatch.attempts += 1
+        dispatch.attempts = (dispatch.attempts or 0) + 1
         db.session.commit()
-        planned, outcome = plan_error_event(error, event, marker, now)
-        # Two workers planning at once plan the same rows (same keys): the second adds nothing.
-        outcome["deliveries"] = [d.key for d in planned]
-        record_planned(planned, error.id, commit=False)
-        db.session.execute(update(ErrorEventDispatch).where(ErrorEventDispatch.id == dispatch.id)
-                           .values(status="done", outcome=outcome, handled_at=utcnow())
-                           .execution_options(synchronize_session=False))
-        db.session.commit()
-        log.info("%s for error %s: %d deliveries planned", event, error.id, len(planned))
-        keys = outcome["deliveries"]
+        routed = None
+        if event in ROUTED_EVENTS:
+            routed = (dispatch.outcome or {}).get("routing") or route_dispatch(dispatch.id, error_id, event, now)
+        keys = plan_dispatch(dispatch.id, error_id, event, marker, now, routed)
     else:
         keys = list((dispatch.outcome or {}).get("deliveries") or [])
     ids = _ids_for_keys(keys)
     for notification_id in ids:
         deliver(notification_id)
     return ids
+
+
+def plan_dispatch(dispatch_id: int, error_id: str, event: str, marker: str, now: dt.datetime,
+                  routed: dict | None) -> list[str]:
+    """Step two: plan the event and write it all in one transaction; returns the deliveries' keys.
+
+    The row is marked done first (a conditional UPDATE that takes its lock), so of two workers
+    planning at once the second waits, finds it done and sends what the first planned."""
+    taken = db.session.execute(
+        update(ErrorEventDispatch).where(ErrorEventDispatch.id == dispatch_id, ErrorEventDispatch.status == "pending")
+        .values(status="done", handled_at=utcnow()).execution_options(synchronize_session=False)).rowcount == 1
+    if not taken:
+        db.session.rollback()
+        done = db.session.get(ErrorEventDispatch, dispatch_id)
+        return list(((done.outcome if done else None) or {}).get("deliveries") or [])
+    error = db.session.execute(select(ErrorLog).where(ErrorLog.id == error_id)
+                               .execution_options(populate_existing=True)).scalar_one()
+    planned, outcome = plan_error_event(error, event, marker, now, routed)
+    outcome["deliveries"] = [d.key for d in planned]
+    record_planned(planned, error_id, commit=False)
+    db.session.execute(update(ErrorEventDispatch).where(ErrorEventDispatch.id == dispatch_id)
+                       .values(outcome=outcome).execution_options(synchronize_session=False))
+    db.session.commit()
+    log.info("%s for error %s: %d deliveries planned", event, error_id, len(planned))
+    return outcome["deliveries"]
 
 
 def _ids_for_keys(keys: list[str]) -> list[int]:

@@ -1,8 +1,9 @@
 """Who hears about an error event, on which channels: the plan, before anything is sent.
 
 For each occurrence of an event (its marker: the regression count, the assignment's moment, the
-escalation's id) an ``error_event_dispatches`` row records that it was handled and how (the
-routing decision, who was told on which channel, the Slack members to mention). The planned
+escalation's id) an ``error_event_dispatches`` row, the outbox (app/platform/outbox.py), records
+that it is to be handled, then that it was and how (the routing decision, who was told on which
+channel, the Slack members to mention). The planned
 deliveries become ``error_notifications`` rows keyed ``<notice key>/<channel>/<recipient key>``
 (unique), so planning the same event twice adds nothing. Channel availability comes from the
 channel registry (``app.notify.channels``).
@@ -12,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.models import Developer, ErrorEscalation, ErrorEventDispatch, ErrorLog, ErrorNotification
@@ -20,7 +21,7 @@ from app.models.types import utcnow
 from app.notify import channels as registry
 from app.notify import subscriptions as webhooks_out
 from app.triage import routing
-from app.platform import settings
+from app.platform import outbox, settings
 from app.platform.sql import dialect_insert
 from app.accounts.preferences import DEFAULT_CHANNELS
 
@@ -49,50 +50,73 @@ class PlannedDelivery:
         return f"{self.notice_key}/{self.channel}/{self.recipient_key}"
 
 
-def _stamp(value: dt.datetime) -> str:
-    return value.astimezone(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-
-
 def error_notice_key(event: str, error_id: str, marker: str) -> str:
     return f"{event}:{error_id}:{marker}"
 
 
 def event_markers(error: ErrorLog, event: str, now: dt.datetime | None = None) -> list[str]:
-    """What tells this occurrence of the event apart from earlier ones of the same kind."""
-    if event == "error.created":
-        return ["1"]
-    if event == "error.regressed":
-        return [f"r{error.regression_count}"] if error.regression_count else []
-    if event == "error.severity_raised":
-        return [f"s{error.severity_level}@{_stamp(error.severity_raised_at)}"] if error.severity_raised_at else []
-    if event == "error.assigned":
-        if error.assigned_to_id and error.assigned_at:
-            return [f"a{error.assigned_to_id}@{_stamp(error.assigned_at)}"]
-        return []
-    if event == "error.resolved":
-        return [f"x@{_stamp(error.resolved_at)}"] if error.status == "resolved" and error.resolved_at else []
+    """What tells this occurrence of the event apart from earlier ones of the same kind (the error's
+    last one; an escalation's, those of the last 24 hours). Spelt by app/platform/outbox.py."""
     if event == "error.escalated":
         since = (now or utcnow()) - LOOKBACK
-        return [f"e{escalation_id}" for escalation_id in db.session.execute(
+        return [outbox.escalated_marker(escalation_id) for escalation_id in db.session.execute(
             select(ErrorEscalation.id).where(ErrorEscalation.error_id == error.id, ErrorEscalation.created_at >= since)
             .order_by(ErrorEscalation.id)).scalars()]
-    return []
+    marker = outbox.current_marker(error, event)
+    return [marker] if marker is not None else []
 
 
-def ensure_dispatch(error_id: str, event: str, marker: str, *, status: str = "pending",
-                    outcome: dict | None = None) -> ErrorEventDispatch:
-    """The dispatch row of one occurrence of an event, made if missing (a second maker adds nothing)."""
-    now = utcnow()
-    db.session.execute(
-        dialect_insert()(ErrorEventDispatch).values(error_id=error_id, event=event, marker=marker, status=status,
-                                             attempts=0, outcome=outcome, created_at=now,
-                                             handled_at=now if status == "done" else None)
-        .on_conflict_do_nothing(index_elements=["error_id", "event", "marker"]))
-    db.session.commit()
+def find_dispatch(error_id: str, event: str, marker: str) -> ErrorEventDispatch | None:
+    """The dispatch row of one occurrence of an event, read fresh."""
     return db.session.execute(
         select(ErrorEventDispatch).where(ErrorEventDispatch.error_id == error_id, ErrorEventDispatch.event == event,
                                          ErrorEventDispatch.marker == marker)
-        .execution_options(populate_existing=True)).scalar_one()
+        .execution_options(populate_existing=True)).scalar_one_or_none()
+
+
+def ensure_dispatch(error_id: str, event: str, marker: str) -> ErrorEventDispatch:
+    """The dispatch row of one occurrence of an event, made pending and committed if missing (the change
+    wrote it already unless it came from before the outbox; a second maker adds nothing)."""
+    dispatch = find_dispatch(error_id, event, marker)
+    if dispatch is None:
+        outbox.add(error_id, event, marker)
+        db.session.commit()
+        dispatch = find_dispatch(error_id, event, marker)
+    return dispatch
+
+
+def route_dispatch(dispatch_id: int, error_id: str, event: str, now: dt.datetime) -> dict | None:
+    """Step one of a new, regressed or graver error's event: route it, and save the decision on its
+    dispatch row in the transaction of the assignment, so a worker killed after this commit finds
+    the decision (whether routing assigned the error now, above all) instead of routing again.
+
+    Under the error's row lock, so of two workers the second finds the first one's decision and
+    keeps it. Returns the saved decision (``RoutingDecision.as_json``, with the marker of the
+    assignment it made or kept), None when the error is gone."""
+    error = routing.lock_error(error_id)
+    dispatch = db.session.execute(select(ErrorEventDispatch).where(ErrorEventDispatch.id == dispatch_id)
+                                  .execution_options(populate_existing=True)).scalar_one_or_none()
+    if error is None or dispatch is None:
+        db.session.rollback()
+        return None
+    saved = (dispatch.outcome or {}).get("routing")
+    if saved is not None or dispatch.status == "done":
+        db.session.commit()
+        return saved
+    decision = routing.route_error(error_id, event, now, commit=False)
+    routed = decision.as_json()
+    if decision.assignee_id and error.assigned_to_id == decision.assignee_id and error.assigned_at:
+        routed["assigned_marker"] = outbox.assigned_marker(error.assigned_to_id, error.assigned_at)
+    db.session.execute(update(ErrorEventDispatch).where(ErrorEventDispatch.id == dispatch_id)
+                       .values(outcome={**(dispatch.outcome or {}), "routing": routed})
+                       .execution_options(synchronize_session=False))
+    db.session.commit()
+    if decision.assigned_now:
+        from app.platform import feed
+
+        feed.publish({"type": "error.assigned", "error_id": error.id, "service_id": error.service_id,
+                      "severity": error.severity, "status": error.status})
+    return routed
 
 
 def _person_deliveries(notice_key: str, event: str, developer: Developer, channels: list[str],
@@ -144,8 +168,11 @@ def _wants_shared_post(error: ErrorLog, event: str, mentions: list[str]) -> bool
     return bool(mentions) or "slack" in DEFAULT_CHANNELS.get(error.severity, ())
 
 
-def plan_error_event(error: ErrorLog, event: str, marker: str, now: dt.datetime) -> tuple[list[PlannedDelivery], dict]:
-    """Recipients and channels for one error event, routing first where the event calls for it.
+def plan_error_event(error: ErrorLog, event: str, marker: str, now: dt.datetime,
+                     routed: dict | None = None) -> tuple[list[PlannedDelivery], dict]:
+    """Recipients and channels for one error event; for a routed event, by the routing decision
+    ``route_dispatch`` saved (``routed``). Writes nothing but the dispatch row of the assignment the
+    routing made, marked done in the caller's transaction (its webhook event is planned here).
 
     Returns the deliveries and the outcome kept on the dispatch row (the routing decision, who
     was told on which channel, the Slack members to mention), from which messages are composed.
@@ -157,28 +184,22 @@ def plan_error_event(error: ErrorLog, event: str, marker: str, now: dt.datetime)
     extra: list[PlannedDelivery] = []
 
     if event in ROUTED_EVENTS:
-        decision = routing.route_error(error.id, event, now)
-        db.session.refresh(error)
-        if decision is None:
+        if routed is None:
             return [], {"skipped": "the error is gone"}
-        outcome["routing"] = decision.as_json()
+        decision = routing.RoutingDecision.from_json(routed)
+        outcome["routing"] = routed
         if not error.is_open:
             return [], {**outcome, "skipped": f"the error is {error.status}"}
         for developer in _developers(decision.notify_ids):
             people.append((developer, _channels_for_person(developer, error.severity, now)))
-        if decision.assignee_id and error.assigned_at:
+        assigned_marker = routed.get("assigned_marker")
+        if assigned_marker:
             # The routing's own assignment is told in this notice; its webhook event goes out now
             # and the assignment event is marked handled, so nobody hears about it twice.
-            assigned_marker = f"a{error.assigned_to_id}@{_stamp(error.assigned_at)}"
             assigned_key = error_notice_key("error.assigned", error.id, assigned_marker)
             extra = _webhook_deliveries(assigned_key, "error.assigned", error.service_id) if decision.assigned_now else []
-            ensure_dispatch(error.id, "error.assigned", assigned_marker, status="done",
-                             outcome={"covered_by": notice_key, "deliveries": [d.key for d in extra]})
-            if decision.assigned_now:
-                from app.platform import feed
-
-                feed.publish({"type": "error.assigned", "error_id": error.id, "service_id": error.service_id,
-                              "severity": error.severity, "status": error.status})
+            outbox.add(error.id, "error.assigned", assigned_marker, status="done", now=now,
+                       outcome={"covered_by": notice_key, "deliveries": [d.key for d in extra]})
     elif event == "error.assigned":
         assignee = db.session.get(Developer, int(marker[1:].split("@", 1)[0]))
         if assignee is not None and assignee.active:

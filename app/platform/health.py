@@ -1,8 +1,8 @@
 """Readiness: each dependency's state as this process sees it, for ``/readyz`` and ``flask check``.
 
 A web process can do its work (accept and store events, serve pages) while it reaches its
-database; Redis, the queue and the worker make it *degraded*, not unready: ingest goes on without
-them and the worker catches up (docs/operations.md). So the answer is ``ready`` when the database
+database; Redis, the queue, the worker and a backlog in the outbox make it *degraded*, not unready:
+ingest goes on without them and the worker catches up (docs/operations.md). So the answer is ``ready`` when the database
 answers, and each part's state is named either way.
 """
 from __future__ import annotations
@@ -17,6 +17,7 @@ from app.extensions import db
 from app.models import ScheduledJob
 from app.models.settings import WORKER_TICK
 from app.models.types import utcnow
+from app.platform import outbox
 
 # The worker ticks every minute; three missed ticks mean no worker is running.
 WORKER_STALE_SECONDS = 180
@@ -77,11 +78,30 @@ def _worker(database_ok: bool) -> dict:
     return state
 
 
+def _outbox(database_ok: bool) -> dict:
+    """Error events whose hand-off the worker has not finished one lease after the change (the count of
+    overdue outbox rows, by the index on status and created_at). Any backlog marks the part failing:
+    the worker is down, cannot keep up, or fails on a row (its log says which)."""
+    if not database_ok:
+        return {"ok": False, "error": "unknown: the database does not answer"}
+    try:
+        overdue = outbox.backlog()
+        db.session.rollback()
+    except Exception as exc:
+        db.session.rollback()
+        return {"ok": False, "error": _reason(exc)}
+    state = {"ok": overdue == 0, "overdue": overdue, "lease_seconds": int(outbox.lease().total_seconds())}
+    if overdue:
+        state["error"] = f"{overdue} error event(s) not handed off to the worker after {state['lease_seconds']} s"
+    return state
+
+
 def readiness(queue) -> dict:
     """Every dependency's state, ``ready`` (the database answers) and ``status``: ok, degraded or
     unavailable. ``queue`` is the app's Huey queue (the domain does not reach into app.jobs)."""
     checks = {"database": _database()}
-    checks.update(redis=_redis(), queue=_queue(queue), worker=_worker(checks["database"]["ok"]))
+    checks.update(redis=_redis(), queue=_queue(queue), worker=_worker(checks["database"]["ok"]),
+                  outbox=_outbox(checks["database"]["ok"]))
     ready = checks["database"]["ok"]
     healthy = all(check["ok"] for check in checks.values())
     return {"status": "ok" if healthy else ("degraded" if ready else "unavailable"), "ready": ready,

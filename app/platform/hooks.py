@@ -4,8 +4,9 @@ The domain announces a committed fact (``after_commit("error_event", error_id=..
 whoever cares registered a handler on the app when it was built: app/jobs registers the hand-off
 to the workers, the live feed its publisher. Handlers belong to one app, so two apps in one process
 (tests, a worker beside a web app) never share them. An announcement never raises: the change it
-reports is committed already, and a queue outage must not turn it into an error answer (the
-periodic sweeps pick up what was not handed off).
+reports is committed already, and a queue outage must not turn it into an error answer (an error
+event's outbox row was committed with the change, and the worker's drain takes it up:
+app/platform/outbox.py).
 """
 from __future__ import annotations
 

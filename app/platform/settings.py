@@ -56,6 +56,8 @@ TUNABLES: tuple[Tunable, ...] = (
             "Minutes a high error stays unresolved before each escalation level", 1, 30 * 24 * 60),
     Tunable("interval_retry_notifications_minutes", "int", "intervals", "Sweep for due and stuck deliveries", 1,
             24 * 60),
+    Tunable("interval_outbox_minutes", "int", "intervals",
+            "Drain of error events whose hand-off to the worker was lost or cut short", 1, 60),
     Tunable("interval_patterns_minutes", "int", "intervals", "Error pattern analysis", 5, 7 * 24 * 60),
     Tunable("interval_escalation_minutes", "int", "intervals", "Escalation of unresolved errors", 1, 24 * 60),
     Tunable("interval_retention_minutes", "int", "intervals", "Clean-up of old data", 5, 7 * 24 * 60),

@@ -1,4 +1,4 @@
-"""Recording errors: one transaction per batch of events, then the hand-off after commit.
+"""Recording errors: one transaction per batch of events and their outbox rows, then the hand-off after commit.
 
 Every way in ends in ``record_prepared``, with events already through ``prepare`` (app/recording/prepare.py):
 the HTTP routes (JSON API, webhooks, Sentry endpoints) hand them to it through the group-commit writer
@@ -9,6 +9,11 @@ upsert construct per event cost more CPU than all the rest of the writer: docs/P
 racing safe without a lock. On PostgreSQL every distinct error of a batch goes in one such statement
 (its values as arrays, unnested), so a batch costs the same few round trips whatever its size; SQLite,
 in process, runs it once per distinct error. The occurrences go in one multi-row insert.
+
+A new, regressed or graver error's event also gets its outbox row in the same transaction (one
+multi-row ``INSERT .. ON CONFLICT DO NOTHING`` per batch, only when the batch has such an event:
+app/platform/outbox.py), so the hand-off after commit may fail (Redis down) and the worker still
+finds the event; an occurrence of an error that stays as it was, the common case, writes nothing more.
 """
 from __future__ import annotations
 
@@ -28,10 +33,11 @@ from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from app.ingest.incoming import IncomingError
-from app.models import AuditEvent, ErrorLog, ErrorOccurrence
+from app.models import SEVERITY_LEVEL, AuditEvent, ErrorLog, ErrorOccurrence
 from app.models.types import UTCDateTime, new_uuid, utcnow
-from app.platform import hooks
+from app.platform import hooks, outbox
 from app.recording.prepare import PreparedEvent, error_values, prepare
+from app.triage import kinds
 
 log = logging.getLogger("heartwatch.ingest")
 
@@ -75,7 +81,7 @@ VARYING_COLUMNS = ("id", "service_id", "fingerprint", "kind", "severity", "sever
                    "environment", "release")
 NEW_ERROR = {"status": "new", "regression_count": 0}
 RETURNED_COLUMNS = ("service_id", "fingerprint", "id", "status", "severity", "occurrence_count", "regressed_at",
-                    "severity_raised_at")
+                    "severity_raised_at", "regression_count")
 
 
 def _on_conflict(stmt):
@@ -138,6 +144,8 @@ class _Statements:
         # insert falls back to the driver's executemany, a round trip per occurrence.
         self.insert_occurrences = (insert(OCCURRENCES_WRITE).on_conflict_do_nothing(index_elements=["id"])
                                    .returning(OCCURRENCES_WRITE.c.id))
+        # The outbox rows of the batch's new, regressed and graver errors (app/platform/outbox.py).
+        self.insert_dispatches = outbox.insert_statement(insert)
         self.uncount = (update(ERRORS).where(ERRORS.c.id == bindparam("error"))
                         .values(occurrence_count=ERRORS.c.occurrence_count - bindparam("resent")))
         self.known_occurrences = (
@@ -244,7 +252,7 @@ def _write_batch(conn, batch: list[PreparedEvent]) -> list[RecordResult]:
     resent = _insert_occurrences(conn, statements, [batch[i] for key in keys for i in groups[key]]) \
         if keys else {}
 
-    audit_rows = []
+    audit_rows, outbox_rows = [], []
     for key in keys:
         row = errors[key]
         is_new = row.occurrence_count == len(groups[key])
@@ -271,8 +279,20 @@ def _write_batch(conn, batch: list[PreparedEvent]) -> list[RecordResult]:
             audit_rows.append({"actor_label": "system", "action": "error.regressed", "object_type": "error",
                                "object_id": row.id, "error_id": row.id, "created_at": marker,
                                "details": {"occurrence_id": batch[stored[0]].occurrence_id}})
+        if (is_new or regressed or raised) and stored and batch[stored[0]].incoming.kind in kinds.ROUTED_KINDS:
+            # The event's outbox row, committed with the error (the first of RecordResult.event's events).
+            if is_new:
+                event, event_marker = "error.created", outbox.created_marker()
+            elif regressed:
+                event, event_marker = "error.regressed", outbox.regressed_marker(row.regression_count)
+            else:
+                event, event_marker = "error.severity_raised", outbox.raised_marker(SEVERITY_LEVEL[row.severity],
+                                                                                    marker)
+            outbox_rows.append(outbox.pending_row(row.id, event, event_marker, marker))
     if audit_rows:
         conn.execute(AUDIT.insert(), audit_rows)
+    if outbox_rows:
+        conn.execute(statements.insert_dispatches, outbox_rows).all()
 
     for index, p in enumerate(batch):
         if results[index] is None:  # an in-batch duplicate

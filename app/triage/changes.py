@@ -1,7 +1,8 @@
 """Changes of state of an error: assign, change status or severity, resolve, or several at once.
 
 Each is one function that the JSON API, the dashboard forms and the jobs all call; each writes
-an audit row in the same transaction and hands follow-up work (notifications) off after commit.
+an audit row and the event's outbox row (``queue_event``) in the same transaction, and hands
+follow-up work (notifications) off after commit.
 """
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ from sqlalchemy import update
 from app.extensions import db
 from app.models import OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, Developer, ErrorEscalation, ErrorLog
 from app.models.types import utcnow
+from app.platform import outbox
 from app.platform.audit import record_audit
 from app.platform.refusal import Refused
-from app.triage import permissions
+from app.triage import kinds, permissions
 
 
 class TriageError(Refused):
@@ -57,9 +59,11 @@ def assign_error(error: ErrorLog, developer: Developer | None, actor: Developer 
     themselves; assigning anyone else needs a lead, manager or admin."""
     _check_assignment(error, developer, actor)
     _assign(error, developer, actor, reason)
-    if commit:
+    if commit:  # routing's own assignment (commit=False) is told with the event routed
+        event = "error.assigned" if developer else None
+        queue_event(error, event)
         db.session.commit()
-        hand_off(error, "error.assigned" if developer else None)
+        hand_off(error, event)
     return error
 
 
@@ -114,6 +118,8 @@ def update_error(error: ErrorLog, actor: Developer | None, *, assignee: Develope
             error.resolved_at, error.resolved_by_id = None, None
         record_audit(actor, "error.status_changed", "error", error.id, error_id=error.id,
                      details={"from": previous, "to": status})
+    for event in events:
+        queue_event(error, event)
     db.session.commit()
     for event in events:
         hand_off(error, event)
@@ -146,8 +152,16 @@ def set_severity(error: ErrorLog, severity: str, actor: Developer | None) -> Err
     return update_error(error, actor, severity=severity)
 
 
+def queue_event(error: ErrorLog, event: str | None, marker: str | None = None) -> None:
+    """Before the commit of a change: the event's outbox row (app/platform/outbox.py), in the change's
+    transaction, for an error that is told to anyone; ``marker`` when the error's row does not show it
+    (an escalation's id)."""
+    if event is not None and kinds.is_routable(error):
+        outbox.add(error.id, event, marker or outbox.current_marker(error, event))
+
+
 def hand_off(error: ErrorLog, event: str | None) -> None:
-    """Announce a committed change of an error (live feed, notification job)."""
+    """After the commit: announce a change of an error (live feed, notification job)."""
     if event is not None:
         from app.recording.record import announce
 

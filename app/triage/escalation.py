@@ -20,9 +20,10 @@ from sqlalchemy.exc import IntegrityError
 from app.extensions import db
 from app.models import OPEN_STATUSES, SEVERITY_LEVEL, Developer, ErrorEscalation, ErrorLog, Service
 from app.models.types import utcnow
+from app.platform import outbox
 from app.platform.audit import record_audit
 from app.triage import kinds, permissions
-from app.triage.changes import TriageError, hand_off
+from app.triage.changes import TriageError, hand_off, queue_event
 
 log = logging.getLogger("heartwatch.escalation")
 AUTOMATIC_LEVELS = (1, 2)
@@ -78,6 +79,7 @@ def escalate_error(error: ErrorLog, actor: Developer | None, reason: str, *, to:
     record_audit(actor, "error.escalated", "error", error.id, error_id=error.id,
                  details={"level": level, "to": target.id if target else None, "reason": reason[:500],
                           "automatic": automatic})
+    queue_event(error, "error.escalated", outbox.escalated_marker(escalation.id))
     db.session.commit()
     hand_off(error, "error.escalated")
     return escalation

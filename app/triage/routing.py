@@ -9,8 +9,9 @@ admins) is told instead.
 Routing runs in the notification job right after the ingest commit, not inside the record
 transaction: the ingest path stays one upsert and one insert per event (the measured hot path),
 while routing needs several reads (memberships, shifts, loads) and row locks; it only runs for
-new, regressed or graver errors, and the job starts well within a second. An event whose hand-off
-was lost is routed by the sweep (``app.notify.recovery.recover_lost_events``). Routing locks the error
+new, regressed or graver errors, and the job starts well within a second. The ingest commits the
+event's outbox row (app/platform/outbox.py); an event whose hand-off was lost is routed by the
+worker's drain of it (``app.notify.recovery.drain_outbox``). Routing locks the error
 row first, so two workers routing the same error agree, and re-counts a candidate's load under its
 row lock, so two errors routed at once cannot push a developer past max_load.
 """
@@ -47,6 +48,12 @@ class RoutingDecision:
     def as_json(self) -> dict:
         return {"assignee": self.assignee_id, "assigned_now": self.assigned_now, "reason": self.reason,
                 "notify": self.notify_ids, "fallback": self.fallback}
+
+    @classmethod
+    def from_json(cls, saved: dict) -> RoutingDecision:
+        """The decision ``as_json`` saved (on the event's dispatch row)."""
+        return cls(saved.get("assignee"), bool(saved.get("assigned_now")), saved.get("reason") or "",
+                   list(saved.get("notify") or []), bool(saved.get("fallback")))
 
 
 def lock_error(error_id: str) -> ErrorLog | None:
@@ -110,8 +117,11 @@ def _lock_developer(developer_id: int) -> None:
         db.session.execute(select(Developer.id).where(Developer.id == developer_id).with_for_update())
 
 
-def route_error(error_id: str, event: str, at: dt.datetime | None = None) -> RoutingDecision | None:
-    """Assign an open error to the first available developer (see the module docstring); commits.
+def route_error(error_id: str, event: str, at: dt.datetime | None = None, *,
+                commit: bool = True) -> RoutingDecision | None:
+    """Assign an open error to the first available developer (see the module docstring); commits,
+    unless ``commit`` is false: then the caller commits the assignment with what it keeps of the
+    decision (the notification job saves it on the event's dispatch row, in the same transaction).
 
     An error that has an assignee already keeps them when the event is ``error.created`` (a person
     or an earlier run assigned it). On a regression or a rise in severity the assignee keeps it when
@@ -122,23 +132,26 @@ def route_error(error_id: str, event: str, at: dt.datetime | None = None) -> Rou
     if error is None:
         db.session.rollback()
         return None
-    if not kinds.is_routable(error):
+    decision = _decide(error, event, at)
+    if commit:
         db.session.commit()
+    return decision
+
+
+def _decide(error: ErrorLog, event: str, at: dt.datetime) -> RoutingDecision:
+    """``route_error``'s decision for the locked error, its assignment made in the session."""
+    if not kinds.is_routable(error):
         return RoutingDecision(None, False, f"a {error.kind} report is not routed")
     if error.status not in OPEN_STATUSES:
-        db.session.commit()
         return RoutingDecision(None, False, f"the error is {error.status}")
     current = db.session.get(Developer, error.assigned_to_id) if error.assigned_to_id else None
     if current is not None and event == "error.created":
-        db.session.commit()
         return RoutingDecision(current.id, False, "assigned already", [current.id])
     if current is not None and current.active and oncall.is_on_call(current, at):
         reason = "back to its assignee, who is on call" if event == "error.regressed" else "its assignee keeps it"
         if error.status == "new":
             assign_error(error, current, None, reason=f"routing: {reason}", commit=False)
-            db.session.commit()
             return RoutingDecision(current.id, True, reason, [current.id])
-        db.session.commit()
         return RoutingDecision(current.id, False, reason, [current.id])
     for developer, _ in candidates(error.service_id, at):
         _lock_developer(developer.id)
@@ -147,7 +160,6 @@ def route_error(error_id: str, event: str, at: dt.datetime | None = None) -> Rou
             continue  # someone else's routing took the last slot meanwhile
         reason = f"on call for the service, {load} open of {developer.max_load}, least loaded"
         assign_error(error, developer, None, reason=f"routing: {reason}", commit=False)
-        db.session.commit()
         return RoutingDecision(developer.id, True, reason, [developer.id])
     reason = why_nobody(error.service_id, at)
     from app.platform.audit import record_audit
@@ -155,7 +167,6 @@ def route_error(error_id: str, event: str, at: dt.datetime | None = None) -> Rou
     record_audit(None, "error.unrouted", "error", error.id, error_id=error.id, details={"reason": reason,
                                                                                        "event": event})
     people = fallback_recipients(error.service_id)
-    db.session.commit()
     return RoutingDecision(current.id if current else None, False, reason, [p.id for p in people], fallback=True)
 
 

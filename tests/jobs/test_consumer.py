@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -18,18 +20,22 @@ import pytest
 import requests
 import time_machine
 from huey.storage import RedisStorage, SqliteStorage
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 
 from app.extensions import db
-from app.jobs import queue_of
-from app.models import ErrorNotification
+from app.jobs import queue_of, tasks_of
+from app.models import AuditEvent, ErrorEventDispatch, ErrorLog, ErrorNotification
 from app.models.types import utcnow
 from app.notify import recovery
+from app.notify.subscriptions import create_subscription
+from app.platform import outbox
 from tests.factories import make_developer, make_service
+from tests.platform.test_outage import RedisServer, free_port
 from tests.receivers import configure_slack_webhook, configure_twilio, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("REDIS_URL") or None
+POSTGRES = bool(os.environ.get("TEST_DATABASE_URL"))
 QUEUES = ["sqlite", pytest.param("redis", marks=pytest.mark.skipif(not REDIS_URL, reason="REDIS_URL is not set"))]
 DEFAULT_QUEUE = "redis" if REDIS_URL else "sqlite"
 
@@ -172,3 +178,108 @@ def test_a_stopping_worker_waits_for_a_hung_send_no_longer_than_its_shutdown_tim
         assert wait_until(lambda: process.poll() is not None, timeout=20), dump(tmp_path)
     assert "Shutdown timeout of 2" in dump(tmp_path)
     assert ("slack", "queued") in statuses()
+
+
+def drain_in_worker(app) -> None:
+    """Enqueue the outbox's drain, as the worker's minute tick does (waiting for the tick would take a minute)."""
+    tasks_of(app)["drain_outbox"]()
+
+
+def overdue() -> int:
+    db.session.rollback()
+    return outbox.backlog()
+
+
+def outbox_rows():
+    db.session.rollback()
+    return list(db.session.execute(select(ErrorEventDispatch).order_by(ErrorEventDispatch.id)).scalars())
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server is not installed")
+@pytest.mark.skipif(POSTGRES, reason="run once, in the SQLite pass (the same code as on PostgreSQL)")
+def test_an_error_recorded_while_redis_is_down_is_told_once_redis_is_back(
+        app, live_server, tmp_path, wired, smtp_server, slack_receiver, twilio_receiver):
+    """Redis of the test's own is killed; an offline client's two-day-old critical error is ingested (201),
+    its hand-off fails; Redis comes back and the worker's drain tells it, each channel once."""
+    own = RedisServer(free_port())
+    own.start()
+    url = f"redis://127.0.0.1:{own.port}/0"
+    app.config["NOTIFY_LEASE_SECONDS"] = 1  # overdue at once, so the drain need not wait two minutes
+    storage = RedisStorage("heartwatch", url=url)
+    huey = queue_of(app)
+    huey.immediate, huey.storage = False, storage
+    env = {"REDIS_URL": url, "NOTIFY_LEASE_SECONDS": "1"}
+    try:
+        with consumer(app, tmp_path, env, smtp_server, slack_receiver, twilio_receiver):
+            own.stop()
+            response = requests.post(f"{live_server}/api/errors/", headers={"X-Api-Key": wired.ingest_key},
+                                     timeout=10, json={"error_type": "PaymentGatewayTimeout", "severity": "critical",
+                                                       "message": "gateway timed out", "endpoint": "/checkout",
+                                                       "timestamp": (utcnow() - dt.timedelta(days=2)).isoformat()})
+            assert response.status_code == 201, response.text
+            (row,) = outbox_rows()
+            assert (row.event, row.status) == ("error.created", "pending") and statuses() == []
+
+            own.start()
+            assert wait_until(lambda: overdue() == 1, timeout=5)  # one lease on: the drain's to take
+            drain_in_worker(app)
+            done = [("email", "sent"), ("slack", "sent"), ("sms", "sent")]
+            assert wait_until(lambda: statuses() == done, timeout=20), dump(tmp_path)
+            drain_in_worker(app)  # a second drain finds nothing to do
+            assert wait_until(lambda: storage.queue_size() == 0, timeout=10)
+    finally:
+        huey.immediate = True
+        if own.process.poll() is None:
+            own.stop()
+    assert [r.status for r in outbox_rows()] == ["done", "done"]  # the event, and routing's assignment
+    assert len(smtp_server.messages) == 1 and smtp_server.messages[0]["To"] == "ada@example.test"
+    assert len(slack_receiver.requests) == 1 and len(twilio_receiver.requests) == 1
+
+
+def _waiting_on_a_lock(query_part: str) -> bool:
+    db.session.rollback()
+    return bool(db.session.execute(text(
+        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE :q"),
+        {"q": f"%{query_part}%"}).scalar_one())
+
+
+@pytest.mark.skipif(not POSTGRES, reason="stops the worker at a PostgreSQL table lock")
+def test_a_worker_killed_between_routing_and_planning_leaves_the_next_one_the_assignment_webhook(
+        app, live_server, tmp_path, wired, smtp_server, slack_receiver, twilio_receiver, webhook_receiver):
+    """The test holds a lock on error_notifications, so the worker routes (and commits), then waits in its
+    planning transaction at the first insert of a delivery: killed there with SIGKILL. A new worker's drain
+    plans with the saved decision and sends the error.assigned webhook, once."""
+    create_subscription("assignments", webhook_receiver.url, ["error.assigned"], None)
+    db.session.commit()
+    app.config["NOTIFY_LEASE_SECONDS"] = 1
+    lock = db.engine.connect()
+    blocker = lock.begin()
+    lock.execute(text("LOCK TABLE error_notifications IN EXCLUSIVE MODE"))
+    env_extra = {"NOTIFY_LEASE_SECONDS": "1", "OUTBOUND_ALLOWED_NETWORKS": "127.0.0.0/8"}
+    try:
+        with real_queue(app, DEFAULT_QUEUE, tmp_path) as queue_env:
+            queue_env = {**queue_env, **env_extra}
+            with consumer(app, tmp_path, queue_env, smtp_server, slack_receiver, twilio_receiver) as process:
+                error_id = post_critical(live_server, wired)
+                assert wait_until(lambda: _waiting_on_a_lock("error_notifications"), timeout=20), dump(tmp_path)
+                process.send_signal(signal.SIGKILL)
+                process.wait(10)
+            blocker.rollback()
+            (row,) = outbox_rows()
+            assert row.status == "pending" and row.outcome["routing"]["assigned_now"] is True
+            assert db.session.get(ErrorLog, error_id).assigned_to_id is not None and statuses() == []
+            assert wait_until(lambda: not _waiting_on_a_lock("error_notifications"), timeout=10)
+            assert wait_until(lambda: overdue() == 1, timeout=5)
+
+            with consumer(app, tmp_path, queue_env, smtp_server, slack_receiver, twilio_receiver):
+                drain_in_worker(app)
+                done = [("email", "sent"), ("slack", "sent"), ("sms", "sent"), ("webhook", "sent")]
+                assert wait_until(lambda: statuses() == done, timeout=20), dump(tmp_path)
+                drain_in_worker(app)
+                time.sleep(1)
+    finally:
+        lock.close()
+    assert [r["headers"]["X-Heartwatch-Event"] for r in webhook_receiver.requests] == ["error.assigned"]
+    assert len(smtp_server.messages) == 1
+    assert db.session.execute(select(func.count()).select_from(AuditEvent).where(
+        AuditEvent.action == "error.assigned")).scalar_one() == 1  # routed once

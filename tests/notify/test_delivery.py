@@ -214,9 +214,15 @@ def test_a_lost_hand_off_is_found_and_delivered_by_the_sweep(app, client, smtp_s
     error_id = record(client, service, "critical")  # still 201: the event is stored, only the hand-off failed
 
     assert rows() == [] and db.session.get(ErrorLog, error_id).assigned_to_id is None
+    # The event's outbox row was committed with the error.
+    (pending,) = db.session.execute(select(ErrorEventDispatch.status).where(ErrorEventDispatch.error_id == error_id)
+                                    ).scalars()
+    assert pending == "pending"
     queue_of(app).immediate = True
-    result = tasks_of(app)["retry_failed_notifications"]()
-    tasks_of(app)["retry_failed_notifications"]()
+    assert tasks_of(app)["retry_failed_notifications"]().get()["recovered_events"] == 0  # left to the job a lease
+    with time_machine.travel(utcnow() + dt.timedelta(seconds=app.config["NOTIFY_LEASE_SECONDS"] + 5), tick=True):
+        result = tasks_of(app)["retry_failed_notifications"]()
+        tasks_of(app)["retry_failed_notifications"]()
 
     assert result.get()["recovered_events"] == 1
     assert [(r.channel, r.status) for r in rows()] == [("email", "sent")]
@@ -227,9 +233,11 @@ def test_a_lost_hand_off_is_found_and_delivered_by_the_sweep(app, client, smtp_s
 def test_an_event_left_half_handled_is_finished_by_the_sweep(app, client, smtp_server, on_call, queue_down):
     service, developer = on_call
     error_id = record(client, service, "medium")
-    # A worker took the event and was killed before planning it.
-    db.session.add(ErrorEventDispatch(error_id=error_id, event="error.created", marker="1", status="pending",
-                                      attempts=1, created_at=utcnow()))
+    # A worker took the event (the ingest's outbox row) and was killed before planning it.
+    dispatch = db.session.execute(select(ErrorEventDispatch).where(ErrorEventDispatch.error_id == error_id)
+                                  ).scalar_one()
+    assert (dispatch.event, dispatch.marker, dispatch.status) == ("error.created", "1", "pending")
+    dispatch.attempts = 1
     db.session.commit()
     queue_of(app).immediate = True
 
