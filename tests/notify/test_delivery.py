@@ -6,7 +6,6 @@ import threading
 
 import pytest
 import time_machine
-from huey.storage import RedisStorage
 from sqlalchemy import select
 
 from app.extensions import db
@@ -198,15 +197,6 @@ def test_two_workers_delivering_the_same_row_send_it_once(app, smtp_server, on_c
     assert sorted(outcomes, key=str) == [None, None, None, "sent"]
     assert len(smtp_server.wait_for(1)) == 1 and rows()[0].status == "sent"
 
-
-@pytest.fixture
-def queue_down(app):
-    """The hand-off fails: the queue (a Redis nobody listens on) refuses every enqueue."""
-    huey = queue_of(app)
-    huey.immediate = False
-    huey.storage = RedisStorage("heartwatch-test", url="redis://127.0.0.1:1/0")
-    yield
-    huey.immediate = True
 
 
 def test_a_lost_hand_off_is_found_and_delivered_by_the_sweep(app, client, smtp_server, on_call, queue_down):

@@ -10,7 +10,6 @@ import datetime as dt
 
 import pytest
 import time_machine
-from huey.storage import RedisStorage
 from sqlalchemy import select
 
 from app.extensions import db
@@ -40,15 +39,6 @@ def later(app, now: dt.datetime | None = None):
     return time_machine.travel((now or utcnow()) + dt.timedelta(seconds=app.config["NOTIFY_LEASE_SECONDS"] + 5),
                                tick=True)
 
-
-@pytest.fixture
-def queue_down(app):
-    """The hand-off after commit fails: the queue (a Redis nobody listens on) refuses every enqueue."""
-    huey = queue_of(app)
-    huey.immediate = False
-    huey.storage = RedisStorage("heartwatch-test", url="redis://127.0.0.1:1/0")
-    yield
-    huey.immediate = True
 
 
 @pytest.fixture
