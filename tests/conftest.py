@@ -72,7 +72,8 @@ def app(tmp_path):
     """A Heartwatch app on an empty database of its own."""
     global _schema_ready
     uri = POSTGRES_URL or f"sqlite:///{tmp_path / 'test.db'}"
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=uri, REDIS_URL=REDIS_URL)
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=uri, REDIS_URL=REDIS_URL,
+                     INGEST_SPOOL_DIR=str(tmp_path / "spool"))
     forget_cached_keys()
     rate_limit.reset_local_state()
     forget_outages()
