@@ -23,6 +23,7 @@ from app.extensions import db
 from app.recording import rate_limit
 from app.platform.outage import forget_outages
 from app.recording.keys import forget_cached_keys
+from app.recording.spool import close_spools
 from tests.http_browser import visitor  # noqa: F401  (a plain HTTP browser on the live server)
 
 POSTGRES_URL = normalise_database_url(os.environ.get("TEST_DATABASE_URL"))
@@ -91,6 +92,7 @@ def app(tmp_path):
         else:
             db.create_all()
         yield app
+        close_spools()
         db.session.remove()
         db.engine.dispose()
 

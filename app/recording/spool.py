@@ -229,6 +229,7 @@ class Spool:
         self.refusing = False  # an event did not fit: full until the replay stores some
         self.last_error: str | None = None
         self._wake = threading.Event()
+        self._closed = threading.Event()
         self._open_segment()
         threading.Thread(target=self._replay_forever, name="ingest-spool-replay", daemon=True).start()
 
@@ -287,11 +288,19 @@ class Spool:
 
     # -- replaying --------------------------------------------------------------------------------
 
+    def close(self) -> None:
+        """Stop replaying and let the folder go: what it still holds is left for the next process."""
+        self._closed.set()
+        self._wake.set()
+        with self._lock:
+            self._file.close()
+            os.close(self._lock_descriptor)
+
     def _replay_forever(self) -> None:
-        while True:
+        while not self._closed.is_set():
             self._wake.wait(POLL_SECONDS)
             self._wake.clear()
-            if not self.active:
+            if not self.active or self._closed.is_set():
                 continue
             try:
                 with self.app.app_context():
@@ -362,6 +371,15 @@ def spool_for(app: Flask) -> Spool:
             if spool is None:
                 spool = _spools[id(app)] = Spool(app, spool_root(app), app.config["INGEST_SPOOL_MAX_BYTES"])
     return spool
+
+
+def close_spools() -> None:
+    """Close every spool of this process (between tests)."""
+    with _spools_lock:
+        for spool in _spools.values():
+            if spool.pid == os.getpid():
+                spool.close()
+        _spools.clear()
 
 
 def spool_state(app: Flask) -> dict:

@@ -42,6 +42,7 @@ def spool_app(tmp_path, monkeypatch):
     with app.app_context():
         db.create_all()
         yield app
+        spool.close_spools()
         db.session.remove()
         db.engine.dispose()
 
@@ -204,9 +205,11 @@ def test_a_spool_left_by_a_process_that_is_gone_is_stored_by_the_next(spool_app)
     assert spool.replay_left_behind(root) == 2  # the torn third was never acknowledged
     assert stored_ids() == [p.occurrence_id for p in prepared[:2]]
     assert not folder.exists()
-    # A folder whose process still holds its lock is left alone.
+    # A folder whose process still holds its lock is left alone; once closed, it is left behind.
     live = spool.spool_for(spool_app)
     assert spool.replay_left_behind(root, own=None) == 0 and live.folder.exists()
+    spool.close_spools()
+    assert spool.replay_left_behind(root) == 0 and not live.folder.exists()
 
 
 def test_the_worker_tick_stores_what_stopped_web_processes_left(spool_app):
@@ -237,6 +240,7 @@ def test_past_its_bound_the_spool_answers_503_with_retry_after(tmp_path, monkeyp
             assert "spool is full" in answer.json["error"]["message"]
             state = client.get("/readyz").json["checks"]["spool"]
             assert state["full"] is True and state["ok"] is False and "full" in state["error"]
+        spool.close_spools()
         db.session.remove()
         db.engine.dispose()
 
@@ -281,6 +285,7 @@ def test_a_key_not_seen_before_the_outage_answers_503_and_a_known_one_is_spooled
         ready = client.get("/readyz")
         assert ready.json["checks"]["database"]["ok"] is False
         assert ready.status_code == 200 and ready.json["status"] == "degraded"  # it takes events
+        spool.close_spools()
 
 
 def test_sentry_envelopes_are_spooled_too(spool_app):

@@ -152,3 +152,4 @@ def test_a_postgresql_crash_under_load_answers_no_5xx_and_stores_every_acknowled
     finally:
         stop.set()
         server.shutdown()
+        spool.close_spools()
