@@ -23,8 +23,6 @@ back.
 """
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
 import fcntl
 import logging
 import os
@@ -34,10 +32,8 @@ import threading
 import time
 from pathlib import Path
 
-import orjson
 from flask import Flask
 
-from app.ingest.incoming import IncomingError
 from app.platform.outage import OutageLog
 from app.platform.refusal import Unavailable
 from app.platform.sql import database_unavailable
@@ -59,35 +55,6 @@ class SpoolFull(Unavailable):
     def __init__(self, limit: int):
         super().__init__(f"the database is unreachable and this server's spool is full ({limit} bytes); "
                          f"retry in {RETRY_AFTER_SECONDS} s", retry_after=RETRY_AFTER_SECONDS)
-
-
-# --- an event as a record -------------------------------------------------------------------------
-
-def _datetime(value: str | None) -> dt.datetime | None:
-    return dt.datetime.fromisoformat(value) if value else None
-
-
-def to_record(p: PreparedEvent) -> bytes:
-    """A prepared event as the spool keeps it: everything the transaction writes."""
-    return orjson.dumps({
-        "incoming": dataclasses.asdict(p.incoming), "fingerprint": p.fingerprint, "severity": p.severity,
-        "level": p.level, "occurrence_id": p.occurrence_id, "timestamp": p.timestamp,
-        "received_at": p.received_at, "occurrence": p.occurrence,
-    }, option=orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_NON_STR_KEYS)
-
-
-def from_record(body: bytes) -> PreparedEvent:
-    data = orjson.loads(body)
-    incoming = IncomingError(**data["incoming"])
-    incoming.timestamp = _datetime(data["incoming"].get("timestamp"))
-    occurrence = data["occurrence"]
-    occurrence["timestamp"] = _datetime(occurrence["timestamp"])
-    occurrence["received_at"] = _datetime(occurrence["received_at"])
-    # Replayed by its occurrence id as a client's event id: a copy already stored is not stored twice.
-    return PreparedEvent(incoming=incoming, fingerprint=data["fingerprint"], severity=data["severity"],
-                         level=data["level"], occurrence_id=data["occurrence_id"], client_event_id=True,
-                         timestamp=_datetime(data["timestamp"]), received_at=_datetime(data["received_at"]),
-                         occurrence=occurrence)
 
 
 # --- replaying a folder ---------------------------------------------------------------------------
@@ -124,7 +91,7 @@ def _store(root: Path, batch: list[bytes]) -> None:
     what the database refuses. Raises when the database is unreachable (the batch stays on disk)."""
     from app.recording.record import record_prepared
 
-    events = [from_record(body) for body in batch]
+    events = [spool_file.from_record(body) for body in batch]
     try:
         record_prepared(events)
         return
@@ -243,7 +210,7 @@ class Spool:
 
     def accept(self, prepared: PreparedEvent) -> None:
         """Append the event and return once it is on disk; ``SpoolFull`` past the bound."""
-        record = spool_file.frame(to_record(prepared))
+        record = spool_file.frame(spool_file.to_record(prepared))
         with self._lock:
             if self.bytes + len(record) > self.max_bytes:
                 self.refusing = True

@@ -103,9 +103,9 @@ def test_a_prepared_event_comes_back_from_its_record_as_it_was(spool_app):
     service = make_service()
     incoming = NORMALISERS["api"]({"error_type": "ValueError", "message": "bad", "timestamp": "2026-11-30T08:00:00Z",
                                    "stack_trace": "Traceback ...", "tags": {"region": "eu"}, "user": {"id": 7},
-                                   "environment": "production"}, service.id)
+                                   "environment": "production", "extra": {"order": 2**70}}, service.id)
     prepared = prepare(incoming)
-    back = spool.from_record(spool.to_record(prepared))
+    back = spool_file.from_record(spool_file.to_record(prepared))
     assert back.incoming == prepared.incoming
     assert (back.fingerprint, back.severity, back.level, back.occurrence_id, back.timestamp, back.received_at) == \
         (prepared.fingerprint, prepared.severity, prepared.level, prepared.occurrence_id, prepared.timestamp,
@@ -188,7 +188,7 @@ def test_an_event_the_database_refuses_at_replay_is_set_aside_and_the_rest_store
     rejected = the_spool.root / "rejected"
     reasons = [p.read_text() for p in rejected.glob("*.reason.txt")]
     assert len(reasons) == 1 and "IntegrityError" in reasons[0]
-    kept = spool.from_record(next(rejected.glob("*.json")).read_bytes())
+    kept = spool_file.from_record(next(rejected.glob("*.json")).read_bytes())
     assert kept.occurrence_id == prepared[1].occurrence_id  # kept whole, for the operator
     assert spool.spool_state(spool_app)["rejected"] == 1
 
@@ -199,7 +199,7 @@ def test_a_spool_left_by_a_process_that_is_gone_is_stored_by_the_next(spool_app)
     folder = root / "otherhost-4242-1"
     folder.mkdir(parents=True)
     prepared = [prepare(NORMALISERS["api"](event(n), service.id)) for n in range(3)]
-    records = b"".join(spool_file.frame(spool.to_record(p)) for p in prepared)
+    records = b"".join(spool_file.frame(spool_file.to_record(p)) for p in prepared)
     (folder / f"00000001{spool.SEGMENT_SUFFIX}").write_bytes(records[:-5])  # killed mid-append
     assert spool.spool_state(spool_app)["left_behind_bytes"] == len(records) - 5
     assert spool.replay_left_behind(root) == 2  # the torn third was never acknowledged
@@ -217,7 +217,7 @@ def test_the_worker_tick_stores_what_stopped_web_processes_left(spool_app):
     folder = spool.spool_root(spool_app) / "web-1-1"
     folder.mkdir(parents=True)
     p = prepare(NORMALISERS["api"](event(1), service.id))
-    (folder / f"00000001{spool.SEGMENT_SUFFIX}").write_bytes(spool_file.frame(spool.to_record(p)))
+    (folder / f"00000001{spool.SEGMENT_SUFFIX}").write_bytes(spool_file.frame(spool_file.to_record(p)))
     from app.jobs import tasks_of
 
     tasks_of(spool_app)["run_scheduled_work"].call_local()
