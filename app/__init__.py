@@ -107,7 +107,9 @@ def _fill_instance_defaults(app: Flask) -> None:
     options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
     if uri.startswith("sqlite"):
         # A worker's write must not make a web write fail at once: wait for the lock instead.
-        options.setdefault("connect_args", {"timeout": 30, "check_same_thread": False})
+        # Past the timeout an event goes to the ingest spool (app/recording/spool.py) rather than wait on.
+        options.setdefault("connect_args", {"timeout": app.config.get("SQLITE_BUSY_TIMEOUT_SECONDS", 10),
+                                            "check_same_thread": False})
     else:
         options.setdefault("pool_size", 10)
         options.setdefault("max_overflow", 20)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import tempfile
 
 
 def _bool(name: str, default: bool = False) -> bool:
@@ -63,6 +64,13 @@ class Config:
     # every few milliseconds (see docs/PERFORMANCE.md). 0 turns it off (one commit per event).
     INGEST_BATCH_MAX = _int("INGEST_BATCH_MAX", 64)
     INGEST_BATCH_WAIT_MS = _int("INGEST_BATCH_WAIT_MS", 2)
+    # While the database cannot be reached, events are kept in a spool on local disk and stored once it
+    # is back (docs/operations.md): at most this many bytes per process (0 turns the spool off), in
+    # INGEST_SPOOL_DIR (default: the instance folder's spool/).
+    INGEST_SPOOL_MAX_BYTES = _int("INGEST_SPOOL_MAX_BYTES", 256 * 1024 * 1024)
+    INGEST_SPOOL_DIR = os.environ.get("INGEST_SPOOL_DIR") or None
+    # SQLite: how long a write waits for the file's lock before its event goes to the spool.
+    SQLITE_BUSY_TIMEOUT_SECONDS = _int("SQLITE_BUSY_TIMEOUT_SECONDS", 10)
     # Severity rules as JSON (see app/ingest/severity.py for the shape); unset: the built-in rules.
     SEVERITY_RULES = os.environ.get("SEVERITY_RULES") or None
 
@@ -162,6 +170,8 @@ class TestConfig(Config):
     HUEY_IMMEDIATE = True
     WTF_CSRF_ENABLED = False
     INGEST_BATCH_MAX = 0
+    # Apps made outside the fixtures spool here, not in the checkout's instance folder.
+    INGEST_SPOOL_DIR = os.path.join(tempfile.gettempdir(), f"heartwatch-test-spool-{os.getpid()}")
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
     RATE_LIMIT_PER_MINUTE = 100000
     # The local receivers of the tests (tests/receivers.py) listen on loopback: allowed on purpose,

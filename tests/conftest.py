@@ -23,6 +23,7 @@ from app.extensions import db
 from app.recording import rate_limit
 from app.platform.outage import forget_outages
 from app.recording.keys import forget_cached_keys
+from app.recording.spool import close_spools
 from tests.http_browser import visitor  # noqa: F401  (a plain HTTP browser on the live server)
 
 POSTGRES_URL = normalise_database_url(os.environ.get("TEST_DATABASE_URL"))
@@ -72,7 +73,8 @@ def app(tmp_path):
     """A Heartwatch app on an empty database of its own."""
     global _schema_ready
     uri = POSTGRES_URL or f"sqlite:///{tmp_path / 'test.db'}"
-    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=uri, REDIS_URL=REDIS_URL)
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=uri, REDIS_URL=REDIS_URL,
+                     INGEST_SPOOL_DIR=str(tmp_path / "spool"))
     forget_cached_keys()
     rate_limit.reset_local_state()
     forget_outages()
@@ -90,6 +92,7 @@ def app(tmp_path):
         else:
             db.create_all()
         yield app
+        close_spools()
         db.session.remove()
         db.engine.dispose()
 

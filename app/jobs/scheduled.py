@@ -28,6 +28,7 @@ from huey import Huey, crontab
 
 from app.jobs.context import task_context
 from app.platform.outage import OutageLog
+from app.recording import spool
 
 log = logging.getLogger("heartwatch.jobs")
 TOLERANCE = dt.timedelta(seconds=30)  # ticks land a few seconds apart: do not skip a run by a second
@@ -312,9 +313,15 @@ def register(huey: Huey, app: Flask, tasks: dict) -> dict:
 
     @huey.periodic_task(crontab(), name="run_scheduled_work")
     def run_scheduled_work() -> list[str]:
-        """Every minute: start each job whose interval (or daily time) has come."""
+        """Every minute: start each job whose interval (or daily time) has come, and store the events
+        that web processes now gone left in their spools (app/recording/spool.py)."""
         with task_context(app):
             due = claim_due()
+            if spool.enabled(app):
+                try:
+                    spool.replay_left_behind(spool.spool_root(app))
+                except Exception:  # the database is down again: the next tick tries once more
+                    log.warning("storing events left in spools failed", exc_info=True)
         for name in due:
             tasks[name]()
         return due

@@ -2,8 +2,10 @@
 
 A web process can do its work (accept and store events, serve pages) while it reaches its
 database; Redis, the queue, the worker and a backlog in the outbox make it *degraded*, not unready:
-ingest goes on without them and the worker catches up (docs/operations.md). So the answer is ``ready`` when the database
-answers, and each part's state is named either way.
+ingest goes on without them and the worker catches up (docs/operations.md). Without the database it
+still accepts events into its spool (app/recording/spool.py), so it stays ``ready`` (degraded) until
+the spool is full; with the spool off, it is ready only when the database answers. Each part's state
+is named either way.
 """
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from app.models import ScheduledJob
 from app.models.settings import WORKER_TICK
 from app.models.types import utcnow
 from app.platform import outbox
+from app.recording.spool import spool_state
 
 # The worker ticks every minute; three missed ticks mean no worker is running.
 WORKER_STALE_SECONDS = 180
@@ -101,8 +104,10 @@ def readiness(queue) -> dict:
     unavailable. ``queue`` is the app's Huey queue (the domain does not reach into app.jobs)."""
     checks = {"database": _database()}
     checks.update(redis=_redis(), queue=_queue(queue), worker=_worker(checks["database"]["ok"]),
-                  outbox=_outbox(checks["database"]["ok"]))
-    ready = checks["database"]["ok"]
+                  outbox=_outbox(checks["database"]["ok"]), spool=spool_state(current_app._get_current_object()))
+    # Without its database a web process still takes events, into its spool, until the spool is full.
+    spool = checks["spool"]
+    ready = checks["database"]["ok"] or (spool["enabled"] and not spool["full"])
     healthy = all(check["ok"] for check in checks.values())
     return {"status": "ok" if healthy else ("degraded" if ready else "unavailable"), "ready": ready,
             "checks": checks}

@@ -26,3 +26,12 @@ def column_text(value, column, field: str, *, refusal: type[Refused] = Refused, 
     if limit is not None and len(text) > limit:
         raise refusal(f"{field} is {len(text)} characters long; at most {limit} fit", field)
     return text
+
+
+class Unavailable(Refused):
+    """A request that cannot be done now, though it may be later (a dependency is down): 503, with
+    ``Retry-After`` when ``retry_after`` is given."""
+
+    def __init__(self, message: str, retry_after: int | None = None):
+        super().__init__(message, status=503)
+        self.retry_after = retry_after

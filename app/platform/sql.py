@@ -1,6 +1,7 @@
 """The few expressions that PostgreSQL and SQLite spell differently."""
 from __future__ import annotations
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import func, literal_column
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -40,3 +41,13 @@ def contains_ci(column, text: str):
     """Case-insensitive substring match, with LIKE wildcards in the text taken literally."""
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return column.ilike(f"%{escaped}%", escape="\\")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached or cannot answer now (down, restarting,
+    a dropped connection, no pool connection in time, SQLite locked past its timeout), as opposed to
+    refusing what was sent: the ingest spools the first kind (app/recording/spool.py)."""
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.DisconnectionError,
+                        sa_exc.TimeoutError, TimeoutError)):
+        return True
+    return isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated

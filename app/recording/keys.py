@@ -14,6 +14,8 @@ from app.extensions import db
 from app.ingest.settings import DEFAULT_SETTINGS, IngestSettings, stored_settings
 from app.models import Service
 from app.models.types import utcnow
+from app.platform.refusal import Unavailable
+from app.platform.sql import database_unavailable
 
 
 @dataclass(frozen=True)
@@ -32,6 +34,8 @@ class IngestService:
 # spaces, non-ASCII) without a lookup, whichever route the key came by.
 _WELL_FORMED = re.compile(r"[!-~]{1,64}")
 
+RETRY_UNKNOWN_KEY_SECONDS = 10
+# Kept past their time to live: while the database is down an expired entry still answers.
 _cache: dict[str, tuple[float, IngestService | None]] = {}
 _cache_lock = threading.Lock()
 
@@ -56,12 +60,21 @@ def resolve_ingest_key(key: str | None) -> IngestService | None:
     # A connection of its own, given back at once: through the request's session it would stay checked
     # out while the request waits for the group-commit writer, and a burst of misses (a cold cache,
     # every key expiring together) could then hold the whole pool.
-    with db.engine.connect() as conn:
-        service = conn.execute(
-            select(Service.id, Service.slug, Service.platform, Service.rate_limit_per_minute, Service.active,
-                   Service.ingest_key, Service.previous_key_expires_at, Service.ingest_settings)
-            .where(or_(Service.ingest_key == key, Service.previous_ingest_key == key))
-        ).one_or_none()
+    try:
+        with db.engine.connect() as conn:
+            service = conn.execute(
+                select(Service.id, Service.slug, Service.platform, Service.rate_limit_per_minute, Service.active,
+                       Service.ingest_key, Service.previous_key_expires_at, Service.ingest_settings)
+                .where(or_(Service.ingest_key == key, Service.previous_ingest_key == key))
+            ).one_or_none()
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        # The database is down: a key known a moment ago still is, so its events can go to the spool.
+        if hit is not None:
+            return hit[1]
+        raise Unavailable("the database is unreachable and this key has not been seen since it went down; "
+                          f"retry in {RETRY_UNKNOWN_KEY_SECONDS} s", retry_after=RETRY_UNKNOWN_KEY_SECONDS) from None
     found = None
     if service is not None and service.active:
         if service.ingest_key == key or (service.previous_key_expires_at and

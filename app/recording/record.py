@@ -51,7 +51,7 @@ TRANSIENT_RETRIES = 4
 class RecordResult:
     """What ``record_prepared`` did with one event."""
 
-    error_id: str
+    error_id: str | None
     occurrence_id: str
     service_id: int
     status: str
@@ -60,11 +60,12 @@ class RecordResult:
     regressed: bool = False
     severity_raised: bool = False
     duplicate: bool = False
+    spooled: bool = False  # accepted into the spool, stored once the database is back (app/recording/spool.py)
 
     @property
     def event(self) -> str | None:
         """The notification event this result calls for, if any."""
-        if self.duplicate:
+        if self.duplicate or self.spooled:
             return None
         if self.is_new:
             return "error.created"
@@ -303,8 +304,10 @@ def _write_batch(conn, batch: list[PreparedEvent]) -> list[RecordResult]:
 
 
 def _is_transient(exc: OperationalError) -> bool:
+    """A conflict with another transaction, worth an immediate retry. SQLite's "database is locked"
+    is not: its busy timeout has waited already, and the event goes to the spool instead."""
     text = str(exc.orig).lower() if exc.orig is not None else str(exc).lower()
-    return "deadlock" in text or "database is locked" in text or "could not serialize" in text
+    return "deadlock" in text or "could not serialize" in text
 
 
 def record_prepared(prepared: list[PreparedEvent], connection=None,

@@ -26,12 +26,17 @@ from app.extensions import db
 from app.ingest.incoming import IncomingError
 from app.ingest.settings import DEFAULT_SETTINGS, IngestSettings
 from app.recording.prepare import PreparedEvent, prepare
+from app.platform.outage import OutageLog
+from app.platform.sql import database_unavailable
 from app.recording.record import RecordResult, after_record, record_prepared
+from app.platform.refusal import Unavailable
+from app.recording import spool
 
 log = logging.getLogger("heartwatch.ingest")
 ANSWER_TIMEOUT = 30.0
 # An idle writer gives its connection back to the pool after this long.
 IDLE_SECONDS = 5.0
+log_outage = OutageLog(log, "recording events in the database")
 
 
 class _Slot:
@@ -112,9 +117,13 @@ class GroupCommitWriter:
                                       hand_off=False)
             for slot, result in zip(batch, results, strict=True):
                 slot.result = result
-        except Exception:
+        except Exception as exc:
             # The connection may be what failed (a restarted database): start the next batch on a new one.
             self._release_connection(broken=True)
+            if database_unavailable(exc):  # every event would fail alike: each goes to the spool
+                for slot in batch:
+                    slot.error = exc
+                return
             # One bad event must not fail the others: record them one by one.
             if len(batch) > 1:
                 log.warning("batch of %d failed; recording one by one", len(batch), exc_info=True)
@@ -147,13 +156,39 @@ _lock = threading.Lock()
 
 
 def submit_error(event: IncomingError, settings: IngestSettings = DEFAULT_SETTINGS) -> RecordResult:
-    """Record one event and return once it is committed: the HTTP routes' way in. The event is prepared
+    """Record one event and return once it is committed, or once it is durably in the spool when the
+    database cannot take it (``RecordResult.spooled``): the HTTP routes' way in. The event is prepared
     here, in the request's thread, and recorded by ``record_prepared``, in the group writer's batch when
     INGEST_BATCH_MAX is above 1, else in a transaction of its own. ``settings`` are the service's
-    (its IngestService's): scrubbing and in-app rules."""
+    (its IngestService's): scrubbing and in-app rules. Raises ``SpoolFull`` (a 503) when the database
+    is unreachable and the spool is full."""
     app = current_app._get_current_object()
-    max_batch = app.config.get("INGEST_BATCH_MAX", 0)
     prepared = prepare(event, settings=settings)  # here, not in the writer's serial loop
+    waiting = spool.current_spool(app)
+    if waiting is not None and waiting.active:  # events wait in the spool: this one queues behind them
+        return _spooled(waiting, prepared)
+    try:
+        result = _record_now(app, prepared)
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        if not spool.enabled(app):
+            raise Unavailable("the database is unreachable; retry later", retry_after=spool.RETRY_AFTER_SECONDS) \
+                from exc
+        log_outage.failed("events go to the spool")
+        return _spooled(spool.spool_for(app), prepared)
+    log_outage.succeeded()
+    return result
+
+
+def _spooled(into: spool.Spool, prepared: PreparedEvent) -> RecordResult:
+    into.accept(prepared)
+    i = prepared.incoming
+    return RecordResult(None, prepared.occurrence_id, i.service_id, "spooled", prepared.severity, spooled=True)
+
+
+def _record_now(app: Flask, prepared: PreparedEvent) -> RecordResult:
+    max_batch = app.config.get("INGEST_BATCH_MAX", 0)
     if max_batch <= 1:
         return record_prepared([prepared])[0]
     key = id(app)

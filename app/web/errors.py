@@ -10,7 +10,7 @@ from app.platform.refusal import Refused
 CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found", 405: "method_not_allowed",
     409: "conflict", 413: "payload_too_large", 415: "unsupported_media_type", 429: "rate_limited",
-    500: "internal_error",
+    500: "internal_error", 503: "unavailable",
 }
 
 
@@ -44,7 +44,9 @@ def register_json_errors(blueprint) -> None:
 
     @blueprint.errorhandler(Refused)
     def _refused(exc: Refused):
-        return error_response(exc.status, exc.message, exc.field)
+        retry_after = getattr(exc, "retry_after", None)
+        return error_response(exc.status, exc.message, exc.field,
+                              headers={"Retry-After": str(retry_after)} if retry_after else None)
 
     @blueprint.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

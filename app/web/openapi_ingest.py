@@ -234,6 +234,12 @@ ERROR_BODY = _out({"error": _out({
     "message": {"type": "string", "description": "For people: what is wrong and how to fix it."},
     "field": nullable({"type": "string", "description": "The offending field, header or parameter."}),
 })}, "Every error answer of the API and the webhooks.")
+SPOOLED_RESULT = _out({
+    "occurrence_id": UUID,
+    "spooled": {"type": "boolean", "const": True,
+                "description": "The database could not take the event now: it is kept on the server's disk "
+                               "and stored, grouped and notified once the database is back."},
+})
 SENTRY_ACCEPTED = {"type": "object", "properties": {"id": {"type": "string", "pattern": "^[0-9a-f]{32}$"}},
                    "additionalProperties": False,
                    "description": "The event id (32 hex), or {} when the envelope held no event."}
@@ -244,7 +250,7 @@ SCHEMAS = {
     "JavaStructuredCause": JAVA_STRUCTURED_CAUSE, "JavaLogEvent": JAVA_LOG_EVENT,
     "JavaStructuredEvent": JAVA_STRUCTURED_EVENT, "JavaEvent": JAVA_EVENT, "FrontendEvent": FRONTEND_EVENT,
     "MobileEvent": MOBILE_EVENT, "GenericEvent": GENERIC_EVENT,
-    "IngestResult": INGEST_RESULT, "Error": ERROR_BODY, "SentryAccepted": SENTRY_ACCEPTED,
+    "IngestResult": INGEST_RESULT, "SpooledResult": SPOOLED_RESULT, "Error": ERROR_BODY, "SentryAccepted": SENTRY_ACCEPTED,
 }
 
 
@@ -272,6 +278,13 @@ RESPONSES = {
         "description": "The service sent more events this minute than its rate limit; the event was not kept "
                        "(the service's dropped-events counter counts it).",
         "headers": {"Retry-After": {"description": "Seconds until the window reopens.", "schema": INT}},
+        "content": json_content(ref("Error")),
+    },
+    "Unavailable": {
+        "description": "The database is unreachable and the event could not be kept: the server's spool is "
+                       "full (INGEST_SPOOL_MAX_BYTES) or off, or the key was not seen before the outage. "
+                       "Nothing was kept; send it again after Retry-After.",
+        "headers": {"Retry-After": {"description": "Seconds to wait before sending again.", "schema": INT}},
         "content": json_content(ref("Error")),
     },
 }
@@ -306,8 +319,11 @@ def _ingest_operation(summary: str, description: str, schema: str, example: dict
         "requestBody": {"required": True, "content": {"application/json": media, "text/plain": media}},
         "responses": {
             "201": {"description": "Recorded.", "content": json_content(ref("IngestResult"))},
+            "202": {"description": "Accepted into the spool while the database is unreachable: durably kept, "
+                                   "stored once the database is back.", "content": json_content(ref("SpooledResult"))},
             "400": response_ref("BadRequest"), "401": response_ref("Unauthorized"), "413": response_ref("PayloadTooLarge"),
             "415": response_ref("UnsupportedMediaType"), "429": response_ref("RateLimited"),
+            "503": response_ref("Unavailable"),
         },
     }
 
@@ -327,7 +343,8 @@ def _sentry_operation(kind: str) -> dict:
             "application/x-sentry-envelope" if kind == "envelope" else "application/json":
                 {"schema": {"type": "string"} if kind == "envelope" else JSON_OBJECT}}},
         "responses": {
-            "200": {"description": "Accepted.", "content": json_content(ref("SentryAccepted"))},
+            "200": {"description": "Accepted: stored, or kept in the spool while the database is unreachable.",
+                    "content": json_content(ref("SentryAccepted"))},
             "400": response_ref("BadRequest"),
             "403": error_response("Missing key, or not a key of this service."),
             "404": error_response("The service id in the path is not a whole number."),
@@ -336,6 +353,7 @@ def _sentry_operation(kind: str) -> dict:
             "429": {**RESPONSES["RateLimited"], "headers": {
                 **RESPONSES["RateLimited"]["headers"],
                 "X-Sentry-Rate-Limits": {"description": "`<seconds>:error;default:project`", "schema": STR}}},
+            "503": response_ref("Unavailable"),
         },
     }
 

@@ -34,12 +34,13 @@ def operation() -> dict:
             "application/reports+json": {"schema": REPORT_LIST},
             "application/json": body, "application/expect-ct-report+json": body}},
         "responses": {
-            "201": {"description": "Recorded.", "content": json_content(SECURITY_ACCEPTED)},
+            "201": {"description": "Recorded, or kept in the spool while the database is unreachable.",
+                    "content": json_content(SECURITY_ACCEPTED)},
             "400": error_response("Not JSON, not a report, or no known CSP directive."),
             "403": error_response("Missing key, or not a key of this service."),
             "404": error_response("The service id in the path is not a whole number."),
             "413": error_response("The body is larger than 1 MiB."),
             "415": error_response("Not a report's Content-Type, or an unsupported Content-Encoding."),
-            "429": response_ref("RateLimited"),
+            "429": response_ref("RateLimited"), "503": response_ref("Unavailable"),
         },
     }

@@ -60,6 +60,9 @@ logger = logging.getLogger("heartwatch_client")
 MAX_MESSAGE_CHARS = 8192
 MAX_STACK_TRACE_CHARS = 65536
 MAX_RETRY_AFTER = 60.0  # a misbehaving Retry-After must not stall delivery for hours
+MAX_BACKOFF = 30.0  # the longest wait between two tries while the server is unreachable
+# Answers that mean "not now": the event waits and is sent again, however long it takes.
+UNAVAILABLE_STATUSES = frozenset({429, 502, 503, 504})
 _TRUNCATED = "...[truncated]"
 
 # Request headers worth reporting. An allow-list, so credentials (Cookie, Authorization,
@@ -246,33 +249,50 @@ class Client:
                 q.task_done()
 
     def _deliver(self, body: bytes):
-        """POST one event: pause while rate limited, retry transient failures with backoff."""
-        for attempt in range(self.max_retries + 1):
+        """POST one event. While Heartwatch cannot take it (unreachable, restarting, 502/503/504, or
+        429), the event stays at the head of the queue and is retried with backoff (doubling from
+        ``retry_backoff`` to ``MAX_BACKOFF``, or as Retry-After says), however long that lasts: the
+        queue (``queue_size`` events) bounds what waits meanwhile, and a full queue drops new events,
+        counted in ``dropped``. A 500 may be this event's own fault: it is retried ``max_retries``
+        times, then counted in ``failed``; another 4xx is final at once. The event's ``event_id``
+        makes a retry of a delivery whose answer was lost harmless: the server stores it once."""
+        errors = outage = 0
+        while True:
             pause = self._paused_until - time.monotonic()
             if pause > 0:
                 time.sleep(pause)
-            backoff = self.retry_backoff * 2 ** attempt
             try:
                 self._post(body)
                 self.sent += 1
                 return
             except urllib.error.HTTPError as exc:
                 detail = _error_detail(exc)
-                if exc.code == 429:
-                    wait = _retry_after(exc.headers.get("Retry-After"), backoff)
+                if exc.code in UNAVAILABLE_STATUSES:
+                    outage += 1
+                    wait = _retry_after(exc.headers.get("Retry-After"), self._outage_backoff(outage))
                     self._paused_until = time.monotonic() + wait
-                    logger.debug("heartwatch: rate limited, pausing %.1fs", wait)
+                    logger.debug("heartwatch: HTTP %d, retrying in %.1fs", exc.code, wait)
                     continue
                 if exc.code < 500:  # the event itself is unacceptable: retrying cannot help
                     logger.debug("heartwatch: event rejected with HTTP %d: %s", exc.code, detail)
                     break
-                error = f"HTTP {exc.code}: {detail}"
-            except (OSError, HTTPException, ValueError) as exc:  # refused, timeout, reset, bad URL
-                error = repr(exc)
-            logger.debug("heartwatch: send attempt %d failed: %s", attempt + 1, error)
-            if attempt < self.max_retries:
-                time.sleep(backoff)
+                errors += 1
+                logger.debug("heartwatch: send attempt %d failed: HTTP %d: %s", errors, exc.code, detail)
+                if errors > self.max_retries:
+                    break
+                time.sleep(self.retry_backoff * 2 ** (errors - 1))
+            except (OSError, HTTPException) as exc:  # refused, timeout, reset: the server is unreachable
+                outage += 1
+                wait = self._outage_backoff(outage)
+                logger.debug("heartwatch: server unreachable (%r), retrying in %.1fs", exc, wait)
+                time.sleep(wait)
+            except ValueError as exc:  # a URL urllib cannot use: no retry can help
+                logger.debug("heartwatch: cannot send: %r", exc)
+                break
         self.failed += 1
+
+    def _outage_backoff(self, failures: int) -> float:
+        return min(MAX_BACKOFF, self.retry_backoff * 2 ** (failures - 1))
 
     def _post(self, body: bytes):
         request = urllib.request.Request(self.ingest_url, data=body, method="POST", headers={

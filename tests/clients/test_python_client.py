@@ -293,8 +293,8 @@ def test_dead_server_never_raises_and_flush_returns():
     except RuntimeError:
         assert c.capture_exception()
     assert c.capture_message("still fine")
-    assert c.flush(5)
-    assert (c.sent, c.failed) == (0, 2)
+    assert c.flush(0.5) is False  # kept, and tried again, while nobody answers
+    assert (c.sent, c.failed, c.dropped) == (0, 0, 0)
 
     slow_retries = hw.Client(url=f"http://127.0.0.1:{closed_port()}", api_key=KEY, retry_backoff=10)
     slow_retries.capture_message("will be retried for a long time")
@@ -303,17 +303,50 @@ def test_dead_server_never_raises_and_flush_returns():
     assert time.monotonic() - start < 5  # bounded by its timeout, not by the 10 s backoff
 
 
+def test_events_wait_out_a_server_restart_and_arrive_in_order(tmp_path):
+    """Nothing listens for a while (a restart), then the server answers 503 (its database is down
+    and its spool full), then it takes events: every event captured meanwhile arrives, once, in order."""
+    port = closed_port()
+    got, statuses = [], [503, 503]
+
+    def app(environ, start_response):
+        body = json.loads(environ["wsgi.input"].read(int(environ.get("CONTENT_LENGTH") or 0)))
+        status = statuses.pop(0) if statuses else 201
+        if status == 201:
+            got.append(body["message"])
+        start_response(f"{status} X", [("Content-Type", "application/json"), ("Retry-After", "0")])
+        return [b"{}"]
+
+    c = hw.Client(url=f"http://127.0.0.1:{port}", api_key=KEY, timeout=1, retry_backoff=0.05, queue_size=50)
+    for n in range(20):
+        assert c.capture_message(f"event {n}")
+    time.sleep(1.0)  # several tries fail to connect meanwhile
+    assert got == [] and c.failed == 0
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", port, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        assert c.flush(20)
+    finally:
+        server.shutdown()
+    assert got == [f"event {n}" for n in range(20)]
+    assert (c.sent, c.failed, c.dropped) == (20, 0, 0)
+
+
 def test_server_errors_are_retried_but_client_errors_are_not(httpserver):
-    statuses = [503, 201, 400]
+    statuses = [503, 500, 201, 400, 500, 500, 500]
     httpserver.expect_request(INGEST, method="POST").respond_with_handler(
         lambda request: Response("{}", status=statuses.pop(0), content_type="application/json"))
     c = hw.Client(url=httpserver.url_for("/"), api_key=KEY, retry_backoff=0.01)
     c.capture_message("first")
     assert c.flush(5)
-    c.capture_message("second")
+    c.capture_message("second")  # a 400 is final
     assert c.flush(5)
-    assert [e["message"] for e in received(httpserver)] == ["first", "first", "second"]
-    assert (c.sent, c.failed) == (1, 1)
+    c.capture_message("third")  # a 500 may be the event's own fault: max_retries (2) more tries
+    assert c.flush(5)
+    assert [e["message"] for e in received(httpserver)] == ["first"] * 3 + ["second"] + ["third"] * 3
+    assert (c.sent, c.failed) == (1, 2)
 
 
 def test_rate_limit_pauses_for_retry_after(httpserver):

@@ -26,8 +26,22 @@ def test_alive_answers_without_the_database(tmp_path):
     assert response.headers["Cache-Control"] == "no-store"
 
 
+def test_without_the_database_but_with_room_in_the_spool_it_is_ready_and_degraded(tmp_path):
+    app = unreachable_app(tmp_path, SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/x",
+                          INGEST_SPOOL_DIR=str(tmp_path / "spool"))
+    response = app.test_client().get("/readyz")
+    assert response.status_code == 200  # it takes events into its spool (tests/recording/test_spool.py)
+    body = response.json
+    assert (body["status"], body["ready"]) == ("degraded", True)
+    assert body["checks"]["database"]["ok"] is False
+    assert body["checks"]["spool"] == {"ok": True, "enabled": True, "events": 0, "bytes": 0,
+                                       "max_bytes": app.config["INGEST_SPOOL_MAX_BYTES"], "full": False,
+                                       "left_behind_bytes": 0, "rejected": 0, "last_error": None}
+
+
 def test_not_ready_without_the_database_and_it_says_why(tmp_path):
-    app = unreachable_app(tmp_path, SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/x")
+    app = unreachable_app(tmp_path, SQLALCHEMY_DATABASE_URI=f"postgresql+psycopg2://postgres@127.0.0.1:{free_port()}/x",
+                          INGEST_SPOOL_MAX_BYTES=0)
     response = app.test_client().get("/readyz")
     assert response.status_code == 503 and response.is_json  # never an HTML 500
     body = response.json

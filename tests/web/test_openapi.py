@@ -97,9 +97,9 @@ def test_ingest_operations_document_every_error_answer(document):
     for path, item in document["paths"].items():
         if path == "/api/errors/" or path.startswith("/webhook/"):
             responses = item["post"]["responses"]
-            assert set(responses) == {"201", "400", "401", "413", "415", "429"}, path
-    rate_limited = document["components"]["responses"]["RateLimited"]
-    assert "Retry-After" in rate_limited["headers"]
+            assert set(responses) == {"201", "202", "400", "401", "413", "415", "429", "503"}, path
+    for name in ("RateLimited", "Unavailable"):
+        assert "Retry-After" in document["components"]["responses"][name]["headers"]
 
 
 def test_the_sentry_routes_document_the_404_of_a_malformed_service_id(client, document):

@@ -143,5 +143,7 @@ def ingest_json(normalise) -> tuple[RecordResult, IncomingError]:
 
 
 def record_response(result: RecordResult) -> tuple[dict, int]:
+    if result.spooled:  # durably accepted; stored, grouped and told once the database is back
+        return {"occurrence_id": result.occurrence_id, "spooled": True}, 202
     return {"error_id": result.error_id, "occurrence_id": result.occurrence_id, "new": result.is_new,
             "status": result.status, "severity": result.severity}, 201

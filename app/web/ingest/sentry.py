@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import urllib.parse
 import uuid
 
@@ -22,6 +23,8 @@ from app.ingest.envelope import CLIENT_REPORT_ITEM_TYPE, EVENT_ITEM_TYPES, USER_
 from app.ingest.incoming import MAX_NESTING, InvalidPayload, clean_json, nested_too_deep, strip_nul
 from app.ingest.sources import security as security_source
 from app.ingest.sources import sentry as sentry_source
+from app.platform.outage import OutageLog
+from app.platform.sql import database_unavailable
 from app.recording.client_reports import record_discarded
 from app.recording.record import raw_payload_text
 from app.recording.keys import IngestService, resolve_ingest_key
@@ -31,6 +34,7 @@ from app.web.errors import ApiError, register_json_errors
 from app.web.ingest.common import decode_body, enforce_rate_limit, parse_json, read_body
 
 bp = Blueprint("sentry", __name__)
+_reports_outage = OutageLog(logging.getLogger("heartwatch.ingest"), "counting client reports")
 register_json_errors(bp)
 
 # Sentry's own limits are 20 MB compressed / 100 MB decompressed per envelope and 1 MB per event;
@@ -111,7 +115,11 @@ def _record(service: IngestService, event: dict, raw: bytes, *, envelope_event_i
     enforce_rate_limit(service)
     incoming = sentry_source.normalise(event, service.id, event_id=event_id, client_address=request.remote_addr)
     incoming.platform = incoming.platform or service.platform
-    resolve_event(incoming, event.get("debug_meta"))  # before the fingerprint: see app/symbolication
+    try:
+        resolve_event(incoming, event.get("debug_meta"))  # before the fingerprint: see app/symbolication
+    except Exception as exc:  # the maps are in the database: without it the event keeps its frames as sent
+        if not database_unavailable(exc):
+            raise
     incoming.raw_payload = raw_payload_text(raw, current_app.config["MAX_RAW_PAYLOAD_BYTES"])
     if user_report:
         incoming.extra["user_report"] = clean_json(user_report)
@@ -131,7 +139,12 @@ def _count_client_reports(service: IngestService, parsed) -> None:
             continue  # a broken report must not cost the envelope's event
         for key, quantity in discarded_counts(report).items():
             counts[key] = counts.get(key, 0) + quantity
-    record_discarded(service.id, counts)
+    try:
+        record_discarded(service.id, counts)
+    except Exception as exc:  # the SDK's own count of what it dropped must not cost the envelope's event
+        if not database_unavailable(exc):
+            raise
+        _reports_outage.failed("client reports' counts are not kept while the database is down")
 
 
 @bp.route("/<int:service_id>/envelope/", methods=["POST"], strict_slashes=False)
