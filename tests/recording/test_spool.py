@@ -32,19 +32,28 @@ def _app(tmp_path, **overrides):
     return create_app(TestConfig, **settings)
 
 
+@contextmanager
+def running(tmp_path, **overrides):
+    """An app on a SQLite file of its own, in its context; its spools closed after."""
+    forget_cached_keys()
+    forget_outages()
+    app = _app(tmp_path, **overrides)
+    with app.app_context():
+        db.create_all()
+        try:
+            yield app
+        finally:
+            spool.close_spools()
+            db.session.remove()
+            db.engine.dispose()
+
+
 @pytest.fixture
 def spool_app(tmp_path, monkeypatch):
     monkeypatch.setattr(spool, "BACKOFF_SECONDS", 0.2)
     monkeypatch.setattr(spool, "POLL_SECONDS", 0.1)
-    forget_cached_keys()
-    forget_outages()
-    app = _app(tmp_path)
-    with app.app_context():
-        db.create_all()
+    with running(tmp_path) as app:
         yield app
-        spool.close_spools()
-        db.session.remove()
-        db.engine.dispose()
 
 
 @contextmanager
@@ -226,11 +235,8 @@ def test_the_worker_tick_stores_what_stopped_web_processes_left(spool_app):
 
 # --- bounds and answers ---------------------------------------------------------------------------
 
-def test_past_its_bound_the_spool_answers_503_with_retry_after(tmp_path, monkeypatch):
-    forget_cached_keys()
-    app = _app(tmp_path, INGEST_SPOOL_MAX_BYTES=1)
-    with app.app_context():
-        db.create_all()
+def test_past_its_bound_the_spool_answers_503_with_retry_after(tmp_path):
+    with running(tmp_path, INGEST_SPOOL_MAX_BYTES=1) as app:
         service = make_service()
         client = app.test_client()
         ingest(client, service, event(0))
@@ -240,16 +246,10 @@ def test_past_its_bound_the_spool_answers_503_with_retry_after(tmp_path, monkeyp
             assert "spool is full" in answer.json["error"]["message"]
             state = client.get("/readyz").json["checks"]["spool"]
             assert state["full"] is True and state["ok"] is False and "full" in state["error"]
-        spool.close_spools()
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_with_the_spool_off_an_unreachable_database_answers_503_not_500(tmp_path):
-    forget_cached_keys()
-    app = _app(tmp_path, INGEST_SPOOL_MAX_BYTES=0)
-    with app.app_context():
-        db.create_all()
+    with running(tmp_path, INGEST_SPOOL_MAX_BYTES=0) as app:
         service = make_service()
         client = app.test_client()
         ingest(client, service, event(0))
@@ -258,17 +258,12 @@ def test_with_the_spool_off_an_unreachable_database_answers_503_not_500(tmp_path
             assert answer.status_code == 503 and answer.headers["Retry-After"]
             assert answer.json["error"]["code"] == "unavailable"
         assert client.get("/readyz").json["checks"]["spool"] == {"ok": True, "enabled": False}
-        db.session.remove()
-        db.engine.dispose()
 
 
 def test_a_key_not_seen_before_the_outage_answers_503_and_a_known_one_is_spooled(tmp_path):
     """The key cache answers for a known key past its time to live while the database is down."""
-    forget_cached_keys()
-    app = _app(tmp_path, INGEST_KEY_CACHE_SECONDS=0,
-               SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'keys.db'}")
-    with app.app_context():
-        db.create_all()
+    with running(tmp_path, INGEST_KEY_CACHE_SECONDS=0,
+                 SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'keys.db'}") as app:
         known, unseen = make_service("known"), make_service("unseen")
         client = app.test_client()
         assert ingest(client, known, event(0)).status_code == 201
@@ -285,7 +280,6 @@ def test_a_key_not_seen_before_the_outage_answers_503_and_a_known_one_is_spooled
         ready = client.get("/readyz")
         assert ready.json["checks"]["database"]["ok"] is False
         assert ready.status_code == 200 and ready.json["status"] == "degraded"  # it takes events
-        spool.close_spools()
 
 
 def test_sentry_envelopes_are_spooled_too(spool_app):
