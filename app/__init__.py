@@ -35,7 +35,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     from app import models  # noqa: F401  (registers every table with the metadata)
     from app.jobs import build_queue
     from app.platform import feed, hooks
-    from app.web import api, auth, dashboard, headers, health, sourcemaps
+    from app.web import api, auth, dashboard, headers, health, sessions, sourcemaps
     from app.web import feed as live_feed
     from app.web.ingest import sentry, webhooks
 
@@ -44,17 +44,17 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     build_queue(app)
 
     headers.register(app)
-    app.register_blueprint(api.bp, url_prefix="/api")
-    app.register_blueprint(sentry.bp, url_prefix="/api")
-    app.register_blueprint(sourcemaps.bp, url_prefix="/api")
-    app.register_blueprint(webhooks.bp, url_prefix="/webhook")
+    # Machines post to these with keys and tokens, not browser sessions: CSRF tokens do not apply, and
+    # no cookie session is opened or saved for them (app/web/sessions.py).
+    machines = ((api.bp, "/api"), (sentry.bp, "/api"), (sourcemaps.bp, "/api"), (webhooks.bp, "/webhook"))
+    for blueprint, prefix in machines:
+        app.register_blueprint(blueprint, url_prefix=prefix)
+        csrf.exempt(blueprint)
+    sessions.register(app, sorted({prefix for _, prefix in machines}))
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(live_feed.bp, url_prefix="/feed")
-    # Machines post to these with keys, not browser sessions: CSRF tokens do not apply.
-    for blueprint in (api.bp, sentry.bp, sourcemaps.bp, webhooks.bp):
-        csrf.exempt(blueprint)
 
     from app.cli import register_commands
 

@@ -17,10 +17,13 @@ there either.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 
 import orjson
 
+from app.ingest.clean_payload import MIN_CARD as _MIN_CARD
+from app.ingest.clean_payload import has_word, may_hold_card, normalise_key, text_is_clean, tree_is_clean
 from app.ingest.incoming import MAX_NESTING, TRUNCATION_MARKER, IncomingError
 
 FILTERED = "[Filtered]"
@@ -37,22 +40,12 @@ _TEXT_ASSIGNMENT = re.compile(r"(^|[?&;,\s'\"])([A-Za-z0-9_.\-\[\]]{1,100})=([^&
 # makes it eight times faster; _card_match checks that character instead.)
 _CARD = re.compile(r"(?:3[47][0-9]{2}|4[0-9]{3}|5[1-5][0-9]{2}|2[2-7][0-9]{2}|6011|65[0-9]{2})"
                    r"(?:[ -]?[0-9]){9,15}(?![0-9])")
-_MIN_CARD = 13
 _LONG_TEXT = 256
-# For a quick test of long text: its digits as "d", anything else but the separators (deleted) as "x". A
-# card number becomes a run of at least 13 "d"; text without one holds no card number.
-_DIGIT_CLASSES = bytes(ord("d") if 48 <= i <= 57 else ord("x") for i in range(256))
-_CARD_RUN = b"d" * _MIN_CARD
 # Object keys of JSON text, for a raw payload that is no longer JSON (cut at its size limit).
 _TEXT_PAIR = re.compile(r'"((?:[^"\\]|\\.){1,200})"\s*(:|,)\s*("(?:[^"\\]|\\.)*"?|[^,\]}\s{\["]+)')
 _KEY_CACHE_SIZE = 4096
 
 SENSITIVE, SAFE, PLAIN = 1, 2, 0
-
-
-def normalise_key(key: str) -> str:
-    """A key as the rules compare it: lower case, ``-`` and spaces as ``_``."""
-    return key.lower().replace("-", "_").replace(" ", "_")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -76,12 +69,6 @@ def _card_match(match: re.Match) -> str:
     return FILTERED if _MIN_CARD <= len(digits) <= 19 and luhn_valid(digits) else match.group(0)
 
 
-def may_hold_card(text: str) -> bool:
-    """False when ``text`` certainly holds no card number (a translation and a substring search, in C:
-    much cheaper than the expression on long text)."""
-    return len(text) >= _MIN_CARD and _CARD_RUN in text.encode("utf-8", "ignore").translate(_DIGIT_CLASSES, b" -")
-
-
 def scrub_cards(text: str) -> str:
     """``text`` with each credit-card number in it replaced by ``[Filtered]`` (the same object if none)."""
     if len(text) < _MIN_CARD or _CARD.search(text) is None:
@@ -103,6 +90,7 @@ class Scrubber:
                 f"^{re.escape(normalise_key(k))}$" for k in (*SENSITIVE_HEADERS, "cookies")))
         self._safe = frozenset(normalise_key(k) for k in safe_keys)
         self._kinds: dict[str, int] = {}
+        self._plain_names: set[str] = set()  # for clean_tree: keys and assigned names without a word
         # The words a key must contain to be filtered, for the quick test of a raw payload.
         self._words = tuple(sorted({normalise_key(k) for k in ((*SENSITIVE_KEYS, *extra_keys) if enabled else
                                                                (*SENSITIVE_HEADERS, "cookies"))}))
@@ -123,15 +111,11 @@ class Scrubber:
         if not self.enabled:
             return value
         long = len(value) > _LONG_TEXT  # a stack trace, a message: substring tests before the expressions
-        if "=" in value and (not long or self._has_word(value)):
+        if "=" in value and (not long or has_word(self._words, value)):
             value = self.assignments(value)
         if len(value) >= _MIN_CARD and (not long or may_hold_card(value)):
             value = scrub_cards(value)
         return value
-
-    def _has_word(self, text: str) -> bool:
-        normal = normalise_key(text)
-        return any(word in normal for word in self._words)
 
     def assignments(self, text: str) -> str:
         """``a=1&password=x`` -> ``a=1&password=[Filtered]`` (the same object when nothing is filtered)."""
@@ -246,17 +230,14 @@ class Scrubber:
         return orjson.dumps(tree).decode()
 
     def clean_text(self, text: str) -> bool:
-        """Whether JSON text certainly holds nothing to filter: none of the rules' words is in a key (an
-        object's, a ``[key, value]`` pair's or an assignment's) and no card number is anywhere. Substring
-        searches, in C: most events are clean, and then the raw payload is neither parsed nor walked."""
-        normal = normalise_key(text)
-        for word in self._words:
-            index = normal.find(word)
-            while index >= 0:
-                if _in_a_key(normal, index, text):
-                    return False
-                index = normal.find(word, index + len(word))
-        return not self.enabled or not may_hold_card(text)
+        """Whether JSON text certainly holds nothing to filter (app/ingest/clean_payload.py): most events
+        are clean, and then the raw payload is neither parsed nor walked."""
+        return text_is_clean(self._words, self.enabled, text)
+
+    def clean_tree(self, tree, text: str) -> bool:
+        """The same question of a whole raw payload, ``text``, from the tree it was parsed into: about
+        half the cost (app/ingest/clean_payload.py)."""
+        return tree_is_clean(self._words, self.enabled, self._plain_names, tree, text)
 
     def _raw_text(self, text: str) -> str:
         def pair(match: re.Match) -> str:
@@ -265,32 +246,6 @@ class Scrubber:
             return f'"{match.group(1)}"{match.group(2)}"{FILTERED}"'
         text = _TEXT_PAIR.sub(pair, text)
         return self.text(text)
-
-
-_BLANK = " _\t\r\n"  # in normalised text, a space is "_"
-
-
-_ASSIGNED = re.compile(r"[A-Za-z0-9_.\-\[\]]*=")
-
-
-def _in_a_key(text: str, index: int, original: str) -> bool:
-    """Whether the word at ``index`` of normalised JSON text may be part of a key: its string is followed
-    by ``:`` (an object's key) or opens a ``[key, value]`` pair, or the word's name is assigned (``=``)."""
-    close = text.find('"', index)
-    if close < 0 or _ASSIGNED.match(original, index) is not None:  # (spaces are "_" in ``text``)
-        return True
-    after = close + 1
-    while after < len(text) and text[after] in _BLANK:
-        after += 1
-    if after >= len(text) or text[after] == ":":
-        return True
-    if text[after] != ",":
-        return False
-    opening = text.rfind('"', 0, index)
-    before = opening - 1
-    while before >= 0 and text[before] in _BLANK:
-        before -= 1
-    return before >= 0 and text[before] == "["
 
 
 @lru_cache(maxsize=256)
@@ -345,17 +300,47 @@ def _text_field(scrubber: Scrubber, holder, name: str, item: bool = False, clean
     return 1
 
 
-def scrub_event(incoming: IncomingError, scrubber: Scrubber | None = None) -> int:
+@dataclass(frozen=True)
+class ParsedPayload:
+    """What an ingest view found of the raw payload in the tree it parsed it into (see
+    :func:`check_parsed_payload`); :func:`scrub_event` trusts it for that text and those rules only."""
+
+    scrubber: Scrubber
+    raw: str
+    clean: bool
+
+
+def check_parsed_payload(scrubber: Scrubber, tree, raw: str) -> ParsedPayload | None:
+    """For an ingest view: whether the raw payload ``raw``, parsed as ``tree``, holds nothing to filter,
+    asked before the normalisers read the tree (they may change it). None when ``raw`` is not whole."""
+    if not raw or raw.endswith(TRUNCATION_MARKER):
+        return None
+    return ParsedPayload(scrubber, raw, scrubber.clean_tree(tree, raw))
+
+
+def raw_payload_is_clean(incoming: IncomingError, scrubber: Scrubber, parsed: ParsedPayload | None = None) -> bool:
+    """Whether the event's raw payload is whole and certainly holds nothing to filter: from the ingest
+    view's look at the parsed tree (``parsed``) when it was made of this text with these rules, else from
+    the text."""
+    raw = incoming.raw_payload
+    if not raw or raw.endswith(TRUNCATION_MARKER):
+        return False
+    if parsed is not None and parsed.raw is raw and parsed.scrubber is scrubber:
+        return parsed.clean
+    return scrubber.clean_text(raw)
+
+
+def scrub_event(incoming: IncomingError, scrubber: Scrubber | None = None, parsed: ParsedPayload | None = None) -> int:
     """Scrub an event in place before it is prepared; the number of values replaced (the raw payload
-    counts once).
+    counts once). ``parsed``: what the ingest view found of the raw payload (:func:`check_parsed_payload`).
 
     The fields are made from the raw payload (IncomingError.raw_payload): when it is whole (not cut at
-    its limit) and holds nothing to filter (:meth:`Scrubber.raw`'s quick test), neither do they, and only
+    its limit) and holds nothing to filter (:func:`raw_payload_is_clean`), neither do they, and only
     what the normalisers derive (the message, exception values, stack-trace text, :data:`DERIVED_EXTRA`)
     is checked; else every field is walked."""
     scrubber = scrubber or scrubber_for()
     raw = incoming.raw_payload
-    whole_and_clean = bool(raw) and not raw.endswith(TRUNCATION_MARKER) and scrubber.clean_text(raw)
+    whole_and_clean = raw_payload_is_clean(incoming, scrubber, parsed)
     count = 0
     if whole_and_clean:
         for name in DERIVED_EXTRA:

@@ -15,7 +15,7 @@ from flask import current_app
 from app.ingest.fingerprint import compute_fingerprint, culprit
 from app.ingest.in_app import apply_in_app
 from app.ingest.incoming import IncomingError, clean_json, truncate
-from app.ingest.scrubbing import scrub_event
+from app.ingest.scrubbing import ParsedPayload, scrub_event
 from app.ingest.settings import DEFAULT_SETTINGS, IngestSettings
 from app.ingest.severity import classify, load_rules
 from app.models import SEVERITY_LEVEL
@@ -45,15 +45,16 @@ def _text(value: str | None) -> str | None:
 
 
 def prepare(incoming: IncomingError, now: dt.datetime | None = None,
-            settings: IngestSettings = DEFAULT_SETTINGS) -> PreparedEvent:
+            settings: IngestSettings = DEFAULT_SETTINGS, parsed: ParsedPayload | None = None) -> PreparedEvent:
     """Severity, fingerprint, ids and times: the pure part of recording, done before the transaction
     (by the request's own thread when the group-commit writer records it).
 
     First the service's ``settings`` apply, to every event whichever way it came in: its data is scrubbed
     (nothing scrubbed is stored, the raw payload included) and its frames marked in app or not, before
-    anything reads them (severity rules, grouping, the culprit)."""
+    anything reads them (severity rules, grouping, the culprit). ``parsed``: the ingest view's look at the
+    raw payload's parsed tree, which spares scrubbing a test of its text (app/ingest/scrubbing.py)."""
     now = now or utcnow()
-    scrub_event(incoming, settings.scrubber)
+    scrub_event(incoming, settings.scrubber, parsed)
     apply_in_app(incoming, settings.in_app_rules)
     incoming.error_type = _text(incoming.error_type) or "Error"
     incoming.message = _text(incoming.message) or ""

@@ -24,6 +24,7 @@ from flask import Flask, current_app
 
 from app.extensions import db
 from app.ingest.incoming import IncomingError
+from app.ingest.scrubbing import ParsedPayload
 from app.ingest.settings import DEFAULT_SETTINGS, IngestSettings
 from app.recording.prepare import PreparedEvent, prepare
 from app.platform.outage import OutageLog
@@ -155,15 +156,16 @@ _writers: dict[int, GroupCommitWriter] = {}
 _lock = threading.Lock()
 
 
-def submit_error(event: IncomingError, settings: IngestSettings = DEFAULT_SETTINGS) -> RecordResult:
+def submit_error(event: IncomingError, settings: IngestSettings = DEFAULT_SETTINGS,
+                 parsed: ParsedPayload | None = None) -> RecordResult:
     """Record one event and return once it is committed, or once it is durably in the spool when the
     database cannot take it (``RecordResult.spooled``): the HTTP routes' way in. The event is prepared
     here, in the request's thread, and recorded by ``record_prepared``, in the group writer's batch when
     INGEST_BATCH_MAX is above 1, else in a transaction of its own. ``settings`` are the service's
     (its IngestService's): scrubbing and in-app rules. Raises ``SpoolFull`` (a 503) when the database
-    is unreachable and the spool is full."""
+    is unreachable and the spool is full. ``parsed``: the view's look at the raw payload, for ``prepare``."""
     app = current_app._get_current_object()
-    prepared = prepare(event, settings=settings)  # here, not in the writer's serial loop
+    prepared = prepare(event, settings=settings, parsed=parsed)  # here, not in the writer's serial loop
     waiting = spool.current_spool(app)
     if waiting is not None and waiting.active:  # events wait in the spool: this one queues behind them
         return _spooled(waiting, prepared)

@@ -7,7 +7,11 @@ escaping could not run; the live feed's websocket to this host; no framing by ot
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 from flask import Flask, Response, request
+
+EVERY_ANSWER = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"))
 
 
 def content_security_policy(host: str) -> str:
@@ -16,12 +20,20 @@ def content_security_policy(host: str) -> str:
             "form-action 'self'; frame-ancestors 'none'")
 
 
+@lru_cache(maxsize=64)
+def _html_headers(host: str) -> tuple[tuple[str, str], ...]:
+    return (*EVERY_ANSWER, ("Content-Security-Policy", content_security_policy(host)), ("X-Frame-Options", "DENY"))
+
+
 def security_headers(response: Response) -> Response:
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "same-origin")
-    if response.mimetype == "text/html":
-        response.headers.setdefault("Content-Security-Policy", content_security_policy(request.host))
-        response.headers.setdefault("X-Frame-Options", "DENY")
+    # Built once (per host for HTML) and added where the view did not set its own: a lookup of each
+    # name by Headers.setdefault raised and caught a KeyError per missing header, on every ingest answer.
+    headers = response.headers
+    wanted = _html_headers(request.host) if response.mimetype == "text/html" else EVERY_ANSWER
+    present = {name.lower() for name, _ in headers}
+    for name, value in wanted:
+        if name.lower() not in present:
+            headers.add(name, value)
     return response
 
 

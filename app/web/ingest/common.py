@@ -12,6 +12,7 @@ import zstandard
 from flask import current_app, request
 
 from app.ingest.incoming import MAX_NESTING, IncomingError, InvalidPayload, nested_too_deep
+from app.ingest.scrubbing import check_parsed_payload
 from app.recording import rate_limit
 from app.recording.record import RecordResult, raw_payload_text
 from app.recording.keys import IngestService, resolve_ingest_key
@@ -133,13 +134,15 @@ def ingest_json(normalise) -> tuple[RecordResult, IncomingError]:
     limit = current_app.config["MAX_BODY_BYTES"]
     body = read_body(limit, limit)
     payload = parse_json_object(body)
+    raw = raw_payload_text(body, current_app.config["MAX_RAW_PAYLOAD_BYTES"])
+    parsed = check_parsed_payload(service.settings.scrubber, payload, raw)  # before the normaliser reads it
     try:
         incoming = normalise(payload, service.id)
     except InvalidPayload as exc:
         raise ApiError(400, exc.message, field=exc.field, code=exc.code) from None
     incoming.platform = incoming.platform or service.platform
-    incoming.raw_payload = raw_payload_text(body, current_app.config["MAX_RAW_PAYLOAD_BYTES"])
-    return submit_error(incoming, service.settings), incoming
+    incoming.raw_payload = raw
+    return submit_error(incoming, service.settings, parsed), incoming
 
 
 def record_response(result: RecordResult) -> tuple[dict, int]:

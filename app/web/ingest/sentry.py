@@ -21,6 +21,7 @@ from flask import Blueprint, current_app, request
 from app.ingest.envelope import CLIENT_REPORT_ITEM_TYPE, EVENT_ITEM_TYPES, USER_REPORT_ITEM_TYPES, EnvelopeError, \
     discarded_counts, parse_envelope, parse_event_json
 from app.ingest.incoming import MAX_NESTING, InvalidPayload, clean_json, nested_too_deep, strip_nul
+from app.ingest.scrubbing import check_parsed_payload
 from app.ingest.sources import security as security_source
 from app.ingest.sources import sentry as sentry_source
 from app.platform.outage import OutageLog
@@ -113,6 +114,8 @@ def _record(service: IngestService, event: dict, raw: bytes, *, envelope_event_i
     if event.get("type") == "transaction":
         return {"id": uuid.UUID(event_id).hex}  # performance data: accepted, not kept
     enforce_rate_limit(service)
+    raw_text = raw_payload_text(raw, current_app.config["MAX_RAW_PAYLOAD_BYTES"])
+    parsed = check_parsed_payload(service.settings.scrubber, event, raw_text)  # before the normaliser reads it
     incoming = sentry_source.normalise(event, service.id, event_id=event_id, client_address=request.remote_addr)
     incoming.platform = incoming.platform or service.platform
     try:
@@ -120,10 +123,10 @@ def _record(service: IngestService, event: dict, raw: bytes, *, envelope_event_i
     except Exception as exc:  # the maps are in the database: without it the event keeps its frames as sent
         if not database_unavailable(exc):
             raise
-    incoming.raw_payload = raw_payload_text(raw, current_app.config["MAX_RAW_PAYLOAD_BYTES"])
+    incoming.raw_payload = raw_text
     if user_report:
         incoming.extra["user_report"] = clean_json(user_report)
-    submit_error(incoming, service.settings)
+    submit_error(incoming, service.settings, parsed)
     return {"id": uuid.UUID(event_id).hex}
 
 
