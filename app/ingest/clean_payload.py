@@ -52,15 +52,14 @@ def tree_is_clean(words: tuple[str, ...], enabled: bool, plain: set, tree, text:
 
     JSON writes digits as they are, except in a ``\\u`` escape: without one, card numbers are looked for
     in the text, in one pass; with one, in each string and key."""
-    if "\\u0000" in text:  # the normalisers drop NUL: what is left could join into a word or a number
+    escaped = "\\u" in text
+    if escaped and "\\u0000" in text:  # the normalisers drop NUL: what is left could join into a word or a number
         return False
-    escaped = False
-    if enabled:
-        if may_hold_card(text):
-            return False
-        escaped = "\\u" in text
-        if not escaped and "=" in text and not _plain_names(words, plain, assigned_names(text)):
-            return False
+    if enabled and may_hold_card(text):
+        return False
+    if enabled and not escaped and "=" in text and not _plain_names(words, plain, assigned_names(text)):
+        return False
+    escaped = enabled and escaped
     return _clean_node(words, escaped, plain, tree, 0)
 
 
