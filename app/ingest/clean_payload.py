@@ -4,8 +4,9 @@ Most events hold nothing to filter; for them the fields, which are made from the
 nothing either, and the scrubbing walk is spared. Two tests answer the question, both conservative (a
 payload they call clean gives the same result as the walk; one they do not is walked):
 
-- :func:`tree_is_clean`, on the tree the ingest view parsed the payload into: every key, and the strings
-  holding a ``=``, looked up for the rules' words, and the payload's digits for a card number;
+- :func:`tree_is_clean`, on the tree the ingest view parsed the payload into: every key and every
+  assigned name (``name=value``) looked up for the rules' words, and the payload's digits for a card
+  number;
 - :func:`text_is_clean`, on the text alone (a payload stored without its tree: the security reports, the
   demo's events).
 """

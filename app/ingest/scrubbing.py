@@ -235,8 +235,8 @@ class Scrubber:
         return text_is_clean(self._words, self.enabled, text)
 
     def clean_tree(self, tree, text: str) -> bool:
-        """The same question of a whole raw payload, ``text``, from the tree it was parsed into: about
-        half the cost (app/ingest/clean_payload.py)."""
+        """The same question of a whole raw payload, ``text``, from the tree it was parsed into, without
+        searching the whole text for every word (app/ingest/clean_payload.py)."""
         return tree_is_clean(self._words, self.enabled, self._plain_names, tree, text)
 
     def _raw_text(self, text: str) -> str:
