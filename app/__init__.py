@@ -1,7 +1,6 @@
 """Heartwatch: self-hosted error logging, alerting and on-call."""
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 from pathlib import Path
@@ -34,16 +33,20 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
 
     from app import models  # noqa: F401  (registers every table with the metadata)
     from app.jobs import build_queue
-    from app.platform import feed, hooks
+    from app.platform import feed, hooks, metrics
     from app.web import api, auth, dashboard, headers, health, sourcemaps
     from app.web import feed as live_feed
     from app.web.ingest import sentry, webhooks
+    from app.web.ingest.common import count_ingest_answers
 
     # The live feed hears of an error event before the workers are handed it.
     hooks.register(app, "error_event", feed.publish_error_event)
     build_queue(app)
 
     headers.register(app)
+    metrics.start(app)
+    if metrics.enabled() and app.config.get("METRICS_TOKEN"):
+        count_ingest_answers(app)
     app.register_blueprint(api.bp, url_prefix="/api")
     app.register_blueprint(sentry.bp, url_prefix="/api")
     app.register_blueprint(sourcemaps.bp, url_prefix="/api")
@@ -63,13 +66,12 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
 
 
 def _configure_logging(app: Flask) -> None:
-    level = os.environ.get("LOG_LEVEL", "INFO").upper()
-    root = logging.getLogger("heartwatch")
-    if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-    root.setLevel(level)
+    from app.platform import logs
+
+    try:
+        logs.configure(app)
+    except logs.LogFormatInvalid as exc:
+        raise SettingsInvalid(str(exc)) from None
 
 
 class SettingsInvalid(RuntimeError):

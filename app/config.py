@@ -71,6 +71,11 @@ class Config:
     INGEST_SPOOL_DIR = os.environ.get("INGEST_SPOOL_DIR") or None
     # SQLite: how long a write waits for the file's lock before its event goes to the spool.
     SQLITE_BUSY_TIMEOUT_SECONDS = _int("SQLITE_BUSY_TIMEOUT_SECONDS", 10)
+    # Prometheus metrics at /metrics (docs/operations.md): off unless METRICS_TOKEN is set, then a scrape
+    # sends "Authorization: Bearer <token>". Every process of the instance counts into METRICS_DIR
+    # (default: the instance folder's metrics/).
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+    METRICS_DIR = os.environ.get("METRICS_DIR") or None
     # Severity rules as JSON (see app/ingest/severity.py for the shape); unset: the built-in rules.
     SEVERITY_RULES = os.environ.get("SEVERITY_RULES") or None
 
