@@ -25,6 +25,11 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     _fill_instance_defaults(app)
     _check_settings(app)
 
+    if app.config.get("PROXY_HOPS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parents[1] / "migrations"))
     login_manager.init_app(app)
@@ -88,6 +93,8 @@ def _check_settings(app: Flask) -> None:
     from app.platform.settings import TUNABLES, SettingError, parse_value
 
     load_rules(app.config.get("SEVERITY_RULES"))
+    if not 0 <= (app.config.get("PROXY_HOPS") or 0) <= 10:
+        raise SettingsInvalid(f"setting PROXY_HOPS is {app.config['PROXY_HOPS']!r}: must be between 0 and 10")
     try:
         parse_networks(app.config.get("OUTBOUND_ALLOWED_NETWORKS"))
     except ValueError as exc:

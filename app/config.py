@@ -153,6 +153,9 @@ class Config:
     # Failed sign-ins per e-mail and client address before a pause of LOGIN_LOCKOUT_SECONDS.
     LOGIN_MAX_ATTEMPTS = _int("LOGIN_MAX_ATTEMPTS", 5)
     LOGIN_LOCKOUT_SECONDS = _int("LOGIN_LOCKOUT_SECONDS", 900)
+    # Behind a reverse proxy (docs/deploy.md): how many proxies in front set X-Forwarded-For, -Proto
+    # and -Host. 0 (direct) trusts none of them; a client could otherwise claim any address.
+    PROXY_HOPS = _int("PROXY_HOPS", 0)
     # Overview counters and chart series are this many seconds old at most.
     DASHBOARD_CACHE_SECONDS = _int("DASHBOARD_CACHE_SECONDS", 5)
     # Yesterday's count in the 30-day chart still changes by late events: recounted this often
