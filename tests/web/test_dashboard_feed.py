@@ -189,14 +189,18 @@ def test_procfile_web_one_process_many_threads_feeds_every_open_page(app, tmp_pa
         served.stop()
 
 
-def test_procfile_web_two_processes_share_the_feed_through_redis(app, tmp_path, procfile_data):
-    """Scale-out: two gunicorn processes and Redis; every socket sees every event, whichever process
-    took the ingest (new connections each time, so both processes take some)."""
+@pytest.mark.parametrize("through", ["redis", "postgres"])
+def test_procfile_web_two_processes_share_the_feed(app, tmp_path, procfile_data, through):
+    """Scale-out: two gunicorn processes, sharing the feed through Redis, or through PostgreSQL's
+    LISTEN/NOTIFY without Redis; every socket sees every event, whichever process took the ingest (new
+    connections each time, so both processes take some)."""
     redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
+    if through == "redis" and not redis_url:
         pytest.skip("REDIS_URL not set")
+    if through == "postgres" and db.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL)")
     service, developer = procfile_data
-    served = Served(tmp_path, _database_url(app), workers=2, redis_url=redis_url)
+    served = Served(tmp_path, _database_url(app), workers=2, redis_url=redis_url if through == "redis" else None)
     sockets = []
     try:
         sockets = [open_feed(served.base, signed_in_session(served.base, developer.email)) for _ in range(4)]
@@ -213,9 +217,10 @@ def test_procfile_web_two_processes_share_the_feed_through_redis(app, tmp_path, 
         for ws in sockets:
             ws.close()
         served.stop()
-        import redis
+        if through == "redis":
+            import redis
 
-        client = redis.Redis.from_url(redis_url)
-        queued = list(client.scan_iter("huey.*heartwatch*"))
-        if queued:
-            client.delete(*queued)
+            client = redis.Redis.from_url(redis_url)
+            queued = list(client.scan_iter("huey.*heartwatch*"))
+            if queued:
+                client.delete(*queued)
