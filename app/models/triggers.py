@@ -10,7 +10,7 @@ ingest's upserts, the dashboard, the worker, an operator's SQL):
   "severity", "status"}``; the types are the ingest's (app/recording/record.py, ``RecordResult.event``).
 
 The same statements create them for ``db.create_all()`` (tests, a fresh embedded database) and in
-the migration that added them (0015), so the two cannot drift apart.
+the migration that added them (0012), so the two cannot drift apart.
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """error_logs.updated_at kept by a trigger; on PostgreSQL, new, regressed and graver errors announced
 with pg_notify for the live feed (app/models/triggers.py holds the statements)
 
-Revision ID: 0015
+Revision ID: 0012
 Revises: 0011
 Create Date: 2026-12-03 14:40:00
 
@@ -11,7 +11,7 @@ from alembic import op
 
 from app.models import triggers
 
-revision = "0015"
+revision = "0012"
 down_revision = "0011"
 branch_labels = None
 depends_on = None
