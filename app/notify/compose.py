@@ -18,6 +18,7 @@ from app.models import (
     WebhookSubscription,
 )
 from app.models.types import utcnow
+from app.notify import action_links
 from app.notify import channels as registry
 from app.notify.channels import email as email_channel
 from app.notify.channels import slack as slack_channel
@@ -72,7 +73,8 @@ def compose_row(row: ErrorNotification) -> tuple[Message | None, Channel | str]:
     if channel is None:
         return Message(channel=channel_name, to="", subject=notice.title), f"{channel_name} is not configured"
     if channel_name == "email":
-        return email_channel.compose(notice, developer.email, key, developer.name), channel
+        actions = action_links.links_for(notice.error, developer) if notice.event in ERROR_EVENTS else []
+        return email_channel.compose(notice, developer.email, key, developer.name, actions), channel
     if channel_name == "sms":
         if not developer.phone:
             return None, "the developer has no phone number any more"

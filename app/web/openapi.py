@@ -132,6 +132,11 @@ def _paths() -> dict:
             "Resolve", ref("Resolution"), "200", "ErrorDetail", ("400", "403", "404", "409"),
             "A later occurrence reopens it as a regression. `latest_occurrence` is null in this answer.",
             body_required=False)},
+        "/api/errors/{error_id}/acknowledge/": {"post": _action(
+            "Acknowledge", None, "200", "ErrorDetail", ("403", "404", "409"),
+            "You have it: the automatic escalation of the error's current open stretch waits while the "
+            "acknowledgement holds (`ACK_TIMEOUT_MINUTES`, or for good once an assignment, a status change or the "
+            "resolution follows in time). Acknowledging again renews it. No body. A closed error is a `409`.")},
         "/api/errors/{error_id}/assign/": {"post": _action(
             "Assign", ref("Assignment"), "200", "ErrorDetail", ("400", "403", "404"),
             "Developers may take an unassigned error for themselves; assigning others needs a lead, manager or "
