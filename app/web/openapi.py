@@ -16,6 +16,7 @@ from flask import current_app
 from app.models import CHANNELS, KINDS, NOTIFICATION_STATUSES, SEVERITIES, STATUSES
 from app.reports.errors import MAX_PER_PAGE, SORTS
 from app.web import openapi_ingest as ingest
+from app.web import openapi_oncall as oncall
 from app.web import openapi_security
 from app.web import openapi_sourcemaps as sourcemaps
 from app.web.openapi_ingest import STR, UUID, json_content, parameter_ref, ref, response_ref
@@ -207,11 +208,11 @@ def _paths() -> dict:
 @lru_cache(maxsize=4)
 def _document(base_url: str, with_sentry: bool) -> dict:
     paths = ingest.paths(with_sentry)
-    for path, item in {**_paths(), **sourcemaps.paths()}.items():
+    for path, item in {**_paths(), **sourcemaps.paths(), **oncall.paths()}.items():
         paths[path] = {**paths.get(path, {}), **item}
     if with_sentry:
         paths["/api/{service_id}/security/"] = {"post": openapi_security.operation()}
-    schemas = {**ingest.SCHEMAS, **sourcemaps.SCHEMAS, **component_schemas()}
+    schemas = {**ingest.SCHEMAS, **sourcemaps.SCHEMAS, **oncall.SCHEMAS, **component_schemas()}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -226,7 +227,7 @@ def _document(base_url: str, with_sentry: bool) -> dict:
         "servers": [{"url": base_url}],
         "security": [{"BearerToken": []}],
         "tags": [{"name": n} for n in ("ingest", "webhooks", "sentry", "errors", "services", "developers", "patterns",
-                                       "notifications", "tokens", "sourcemaps", "meta")],
+                                       "notifications", "on-call", "tokens", "sourcemaps", "meta")],
         "paths": paths,
         "components": {
             "schemas": schemas,
