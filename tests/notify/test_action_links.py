@@ -96,3 +96,13 @@ def test_an_expired_link_does_nothing(app, client, mailed):
         answer = client.post(url)
     assert answer.status_code == 410 and b"expired" in answer.data
     assert db.session.get(ErrorAcknowledgement, error_id) is None
+
+
+def test_used_link_ids_are_kept_until_the_links_have_expired(app, client, mailed):
+    from app.recording.retention import purge
+
+    _, _, mail = mailed
+    assert client.post(path(links(mail)["Acknowledge"])).status_code == 200
+    now = dt.datetime.now(dt.timezone.utc)
+    assert purge(now + dt.timedelta(hours=app.config["ACTION_LINK_HOURS"]))["used_action_links"] == 0
+    assert purge(now + dt.timedelta(hours=app.config["ACTION_LINK_HOURS"] + 25))["used_action_links"] == 1
