@@ -55,8 +55,11 @@ def acknowledge_error(error: ErrorLog, actor: Developer | None, *, via: str = "d
     if not error.is_open:
         raise TriageError(f"the error is {error.status}: only open errors are acknowledged", "status", status=409)
     via = via if via in CHANNELS else "dashboard"
-    renewed = holds(error)
-    values = {"developer_id": actor.id if actor else None, "acknowledged_at": utcnow(), "via": via}
+    current = acknowledgement(error)
+    renewed = current is not None and current.holds
+    # A settled acknowledgement keeps its moment: renewing it must not make it lapse again.
+    at = current.at if current is not None and current.settled else utcnow()
+    values = {"developer_id": actor.id if actor else None, "acknowledged_at": at, "via": via}
     # An upsert: of two acknowledgements at once, the later one is kept, and neither fails.
     db.session.execute(dialect_insert()(ErrorAcknowledgement).values(error_id=error.id, **values)
                        .on_conflict_do_update(index_elements=["error_id"], set_=values))

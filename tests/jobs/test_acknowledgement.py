@@ -142,3 +142,13 @@ def test_an_escalation_is_not_directed_at_the_assignee(app, team):
     else:
         raise AssertionError("an escalation to the assignee was accepted")
     assert db.session.execute(select(ErrorEscalation)).first() is None
+
+
+def test_acknowledging_a_settled_acknowledgement_again_keeps_it_settled(app, team):
+    service, lead, _ = team
+    (result,) = record_events(service, severity="critical", at=T0)
+    _ack(result.error_id, lead, 5)
+    with time_machine.travel(T0 + dt.timedelta(minutes=10), tick=False):
+        triage.set_status(_error(result.error_id), "in_progress", lead)
+    _ack(result.error_id, lead, 50)
+    assert at(dt.timedelta(hours=3)) == []
