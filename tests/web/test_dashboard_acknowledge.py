@@ -18,6 +18,8 @@ def test_acknowledging_from_the_error_page(app, client, service, lead):
     panel = client.post(f"/errors/{error_id}/acknowledge", headers=HTMX_TRIAGE).get_data(as_text=True)
     assert "Acknowledged by" in panel and lead.name in panel and "Acknowledge again" in panel
     assert db.session.get(ErrorAcknowledgement, error_id).via == "dashboard"
+    timeline = client.get(f"/errors/{error_id}").get_data(as_text=True)
+    assert "acknowledged it: the escalation waits." in timeline
     assert db.session.execute(select(AuditEvent.details).where(AuditEvent.action == "error.acknowledged")
                               ).scalar_one() == {"via": "dashboard", "renewed": False}
 
