@@ -38,12 +38,6 @@ def _timeout() -> dt.timedelta:
     return dt.timedelta(minutes=int(settings.get("ack_timeout_minutes")))
 
 
-def _stretch_start(error: ErrorLog) -> dt.datetime:
-    from app.triage.escalation import open_since
-
-    return open_since(error)
-
-
 def acknowledge_error(error: ErrorLog, actor: Developer | None, *, via: str = "dashboard") -> ErrorLog:
     """Acknowledge an open error for its current stretch; the escalation chain waits. Acknowledging
     again renews the acknowledgement (and who holds it). Audited with the channel it came by."""
@@ -92,7 +86,7 @@ def acknowledgement(error: ErrorLog, now: dt.datetime | None = None) -> Acknowle
     """The acknowledgement of the error's current open stretch, or None (never, or an older stretch's)."""
     row = db.session.execute(select(ErrorAcknowledgement).where(ErrorAcknowledgement.error_id == error.id)
                              .execution_options(populate_existing=True)).scalar_one_or_none()
-    if row is None or not error.is_open or row.acknowledged_at < _stretch_start(error):
+    if row is None or not error.is_open or row.acknowledged_at < error.open_since:
         return None
     at, now = row.acknowledged_at, now or utcnow()
     until = at + _timeout()
@@ -122,7 +116,7 @@ def note_lapse(error: ErrorLog, now: dt.datetime) -> None:
     row = db.session.get(ErrorAcknowledgement, error.id)
     if row is None or holds(error, now):
         return
-    if row.acknowledged_at >= _stretch_start(error):
+    if row.acknowledged_at >= error.open_since:
         record_audit(None, "error.acknowledgement_lapsed", "error", error.id, error_id=error.id,
                      details={"acknowledged_at": row.acknowledged_at.isoformat(), "by": row.developer_id,
                               "minutes": int(_timeout().total_seconds() // 60)})

@@ -93,9 +93,8 @@ def escalate_error(error: ErrorLog, actor: Developer | None, reason: str, *, to:
 
 def open_since(error: ErrorLog) -> dt.datetime:
     """Since when the error has been open at its current severity: first seen, or the later of
-    its last regression and its last rise in severity."""
-    moments = [m for m in (error.first_seen, error.regressed_at, error.severity_raised_at) if m is not None]
-    return max(moments)
+    its last regression and its last rise in severity (``ErrorLog.open_since``)."""
+    return error.open_since
 
 
 def _lock_for_escalation(error_id: str) -> ErrorLog | None:
