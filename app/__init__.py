@@ -39,7 +39,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     from app import models  # noqa: F401  (registers every table with the metadata)
     from app.jobs import build_queue
     from app.platform import feed, hooks, metrics
-    from app.web import api, auth, dashboard, headers, health, sourcemaps
+    from app.web import actions, api, auth, dashboard, headers, health, inbound, sourcemaps
     from app.web import feed as live_feed
     from app.web.ingest import sentry, webhooks
     from app.web.ingest.common import count_ingest_answers
@@ -56,12 +56,15 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     app.register_blueprint(sentry.bp, url_prefix="/api")
     app.register_blueprint(sourcemaps.bp, url_prefix="/api")
     app.register_blueprint(webhooks.bp, url_prefix="/webhook")
+    app.register_blueprint(inbound.bp, url_prefix="/webhook")
+    app.register_blueprint(actions.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(live_feed.bp, url_prefix="/feed")
     # Machines post to these with keys, not browser sessions: CSRF tokens do not apply.
-    for blueprint in (api.bp, sentry.bp, sourcemaps.bp, webhooks.bp):
+    # The one-click links' token and Slack's and Twilio's signatures are their requests' authority.
+    for blueprint in (api.bp, sentry.bp, sourcemaps.bp, webhooks.bp, inbound.bp, actions.bp):
         csrf.exempt(blueprint)
 
     from app.cli import register_commands

@@ -103,6 +103,11 @@ class Config:
     TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER") or None
     TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "https://api.twilio.com").rstrip("/")
     NOTIFY_TIMEOUT_SECONDS = _int("NOTIFY_TIMEOUT_SECONDS", 10)
+    # Answers from Slack (buttons, the slash command) and Twilio (SMS replies): docs/oncall.md.
+    # Unset signing secret: the Slack endpoints answer 503. Twilio's requests are checked with TWILIO_AUTH_TOKEN.
+    SLACK_SIGNING_SECRET = os.environ.get("SLACK_SIGNING_SECRET") or None
+    # How long the one-click links of a notification e-mail work (each works once).
+    ACTION_LINK_HOURS = _int("ACTION_LINK_HOURS", 72)
     # A delivery being sent is leased this long; a worker killed mid-send is retried after it.
     NOTIFY_LEASE_SECONDS = _int("NOTIFY_LEASE_SECONDS", 120)
     # Networks (comma-separated CIDRs) that webhook subscriptions and personal Slack webhooks may
@@ -121,6 +126,7 @@ class Config:
     ALERT_COOLDOWN_MINUTES = _int("ALERT_COOLDOWN_MINUTES", 60)
     ESCALATE_CRITICAL_AFTER_MINUTES = _int("ESCALATE_CRITICAL_AFTER_MINUTES", 60)
     ESCALATE_HIGH_AFTER_MINUTES = _int("ESCALATE_HIGH_AFTER_MINUTES", 240)
+    ACK_TIMEOUT_MINUTES = _int("ACK_TIMEOUT_MINUTES", 30)
     INTERVAL_RETRY_NOTIFICATIONS_MINUTES = _int("INTERVAL_RETRY_NOTIFICATIONS_MINUTES", 60)
     INTERVAL_OUTBOX_MINUTES = _int("INTERVAL_OUTBOX_MINUTES", 1)
     INTERVAL_PATTERNS_MINUTES = _int("INTERVAL_PATTERNS_MINUTES", 1440)

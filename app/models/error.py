@@ -79,6 +79,13 @@ class ErrorLog(db.Model):
         return self.status in OPEN_STATUSES
 
     @property
+    def open_since(self) -> dt.datetime:
+        """Since when the error has been open at its current severity (its current open stretch): first
+        seen, or the later of its last regression and its last rise in severity. Escalation levels and
+        acknowledgements belong to one stretch (app/triage/escalation.py, acknowledge.py)."""
+        return max(m for m in (self.first_seen, self.regressed_at, self.severity_raised_at) if m is not None)
+
+    @property
     def resolved(self) -> bool:
         """Resolved is a status, kept in ``status`` alone (the API still answers ``resolved``)."""
         return self.status == "resolved"
