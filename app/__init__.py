@@ -1,7 +1,6 @@
 """Heartwatch: self-hosted error logging, alerting and on-call."""
 from __future__ import annotations
 
-import logging
 import os
 import secrets
 from pathlib import Path
@@ -26,6 +25,11 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     _fill_instance_defaults(app)
     _check_settings(app)
 
+    if app.config.get("PROXY_HOPS"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["PROXY_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(__file__).resolve().parents[1] / "migrations"))
     login_manager.init_app(app)
@@ -34,23 +38,31 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
 
     from app import models  # noqa: F401  (registers every table with the metadata)
     from app.jobs import build_queue
-    from app.platform import feed, hooks
-    from app.web import api, auth, dashboard, headers, health, sessions, sourcemaps
+    from app.platform import feed, hooks, metrics
+    from app.web import actions, api, auth, dashboard, headers, health, inbound, sessions, sourcemaps
     from app.web import feed as live_feed
     from app.web.ingest import sentry, webhooks
+    from app.web.ingest.common import count_ingest_answers
 
     # The live feed hears of an error event before the workers are handed it.
     hooks.register(app, "error_event", feed.publish_error_event)
     build_queue(app)
 
     headers.register(app)
-    # Machines post to these with keys and tokens, not browser sessions: CSRF tokens do not apply, and
-    # no cookie session is opened or saved for them (app/web/sessions.py).
-    machines = ((api.bp, "/api"), (sentry.bp, "/api"), (sourcemaps.bp, "/api"), (webhooks.bp, "/webhook"))
+    metrics.start(app)
+    if metrics.enabled() and app.config.get("METRICS_TOKEN"):
+        count_ingest_answers(app)
+    # Machines post to these with keys, tokens or signatures, not browser sessions: CSRF tokens do not
+    # apply, and no cookie session is opened or saved for them (app/web/sessions.py).
+    machines = ((api.bp, "/api"), (sentry.bp, "/api"), (sourcemaps.bp, "/api"), (webhooks.bp, "/webhook"),
+                (inbound.bp, "/webhook"))
     for blueprint, prefix in machines:
         app.register_blueprint(blueprint, url_prefix=prefix)
         csrf.exempt(blueprint)
     sessions.register(app, sorted({prefix for _, prefix in machines}))
+    # The one-click links' token is their requests' authority: no CSRF token applies.
+    app.register_blueprint(actions.bp)
+    csrf.exempt(actions.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(health.bp)
@@ -63,13 +75,12 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
 
 
 def _configure_logging(app: Flask) -> None:
-    level = os.environ.get("LOG_LEVEL", "INFO").upper()
-    root = logging.getLogger("heartwatch")
-    if not root.handlers:
-        handler = logging.StreamHandler()
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-    root.setLevel(level)
+    from app.platform import logs
+
+    try:
+        logs.configure(app)
+    except logs.LogFormatInvalid as exc:
+        raise SettingsInvalid(str(exc)) from None
 
 
 class SettingsInvalid(RuntimeError):
@@ -86,6 +97,8 @@ def _check_settings(app: Flask) -> None:
     from app.platform.settings import TUNABLES, SettingError, parse_value
 
     load_rules(app.config.get("SEVERITY_RULES"))
+    if not 0 <= (app.config.get("PROXY_HOPS") or 0) <= 10:
+        raise SettingsInvalid(f"setting PROXY_HOPS is {app.config['PROXY_HOPS']!r}: must be between 0 and 10")
     try:
         parse_networks(app.config.get("OUTBOUND_ALLOWED_NETWORKS"))
     except ValueError as exc:

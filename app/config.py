@@ -71,6 +71,11 @@ class Config:
     INGEST_SPOOL_DIR = os.environ.get("INGEST_SPOOL_DIR") or None
     # SQLite: how long a write waits for the file's lock before its event goes to the spool.
     SQLITE_BUSY_TIMEOUT_SECONDS = _int("SQLITE_BUSY_TIMEOUT_SECONDS", 10)
+    # Prometheus metrics at /metrics (docs/operations.md): off unless METRICS_TOKEN is set, then a scrape
+    # sends "Authorization: Bearer <token>". Every process of the instance counts into METRICS_DIR
+    # (default: the instance folder's metrics/).
+    METRICS_TOKEN = os.environ.get("METRICS_TOKEN") or None
+    METRICS_DIR = os.environ.get("METRICS_DIR") or None
     # Severity rules as JSON (see app/ingest/severity.py for the shape); unset: the built-in rules.
     SEVERITY_RULES = os.environ.get("SEVERITY_RULES") or None
 
@@ -98,6 +103,11 @@ class Config:
     TWILIO_FROM_NUMBER = os.environ.get("TWILIO_FROM_NUMBER") or None
     TWILIO_API_BASE = os.environ.get("TWILIO_API_BASE", "https://api.twilio.com").rstrip("/")
     NOTIFY_TIMEOUT_SECONDS = _int("NOTIFY_TIMEOUT_SECONDS", 10)
+    # Answers from Slack (buttons, the slash command) and Twilio (SMS replies): docs/oncall.md.
+    # Unset signing secret: the Slack endpoints answer 503. Twilio's requests are checked with TWILIO_AUTH_TOKEN.
+    SLACK_SIGNING_SECRET = os.environ.get("SLACK_SIGNING_SECRET") or None
+    # How long the one-click links of a notification e-mail work (each works once).
+    ACTION_LINK_HOURS = _int("ACTION_LINK_HOURS", 72)
     # A delivery being sent is leased this long; a worker killed mid-send is retried after it.
     NOTIFY_LEASE_SECONDS = _int("NOTIFY_LEASE_SECONDS", 120)
     # Networks (comma-separated CIDRs) that webhook subscriptions and personal Slack webhooks may
@@ -116,6 +126,7 @@ class Config:
     ALERT_COOLDOWN_MINUTES = _int("ALERT_COOLDOWN_MINUTES", 60)
     ESCALATE_CRITICAL_AFTER_MINUTES = _int("ESCALATE_CRITICAL_AFTER_MINUTES", 60)
     ESCALATE_HIGH_AFTER_MINUTES = _int("ESCALATE_HIGH_AFTER_MINUTES", 240)
+    ACK_TIMEOUT_MINUTES = _int("ACK_TIMEOUT_MINUTES", 30)
     INTERVAL_RETRY_NOTIFICATIONS_MINUTES = _int("INTERVAL_RETRY_NOTIFICATIONS_MINUTES", 60)
     INTERVAL_OUTBOX_MINUTES = _int("INTERVAL_OUTBOX_MINUTES", 1)
     INTERVAL_PATTERNS_MINUTES = _int("INTERVAL_PATTERNS_MINUTES", 1440)
@@ -148,6 +159,9 @@ class Config:
     # Failed sign-ins per e-mail and client address before a pause of LOGIN_LOCKOUT_SECONDS.
     LOGIN_MAX_ATTEMPTS = _int("LOGIN_MAX_ATTEMPTS", 5)
     LOGIN_LOCKOUT_SECONDS = _int("LOGIN_LOCKOUT_SECONDS", 900)
+    # Behind a reverse proxy (docs/deploy.md): how many proxies in front set X-Forwarded-For, -Proto
+    # and -Host. 0 (direct) trusts none of them; a client could otherwise claim any address.
+    PROXY_HOPS = _int("PROXY_HOPS", 0)
     # Overview counters and chart series are this many seconds old at most.
     DASHBOARD_CACHE_SECONDS = _int("DASHBOARD_CACHE_SECONDS", 5)
     # Yesterday's count in the 30-day chart still changes by late events: recounted this often

@@ -132,6 +132,11 @@ def run_scenario(kind: str, concurrency: int, mix: str, args: argparse.Namespace
     keep_workdir = True  # the server's log stays for a look unless the run was clean
     try:
         _flask(env, "db", "upgrade")
+        if args.without_triggers and kind == "postgres":  # the triggers' cost, measured by their absence
+            import psycopg2
+
+            with psycopg2.connect(db.url) as connection, connection.cursor() as cursor:
+                cursor.execute("ALTER TABLE error_logs DISABLE TRIGGER USER")
         services = {}
         for source, (name, platform) in payloads.SERVICES.items():
             services[source] = json.loads(_flask(env, "create-service", name, "--platform", platform, "--json"))
@@ -288,6 +293,8 @@ def main(argv: list[str] | None = None) -> int:
                              "--events bounds the run (the small form the tests run)")
     parser.add_argument("--keep", action="store_true",
                         help="keep the PostgreSQL databases and the temporary folders with the server logs")
+    parser.add_argument("--without-triggers", action="store_true",
+                        help="PostgreSQL: disable the triggers on error_logs (updated_at, the feed's pg_notify)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--json-out", default=None, help="also write every result to this file")
     args = parser.parse_args(argv)

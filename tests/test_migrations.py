@@ -90,9 +90,28 @@ def check_upgrade_matches_the_models(url: str, instance: Path) -> None:
     assert {"error_id"} <= leading_index_columns(url, "error_occurrences")
 
 
+def _triggers_of(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            if engine.dialect.name == "sqlite":
+                return set(connection.execute(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).scalars())
+            return set(connection.execute(text(
+                "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal")).scalars())
+    finally:
+        engine.dispose()
+
+
+def _expected_triggers(dialect: str) -> set[str]:
+    from app.models import triggers
+
+    return {statement.split()[2] for statement in triggers.statements(dialect) if "CREATE TRIGGER" in statement}
+
+
 def test_sqlite_upgrade_builds_the_models_schema_and_downgrade_removes_it(tmp_path):
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
     check_upgrade_matches_the_models(url, tmp_path)
+    assert _triggers_of(url) == _expected_triggers("sqlite") == {"error_logs_created_at", "error_logs_updated_at"}
     flask_db(url, tmp_path, "downgrade", "base")
     assert table_names(url) <= {"alembic_version"}
 
@@ -118,6 +137,8 @@ def scratch_postgres():
 
 def test_postgres_upgrade_builds_the_models_schema_and_the_reporting_views(scratch_postgres, tmp_path):
     check_upgrade_matches_the_models(scratch_postgres, tmp_path)
+    assert _triggers_of(scratch_postgres) == _expected_triggers("postgresql") == {
+        "error_logs_updated_at", "error_logs_announce_insert", "error_logs_announce_update"}
     engine = create_engine(scratch_postgres)
     try:
         with engine.connect() as connection:

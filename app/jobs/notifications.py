@@ -16,7 +16,7 @@ from huey import Huey
 
 from app.extensions import db
 from app.jobs.context import task_context
-from app.notify import delivery
+from app.notify import delivery, slack_answers
 from app.platform import hooks
 
 log = logging.getLogger("heartwatch.jobs")
@@ -43,6 +43,12 @@ def register(huey: Huey, app: Flask) -> dict:
                 db.session.rollback()
                 raise
 
+    @huey.task(retries=2, retry_delay=5, name="post_chat_reply")
+    def post_chat_reply(url: str, body: dict) -> bool:
+        """Update a Slack message in place (or tell the clicker why not) through its response_url."""
+        with task_context(app):
+            return slack_answers.post_reply(url, body)
+
     def hand_off(error_id: str, event: str, **_facts) -> None:
         handle_error_event(error_id, event)
 
@@ -53,4 +59,6 @@ def register(huey: Huey, app: Flask) -> dict:
 
     hooks.register(app, "error_event", hand_off)
     hooks.register(app, "notification_retry", schedule_retry)
-    return {"handle_error_event": handle_error_event, "deliver_notification": deliver_notification}
+    hooks.register(app, "chat_reply", lambda url, body: post_chat_reply(url, body))
+    return {"handle_error_event": handle_error_event, "deliver_notification": deliver_notification,
+            "post_chat_reply": post_chat_reply}

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 import traceback
 import uuid
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from flask import Flask
 from huey import Huey, crontab
 
 from app.jobs.context import task_context
+from app.platform import metrics
 from app.platform.outage import OutageLog
 from app.recording import spool
 
@@ -203,6 +205,7 @@ def run_job(name: str, work_function, now: dt.datetime | None = None) -> dict | 
         log.info("%s is running elsewhere; this start is skipped", name)
         return None
     outcome = {"last_status": "ok", "last_error": None}
+    began = time.perf_counter()
     try:
         with Heartbeat(current_app._get_current_object(), name, holder, lease):
             result = work_function()
@@ -213,8 +216,10 @@ def run_job(name: str, work_function, now: dt.datetime | None = None) -> dict | 
         outcome = {"last_status": "failed",
                    "last_error": "".join(traceback.format_exception_only(exc)).strip()[:2000]}
         _release(name, holder, outcome)
+        metrics.job_ran(name, "failed", time.perf_counter() - began)
         raise
     _release(name, holder, outcome)
+    metrics.job_ran(name, "ok", time.perf_counter() - began)
     return result
 
 

@@ -1,8 +1,9 @@
 """The data model, one module per aggregate."""
+from app.models.action_token import UsedActionToken
 from app.models.audit import AuditEvent
 from app.models.developer import ROLES, SUPERVISOR_ROLES, ApiToken, Developer, developer_services
 from app.models.error import KINDS, OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, ErrorLog, ErrorOccurrence
-from app.models.escalation import ErrorEscalation
+from app.models.escalation import ErrorAcknowledgement, ErrorEscalation
 from app.models.notification import CHANNELS, NOTIFICATION_STATUSES, ErrorNotification, NotificationAttempt
 from app.models.pattern import ErrorPattern
 from app.models.service import PLATFORMS, Service
@@ -14,11 +15,11 @@ from app.models.sourcemap import ARTIFACT_KINDS, ArtifactBundle, ArtifactFile, U
 from app.models.webhook import WEBHOOK_EVENTS, WebhookSubscription
 
 __all__ = [
-    "ApiToken", "AuditEvent", "CHANNELS", "ClientDiscard", "KINDS", "Developer", "ErrorEscalation", "ErrorLog",
+    "ApiToken", "AuditEvent", "ErrorAcknowledgement", "CHANNELS", "ClientDiscard", "KINDS", "Developer", "ErrorEscalation", "ErrorLog",
     "ErrorNotification", "ErrorOccurrence", "ErrorPattern", "NotificationAttempt", "ErrorStat", "NOTIFICATION_STATUSES",
     "OPEN_STATUSES", "PLATFORMS",
     "ROLES", "SEVERITIES", "SEVERITY_LEVEL", "STATUSES", "SUPERVISOR_ROLES", "Service", "developer_services",
     "AlertState", "ErrorEventDispatch", "MetricSnapshot", "OnCallOverride", "OnCallShift", "ScheduledJob",
     "Setting", "WEBHOOK_EVENTS", "WebhookSubscription", "ARTIFACT_KINDS", "ArtifactBundle", "ArtifactFile",
-    "UploadChunk",
+    "UploadChunk", "UsedActionToken",
 ]

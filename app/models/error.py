@@ -3,10 +3,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text, UniqueConstraint, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
+from app.models import triggers
 from app.models.types import JSONType, UTCDateTime, new_uuid, utcnow
 
 # Lowest to highest; the level is stored beside the name so "highest seen" and sorting are numeric.
@@ -66,6 +67,8 @@ class ErrorLog(db.Model):
     # The error's first Slack message (Web API), so what happens next is posted in its thread.
     slack_channel: Mapped[str | None] = mapped_column(String(64))
     slack_thread_ts: Mapped[str | None] = mapped_column(String(32))
+    # The row's last change, kept by a trigger whoever writes it (app/models/triggers.py).
+    updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, server_default=func.now())
 
     service = relationship("Service")
     assigned_to = relationship("Developer", foreign_keys=[assigned_to_id])
@@ -76,9 +79,19 @@ class ErrorLog(db.Model):
         return self.status in OPEN_STATUSES
 
     @property
+    def open_since(self) -> dt.datetime:
+        """Since when the error has been open at its current severity (its current open stretch): first
+        seen, or the later of its last regression and its last rise in severity. Escalation levels and
+        acknowledgements belong to one stretch (app/triage/escalation.py, acknowledge.py)."""
+        return max(m for m in (self.first_seen, self.regressed_at, self.severity_raised_at) if m is not None)
+
+    @property
     def resolved(self) -> bool:
         """Resolved is a status, kept in ``status`` alone (the API still answers ``resolved``)."""
         return self.status == "resolved"
+
+
+triggers.attach(ErrorLog.__table__)
 
 
 class ErrorOccurrence(db.Model):

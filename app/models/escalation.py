@@ -36,3 +36,19 @@ class ErrorEscalation(db.Model):
     error = relationship("ErrorLog")
     escalated_from = relationship("Developer", foreign_keys=[escalated_from_id])
     escalated_to = relationship("Developer", foreign_keys=[escalated_to_id])
+
+
+class ErrorAcknowledgement(db.Model):
+    """Someone on call has the error (app/triage/acknowledge.py): while it holds, the escalation chain of
+    the error's current open stretch waits. One row per error, the latest acknowledgement; not a status
+    (an acknowledged error is still open). Every acknowledgement is also an audit row."""
+
+    __tablename__ = "error_acknowledgements"
+
+    error_id: Mapped[str] = mapped_column(ForeignKey("error_logs.id", ondelete="CASCADE"), primary_key=True)
+    developer_id: Mapped[int | None] = mapped_column(ForeignKey("developers.id", ondelete="SET NULL"))
+    acknowledged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # dashboard, api, email, slack or sms
+    via: Mapped[str] = mapped_column(String(16))
+
+    developer = relationship("Developer")

@@ -18,6 +18,7 @@ from app.models import (
     WebhookSubscription,
 )
 from app.models.types import utcnow
+from app.notify import action_links
 from app.notify import channels as registry
 from app.notify.channels import email as email_channel
 from app.notify.channels import slack as slack_channel
@@ -60,7 +61,8 @@ def compose_row(row: ErrorNotification) -> tuple[Message | None, Channel | str]:
         if not team.threaded:
             notice.thread_ts = None
         follow_up = notice.thread_ts is not None
-        return slack_channel.compose(notice, team.to, key, full_card=not follow_up), channel
+        return slack_channel.compose(notice, team.to, key, full_card=not follow_up,
+                                     answers=_slack_answers(notice)), channel
     developer = db.session.get(Developer, int(recipient_key.rsplit(":", 1)[1])) if kind in ("dev", "slack") else None
     if developer is None or not developer.active:
         return None, "the recipient's account is gone or inactive"
@@ -68,16 +70,23 @@ def compose_row(row: ErrorNotification) -> tuple[Message | None, Channel | str]:
         if not developer.slack_webhook_url:
             return None, "the developer has no Slack webhook any more"
         notice.thread_ts = None
-        return slack_channel.compose(notice, developer.slack_webhook_url, key), channel
+        return slack_channel.compose(notice, developer.slack_webhook_url, key, answers=_slack_answers(notice)), channel
     if channel is None:
         return Message(channel=channel_name, to="", subject=notice.title), f"{channel_name} is not configured"
     if channel_name == "email":
-        return email_channel.compose(notice, developer.email, key, developer.name), channel
+        actions = action_links.links_for(notice.error, developer) if notice.event in ERROR_EVENTS else []
+        return email_channel.compose(notice, developer.email, key, developer.name, actions), channel
     if channel_name == "sms":
         if not developer.phone:
             return None, "the developer has no phone number any more"
         return sms_channel.compose(notice, developer.phone, key), channel
     return None, f"unknown channel {channel_name}"
+
+
+def _slack_answers(notice: Notice) -> bool:
+    """Answer buttons go on error messages about open errors, once Slack's answers are set up."""
+    return bool(current_app.config.get("SLACK_SIGNING_SECRET")) and notice.event in ERROR_EVENTS \
+        and (notice.error or {}).get("status") in ("new", "assigned", "in_progress")
 
 
 def build_notice(notice_key: str, recipient_id: int | None = None, channel: str | None = None) -> Notice | None:

@@ -22,7 +22,7 @@ from sqlalchemy import select, update
 from app.extensions import db
 from app.models import Developer, ErrorEventDispatch, ErrorLog, ErrorNotification, NotificationAttempt
 from app.models.types import utcnow
-from app.platform import hooks
+from app.platform import hooks, metrics
 from app.platform import settings
 from app.platform.audit import record_audit
 from app.platform.refusal import Refused
@@ -187,6 +187,7 @@ def _record(row: ErrorNotification, result: DeliveryResult, started: dt.datetime
                                .execution_options(synchronize_session=False))
         _attempt(row, number, now, result)
         db.session.commit()
+        metrics.notification_attempt(row.channel, "sent")
         log.info("notification %s sent by %s (%s)", row.id, row.channel, row.event)
         return "sent"
     row.retry_count = (row.retry_count or 0) + 1
@@ -203,6 +204,7 @@ def _record(row: ErrorNotification, result: DeliveryResult, started: dt.datetime
         row.status, row.next_retry_at = "retrying", now + wait
     _attempt(row, number, now, result)
     db.session.commit()
+    metrics.notification_attempt(row.channel, row.status)
     log.warning("notification %s by %s failed (%s): %s", row.id, row.channel, row.status, row.last_error)
     if row.status == "retrying":
         _schedule_retry(row.id, row.next_retry_at)

@@ -236,10 +236,12 @@ def _developers(ids: list[int]) -> list[Developer]:
 
 
 def escalation_recipients(escalation: ErrorEscalation) -> list[Developer]:
-    """Level 1 goes to its target (the lead, else a manager); automatic level 2 and above to every admin."""
+    """Level 1 goes to its target (the lead, else a manager); automatic level 2 and above to every admin
+    but the one it escalates from."""
     if escalation.automatic and escalation.level >= 2:
         admins = list(db.session.execute(select(Developer).where(Developer.role == "admin", Developer.active.is_(True))
                                          .order_by(Developer.id)).scalars())
+        admins = [a for a in admins if a.id != escalation.escalated_from_id]
         if admins:
             return admins
     target = db.session.get(Developer, escalation.escalated_to_id) if escalation.escalated_to_id else None

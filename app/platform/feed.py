@@ -1,8 +1,11 @@
 """The live feed: events about errors, fanned out to every open dashboard.
 
 With ``REDIS_URL`` events go through Redis pub/sub, so every web process's websockets see
-what any process or job recorded; without it an in-process broadcaster serves the embedded
-default (one web process with threads, see the Procfile).
+what any process or job recorded. On PostgreSQL without Redis they go through the database's
+LISTEN/NOTIFY: a trigger announces new, regressed and graver errors as their rows commit
+(app/models/triggers.py), and the application notifies the rest itself, so several web processes
+share the feed through PostgreSQL alone. On SQLite without Redis an in-process broadcaster serves
+the embedded default (one web process with threads).
 """
 from __future__ import annotations
 
@@ -13,12 +16,13 @@ import threading
 import orjson
 from flask import current_app
 
+from app.models.triggers import FEED_CHANNEL, TRIGGER_EVENTS
 from app.platform import kv
 from app.platform.outage import OutageLog
 
 log = logging.getLogger("heartwatch.feed")
 publish_outage = OutageLog(log, "publishing to the live feed's Redis")
-listener_outage = OutageLog(log, "the live feed's Redis listener")
+listener_outage = OutageLog(log, "the live feed's listener")
 CHANNEL_PREFIX = "heartwatch:feed"
 
 
@@ -60,10 +64,19 @@ class LocalBroadcaster:
 
 local = LocalBroadcaster()
 _listener_lock = threading.Lock()
-_listener_pid: int | None = None
+_listener_key: tuple | None = None  # (process, transport, where): one listener per process and source
 # Set once the listener's SUBSCRIBE is confirmed: a socket opened before that would miss events.
 _listener_ready = threading.Event()
 LISTENER_READY_WAIT = 2.0
+
+
+def transport() -> str:
+    """How this app's feed crosses processes: ``redis``, ``postgres`` (LISTEN/NOTIFY) or ``local``."""
+    if current_app.config.get("REDIS_URL"):
+        return "redis"
+    from app.extensions import db
+
+    return "postgres" if db.engine.dialect.name == "postgresql" else "local"
 
 
 def publish(event: dict) -> None:
@@ -74,6 +87,9 @@ def publish(event: dict) -> None:
     try:
         if url:
             kv.client(url).publish(channel_for(url), orjson.dumps(event))
+        elif transport() == "postgres":
+            if event.get("type") not in TRIGGER_EVENTS:  # those the trigger announced at their commit
+                _notify(event)
         else:
             local.publish(event)
     except Exception:
@@ -86,6 +102,55 @@ def publish_error_event(*, event: str, error_id: str, service_id: int, severity:
     """The after-commit hook of an error event: one row of the live feed."""
     publish({"type": event, "error_id": error_id, "service_id": service_id, "severity": severity,
              "status": status})
+
+
+def _notify(event: dict) -> None:
+    from sqlalchemy import text
+
+    from app.extensions import db
+
+    with db.engine.begin() as connection:
+        connection.execute(text("SELECT pg_notify(:channel, :payload)"),
+                           {"channel": FEED_CHANNEL, "payload": orjson.dumps(event).decode()})
+
+
+def _listen_postgres(engine) -> None:
+    """LISTEN on the feed's channel with a connection of its own, relaying each notification into the
+    local broadcaster; reconnects every second while the database is away."""
+    import select
+
+    while True:
+        connection = None
+        try:
+            connection = engine.raw_connection()
+            connection.detach()  # held for the process's life: not the pool's
+            raw = connection.dbapi_connection
+            raw.autocommit = True
+            with raw.cursor() as cursor:
+                cursor.execute(f"LISTEN {FEED_CHANNEL}")
+            _listener_ready.set()
+            listener_outage.succeeded()
+            while True:
+                if select.select([raw], [], [], 25.0) == ([], [], []):
+                    with raw.cursor() as cursor:  # a quiet minute: make sure the connection still lives
+                        cursor.execute("SELECT 1")
+                    continue
+                raw.poll()
+                while raw.notifies:
+                    note = raw.notifies.pop(0)
+                    try:
+                        local.publish(orjson.loads(note.payload))
+                    except orjson.JSONDecodeError:
+                        continue
+        except Exception:
+            _listener_ready.clear()
+            listener_outage.failed("reconnecting every second")
+            if connection is not None:
+                try:
+                    connection.invalidate()
+                except Exception:
+                    pass
+            threading.Event().wait(1.0)
 
 
 def _listen(url: str) -> None:
@@ -115,16 +180,21 @@ def _listen(url: str) -> None:
 def subscribe() -> queue.Queue:
     """A queue of feed events for one websocket. With Redis, one listener thread per process
     relays the channel into the local broadcaster (started here: threads do not survive a fork)."""
-    global _listener_pid
+    global _listener_key
     import os
 
     url = current_app.config.get("REDIS_URL")
-    if url:
+    kind = transport()
+    if kind != "local":
+        from app.extensions import db
+
+        key = (os.getpid(), kind, url or db.engine.url.render_as_string(hide_password=True))
         with _listener_lock:
-            if _listener_pid != os.getpid():
-                _listener_pid = os.getpid()
+            if _listener_key != key:
+                _listener_key = key
                 _listener_ready.clear()
-                threading.Thread(target=_listen, args=(url,), name="feed-listener", daemon=True).start()
+                target, args = (_listen, (url,)) if kind == "redis" else (_listen_postgres, (db.engine,))
+                threading.Thread(target=target, args=args, name="feed-listener", daemon=True).start()
         _listener_ready.wait(LISTENER_READY_WAIT)
     return local.subscribe()
 

@@ -54,6 +54,9 @@ TUNABLES: tuple[Tunable, ...] = (
             "Minutes a critical error stays unresolved before each escalation level", 1, 30 * 24 * 60),
     Tunable("escalate_high_after_minutes", "int", "escalation",
             "Minutes a high error stays unresolved before each escalation level", 1, 30 * 24 * 60),
+    Tunable("ack_timeout_minutes", "int", "escalation",
+            "Minutes an acknowledgement holds the escalation without progress (an assignment, a status "
+            "change, the resolution) before the chain goes on", 1, 7 * 24 * 60),
     Tunable("interval_retry_notifications_minutes", "int", "intervals", "Sweep for due and stuck deliveries", 1,
             24 * 60),
     Tunable("interval_outbox_minutes", "int", "intervals",

@@ -3,7 +3,8 @@
 Occurrences after ``retention_days`` (by received time), resolved errors ``retention_resolved_days``
 after their resolution (with everything that hangs off them), and the notification audit trail,
 handled error events and threshold snapshots after ``retention_notification_days`` (deliveries
-still pending are kept whatever their age). Each batch is its own short transaction, so ingest
+still pending are kept whatever their age), and the ids of used one-click links once the links have
+expired (ACTION_LINK_HOURS: an expired link is refused by its signature alone). Each batch is its own short transaction, so ingest
 never waits long on a lock; on PostgreSQL the batches are taken with SKIP LOCKED, so two workers
 share the work instead of queueing behind each other.
 """
@@ -12,10 +13,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from flask import current_app
 from sqlalchemy import delete, select
 
 from app.extensions import db
-from app.models import ErrorEventDispatch, ErrorLog, ErrorNotification, ErrorOccurrence, MetricSnapshot
+from app.models import (
+    ErrorEventDispatch, ErrorLog, ErrorNotification, ErrorOccurrence, MetricSnapshot, UsedActionToken,
+)
 from app.models.types import utcnow
 from app.platform import settings
 
@@ -49,6 +53,8 @@ def purge(now: dt.datetime | None = None, batch: int = BATCH) -> dict[str, int]:
     occurrences_before = now - dt.timedelta(days=int(values["retention_days"]))
     resolved_before = now - dt.timedelta(days=int(values["retention_resolved_days"]))
     trail_before = now - dt.timedelta(days=int(values["retention_notification_days"]))
+    # A day's margin past the links' own expiry, so a clock a little behind still refuses a replay.
+    links_before = now - dt.timedelta(hours=int(current_app.config.get("ACTION_LINK_HOURS") or 72) + 24)
     counts = {
         "occurrences": _delete_in_batches(ErrorOccurrence, ErrorOccurrence.received_at < occurrences_before, batch),
         "resolved_errors": _delete_in_batches(
@@ -58,6 +64,7 @@ def purge(now: dt.datetime | None = None, batch: int = BATCH) -> dict[str, int]:
             & ErrorNotification.status.in_(("sent", "failed", "dead")), batch),
         "error_events": _delete_in_batches(ErrorEventDispatch, ErrorEventDispatch.created_at < trail_before, batch),
         "metric_snapshots": _delete_in_batches(MetricSnapshot, MetricSnapshot.taken_at < trail_before, batch),
+        "used_action_links": _delete_in_batches(UsedActionToken, UsedActionToken.used_at < links_before, batch),
     }
     if any(counts.values()):
         log.info("retention: %s", ", ".join(f"{n} {kind}" for kind, n in counts.items() if n))

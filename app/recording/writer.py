@@ -27,6 +27,7 @@ from app.ingest.incoming import IncomingError
 from app.ingest.scrubbing import ParsedPayload
 from app.ingest.settings import DEFAULT_SETTINGS, IngestSettings
 from app.recording.prepare import PreparedEvent, prepare
+from app.platform import metrics
 from app.platform.outage import OutageLog
 from app.platform.sql import database_unavailable
 from app.recording.record import RecordResult, after_record, record_prepared
@@ -116,6 +117,7 @@ class GroupCommitWriter:
                 self.connection = db.engine.connect()
             results = record_prepared([slot.event for slot in batch], connection=self.connection,
                                       hand_off=False)
+            metrics.writer_batch(len(batch))
             for slot, result in zip(batch, results, strict=True):
                 slot.result = result
         except Exception as exc:

@@ -6,7 +6,8 @@ to the service's lead (else a manager) at level 1, then to the admins at level 2
 open the same time later; a high error likewise after four hours (both times are settings). Levels
 count within the error's current open stretch (``open_since``): a regression or a rise in severity
 starts the waits again at level 1. An error is never escalated twice at the same level in one
-stretch; every escalation is an error_escalations row and is notified after commit
+stretch, nor while someone's acknowledgement holds (app/triage/acknowledge.py), nor to the person it
+escalates from; every escalation is an error_escalations row and is notified after commit
 (app/notify/planning.py picks the channels).
 """
 from __future__ import annotations
@@ -22,7 +23,7 @@ from app.models import OPEN_STATUSES, SEVERITY_LEVEL, Developer, ErrorEscalation
 from app.models.types import utcnow
 from app.platform import outbox
 from app.platform.audit import record_audit
-from app.triage import kinds, permissions
+from app.triage import acknowledge, kinds, permissions
 from app.triage.changes import TriageError, hand_off, queue_event
 
 log = logging.getLogger("heartwatch.escalation")
@@ -30,19 +31,22 @@ AUTOMATIC_LEVELS = (1, 2)
 SWEEP_LIMIT = 500
 
 
-def escalation_target(error: ErrorLog, level: int) -> Developer | None:
-    """Level 1 goes to the service's lead (else a manager); level 2 and above to an admin."""
+def escalation_target(error: ErrorLog, level: int, *, escalated_from: int | None = None) -> Developer | None:
+    """Level 1 goes to the service's lead (else a manager); level 2 and above to an admin. Never to the
+    person the escalation comes from (``escalated_from``, the assignee): the step moves on to the next
+    target (a lead assigned to their own service's error goes to a manager or an admin)."""
     if level <= 1:
         service = db.session.get(Service, error.service_id)
-        if service is not None and service.lead is not None and service.lead.active:
+        if service is not None and service.lead is not None and service.lead.active \
+                and service.lead.id != escalated_from:
             return service.lead
         roles = ("manager", "admin")
     else:
         roles = ("admin",)
-    return db.session.execute(
-        select(Developer).where(Developer.role.in_(roles), Developer.active.is_(True))
-        .order_by(Developer.role.desc(), Developer.id).limit(1)
-    ).scalar_one_or_none()
+    stmt = select(Developer).where(Developer.role.in_(roles), Developer.active.is_(True))
+    if escalated_from is not None:
+        stmt = stmt.where(Developer.id != escalated_from)
+    return db.session.execute(stmt.order_by(Developer.role.desc(), Developer.id).limit(1)).scalar_one_or_none()
 
 
 def escalate_error(error: ErrorLog, actor: Developer | None, reason: str, *, to: Developer | None = None,
@@ -68,9 +72,11 @@ def escalate_error(error: ErrorLog, actor: Developer | None, reason: str, *, to:
                                                          ErrorEscalation.open_since == stretch)
         ).scalar_one()
         level = (current or 0) + 1
-    target = to or escalation_target(error, level)
+    target = to or escalation_target(error, level, escalated_from=error.assigned_to_id)
     if target is not None and not target.active:
         raise TriageError("that developer's account is inactive", "to")
+    if target is not None and target.id == error.assigned_to_id:
+        raise TriageError("an escalation goes past the person it escalates from: they are the assignee", "to")
     escalation = ErrorEscalation(error_id=error.id, escalated_from_id=error.assigned_to_id,
                                  escalated_to_id=target.id if target else None, level=level, reason=reason[:4000],
                                  automatic=automatic, open_since=stretch, created_by_id=actor.id if actor else None)
@@ -87,9 +93,8 @@ def escalate_error(error: ErrorLog, actor: Developer | None, reason: str, *, to:
 
 def open_since(error: ErrorLog) -> dt.datetime:
     """Since when the error has been open at its current severity: first seen, or the later of
-    its last regression and its last rise in severity."""
-    moments = [m for m in (error.first_seen, error.regressed_at, error.severity_raised_at) if m is not None]
-    return max(moments)
+    its last regression and its last rise in severity (``ErrorLog.open_since``)."""
+    return error.open_since
 
 
 def _lock_for_escalation(error_id: str) -> ErrorLog | None:
@@ -125,6 +130,10 @@ def _escalate_once(error_id: str, level: int, severity: str, after: dt.timedelta
     if level > 1 and not _level_exists(error, level - 1, created_before=cutoff):
         db.session.rollback()
         return None
+    if acknowledge.holds(error, now):
+        db.session.rollback()
+        return None
+    acknowledge.note_lapse(error, now)
     hours = after.total_seconds() / 3600
     span = f"{hours:g} h" if hours >= 1 else f"{after.total_seconds() / 60:g} min"
     reason = (f"{severity} error unresolved for more than {span}" if level == 1
@@ -159,8 +168,10 @@ def escalate_unresolved(now: dt.datetime | None = None) -> list[int]:
     for severity, minutes in rules:
         after = dt.timedelta(minutes=int(minutes))
         cutoff = now - after
+        # An acknowledged error waits while its acknowledgement holds (app/triage/acknowledge.py).
         base = select(ErrorLog.id).where(ErrorLog.severity_level == SEVERITY_LEVEL[severity],
-                                         ErrorLog.status.in_(OPEN_STATUSES), kinds.routable_clause())
+                                         ErrorLog.status.in_(OPEN_STATUSES), kinds.routable_clause(),
+                                         ~acknowledge.held_clause(now))
         # Level 1: open long enough (first seen is a superset: regressions are checked row by row).
         # Level 2: level 1 is that old. Neither when the stretch has reached the level already.
         due = {

@@ -174,3 +174,10 @@ def schedule(since: dt.datetime, until: dt.datetime, developer_id: int | None = 
         "shifts": list(db.session.execute(shift_q.order_by(OnCallShift.starts_at, OnCallShift.id)).scalars()),
         "overrides": list(db.session.execute(override_q.order_by(OnCallOverride.starts_at, OnCallOverride.id)).scalars()),
     }
+
+
+def on_call_for(service) -> list[Developer]:
+    """Who is on call now among the developers who know ``service`` (flag, shift or override), by name."""
+    known = [d for d in service.developers if d.active]
+    ids = on_call_ids([d.id for d in known])
+    return sorted((d for d in known if d.id in ids), key=lambda d: d.name.lower())

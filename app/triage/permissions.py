@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from app.models import ApiToken, OnCallOverride, OnCallShift
 
 __all__ = [
-    "can_assign", "can_assign_others", "can_change_on_call", "can_direct_escalations", "can_edit_developer",
+    "can_acknowledge", "can_assign", "can_assign_others", "can_change_on_call", "can_direct_escalations", "can_edit_developer",
     "can_escalate", "can_escalate_to", "can_manage_settings", "can_manage_token", "can_override_on_call",
     "can_plan_on_call", "can_plan_rotations", "can_remove_override", "can_remove_shift", "can_retry_notifications",
     "can_see_receiver_answer", "can_upload_artifacts", "can_work_on", "editable_service_ids", "is_admin",
@@ -45,6 +45,21 @@ def can_work_on(actor: Developer, error: ErrorLog) -> bool:
     """Change status, severity or resolve (the rule ``changes.update_error`` enforces): developers on
     errors assigned to them or to nobody; leads, managers and admins on any."""
     return actor.is_supervisor or error.assigned_to_id in (None, actor.id)
+
+
+def can_acknowledge(actor: Developer, error: ErrorLog) -> bool:
+    """Acknowledge an error (``acknowledge.acknowledge_error``): whoever may work on it, and whoever one
+    of its open escalations went to."""
+    if can_work_on(actor, error):
+        return True
+    from sqlalchemy import select
+
+    from app.extensions import db
+    from app.models import ErrorEscalation
+
+    return db.session.execute(select(ErrorEscalation.id).where(
+        ErrorEscalation.error_id == error.id, ErrorEscalation.escalated_to_id == actor.id,
+        ErrorEscalation.resolved_at.is_(None)).limit(1)).first() is not None
 
 
 def can_assign_others(actor: Developer) -> bool:

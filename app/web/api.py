@@ -9,7 +9,7 @@ from app.models import Developer, ErrorLog, Service
 from app.accounts import developers as accounts
 from app.accounts import tokens
 from app.notify import delivery
-from app.triage import escalation
+from app.triage import acknowledge, escalation
 from app.reports import discards
 from app.reports import errors as queries
 from app.reports import team
@@ -139,6 +139,13 @@ def resolve_error(error_id: str):
     error = _error_or_404(error_id)
     note = schemas.read(schemas.Resolution, _json_body()).note
     triage.resolve_error(error, g.actor, note)
+    return schemas.dump(out.error_detail(error, None))
+
+
+@bp.post("/errors/<error_id>/acknowledge/")
+def acknowledge_error(error_id: str):
+    error = _error_or_404(error_id)
+    acknowledge.acknowledge_error(error, g.actor, via="api")
     return schemas.dump(out.error_detail(error, None))
 
 

@@ -16,6 +16,7 @@ from flask import current_app
 from app.models import CHANNELS, KINDS, NOTIFICATION_STATUSES, SEVERITIES, STATUSES
 from app.reports.errors import MAX_PER_PAGE, SORTS
 from app.web import openapi_ingest as ingest
+from app.web import openapi_oncall as oncall
 from app.web import openapi_security
 from app.web import openapi_sourcemaps as sourcemaps
 from app.web.openapi_ingest import STR, UUID, json_content, parameter_ref, ref, response_ref
@@ -132,6 +133,11 @@ def _paths() -> dict:
             "Resolve", ref("Resolution"), "200", "ErrorDetail", ("400", "403", "404", "409"),
             "A later occurrence reopens it as a regression. `latest_occurrence` is null in this answer.",
             body_required=False)},
+        "/api/errors/{error_id}/acknowledge/": {"post": _action(
+            "Acknowledge", None, "200", "ErrorDetail", ("403", "404", "409"),
+            "You have it: the automatic escalation of the error's current open stretch waits while the "
+            "acknowledgement holds (`ACK_TIMEOUT_MINUTES`, or for good once an assignment, a status change or the "
+            "resolution follows in time). Acknowledging again renews it. No body. A closed error is a `409`.")},
         "/api/errors/{error_id}/assign/": {"post": _action(
             "Assign", ref("Assignment"), "200", "ErrorDetail", ("400", "403", "404"),
             "Developers may take an unassigned error for themselves; assigning others needs a lead, manager or "
@@ -202,11 +208,11 @@ def _paths() -> dict:
 @lru_cache(maxsize=4)
 def _document(base_url: str, with_sentry: bool) -> dict:
     paths = ingest.paths(with_sentry)
-    for path, item in {**_paths(), **sourcemaps.paths()}.items():
+    for path, item in {**_paths(), **sourcemaps.paths(), **oncall.paths()}.items():
         paths[path] = {**paths.get(path, {}), **item}
     if with_sentry:
         paths["/api/{service_id}/security/"] = {"post": openapi_security.operation()}
-    schemas = {**ingest.SCHEMAS, **sourcemaps.SCHEMAS, **component_schemas()}
+    schemas = {**ingest.SCHEMAS, **sourcemaps.SCHEMAS, **oncall.SCHEMAS, **component_schemas()}
     return {
         "openapi": "3.1.0",
         "info": {
@@ -221,7 +227,7 @@ def _document(base_url: str, with_sentry: bool) -> dict:
         "servers": [{"url": base_url}],
         "security": [{"BearerToken": []}],
         "tags": [{"name": n} for n in ("ingest", "webhooks", "sentry", "errors", "services", "developers", "patterns",
-                                       "notifications", "tokens", "sourcemaps", "meta")],
+                                       "notifications", "on-call", "tokens", "sourcemaps", "meta")],
         "paths": paths,
         "components": {
             "schemas": schemas,

@@ -209,6 +209,11 @@ class ErrorDetail(ErrorSummary):
     assigned_at: Time | None
     regressed_at: Time | None
     pattern_id: int | None
+    acknowledged_at: Time | None = Field(description="When someone acknowledged the error's current open stretch "
+                                                      "(null: nobody, or an earlier stretch).")
+    acknowledged_by: DeveloperBrief | None
+    acknowledgement_holds: bool = Field(description="The acknowledgement keeps the escalation chain waiting now: "
+                                                    "within ACK_TIMEOUT_MINUTES, or progress followed in time.")
     latest_occurrence: Occurrence | None = Field(description="Null in the answers of actions (resolve, assign).")
 
 

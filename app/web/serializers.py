@@ -3,6 +3,7 @@ app/web/schemas.py, the same class the OpenAPI document's schema of that answer 
 from __future__ import annotations
 
 from app.triage import permissions
+from app.triage.acknowledge import acknowledgement
 from app.web import schemas as s
 from app.web import schemas_services
 
@@ -31,11 +32,14 @@ def error_summary(error) -> s.ErrorSummary:
 
 
 def error_detail(error, latest) -> s.ErrorDetail:
+    ack = acknowledgement(error)
     return s.ErrorDetail(
         **_summary_fields(error),
         fingerprint=error.fingerprint, resolved_at=error.resolved_at,
         resolved_by=developer_brief(error.resolved_by), resolution_note=error.resolution_note,
         assigned_at=error.assigned_at, regressed_at=error.regressed_at, pattern_id=error.pattern_id,
+        acknowledged_at=ack.at if ack else None, acknowledged_by=developer_brief(ack.by) if ack else None,
+        acknowledgement_holds=bool(ack and ack.holds),
         latest_occurrence=occurrence(latest) if latest else None,
     )
 

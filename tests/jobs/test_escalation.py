@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import pytest
 import time_machine
 from sqlalchemy import select
 
@@ -12,27 +11,11 @@ from app.models import ErrorEscalation, ErrorLog, ErrorNotification
 from app.models.types import utcnow
 from app.triage.escalation import escalate_unresolved
 from app.triage import changes as triage
-from tests.factories import ApiClient, make_developer, make_service, make_token
+from tests.factories import ApiClient, make_token
 from tests.jobs.events import record_events
-from tests.receivers import configure_slack_webhook, configure_twilio
 
 T0 = dt.datetime(2026, 5, 4, 9, 0, tzinfo=dt.timezone.utc)
 SHARED = "Slack default channel (incoming webhook)"
-
-
-@pytest.fixture
-def team(app, smtp_server, slack_receiver, twilio_receiver):
-    smtp_server.configure(app.config)
-    configure_slack_webhook(app.config, slack_receiver)
-    configure_twilio(app.config, twilio_receiver)
-    lead = make_developer("Lena Lead", email="lena@example.test", role="lead", phone="+41790000010")
-    lead.slack_member_id = "U0LENA001"
-    service = make_service("Checkout", lead=lead)
-    make_developer("Dev", email="dev@example.test", services=[service], on_call=True, phone="+41790000011")
-    admins = [make_developer(f"Admin {n}", email=f"admin{n}@example.test", role="admin", phone=f"+4179000002{n}")
-              for n in (1, 2)]
-    db.session.commit()
-    return service, lead, admins
 
 
 def escalation_rows(error_id):

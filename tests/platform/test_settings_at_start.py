@@ -24,6 +24,7 @@ BIN = Path(sys.executable).parent
     ("DAILY_SUMMARY_TIME", "25:00", "a time as HH:MM"),
     ("NOTIFY_RETRY_DELAYS_MINUTES", "0,4", "each between 1 minute and 7 days"),
     ("SMS_SEVERITIES", "critical,loud", "unknown severity 'loud'"),
+    ("PROXY_HOPS", 11, "must be between 0 and 10"),
 ])
 def test_create_app_refuses_a_setting_the_settings_page_would_refuse(tmp_path, name, value, says):
     with pytest.raises(SettingsInvalid) as refused:

@@ -146,6 +146,21 @@ def test_auto_ip_address_becomes_the_client_address(client, service):
     assert stored_occurrences()[0].user == {"id": "7", "ip_address": "127.0.0.1"}
 
 
+@pytest.mark.parametrize("hops, expected", [(0, "127.0.0.1"), (1, "203.0.113.7")])
+def test_the_client_address_behind_a_proxy_is_the_forwarded_one_only_when_proxies_are_trusted(
+        app, service, hops, expected):
+    from app import create_app
+    from app.config import TestConfig
+
+    served = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+                        REDIS_URL=app.config["REDIS_URL"], INGEST_SPOOL_DIR=app.config["INGEST_SPOOL_DIR"],
+                        PROXY_HOPS=hops)
+    event = an_event(user={"id": "7", "ip_address": "{{auto}}"})
+    post_envelope(served.test_client(), service, envelope(({"type": "event"}, event)),
+                  {"Content-Type": "text/plain", "X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https"})
+    assert stored_occurrences()[0].user == {"id": "7", "ip_address": expected}
+
+
 def test_repeated_envelope_stores_one_occurrence(client, service):
     body = envelope(({"type": "event"}, an_event()))
     first = post_envelope(client, service, body)

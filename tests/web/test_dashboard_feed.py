@@ -4,10 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shlex
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,6 +13,7 @@ from simple_websocket import Client, ConnectionError as HandshakeRefused
 
 from app.extensions import db
 from tests.factories import make_developer, make_service
+from tests.served import Served, procfile_web_command
 
 PASSWORD = "correct horse battery"
 ROOT = Path(__file__).resolve().parents[2]
@@ -163,59 +160,6 @@ def test_a_burst_about_one_error_never_repeats_its_row_in_a_message(live_server,
 
 # --- the Procfile's web command ----------------------------------------------------------------------
 
-def procfile_web_command() -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        if line.startswith("web:"):
-            return line.split(":", 1)[1].strip()
-    raise AssertionError("Procfile has no web process")
-
-
-class Served:
-    """gunicorn started exactly as the Procfile says, in its own process group, on a port it binds
-    itself (PORT=0; the port is read from its log, so no other server can take it first)."""
-
-    def __init__(self, tmp_path: Path, database_url: str, *, workers: int, redis_url: str | None):
-        env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "DATABASE_URL", "TEST_DATABASE_URL")}
-        env.update({
-            "PATH": f"{Path(sys.executable).parent}:{env.get('PATH', '')}", "PORT": "0",
-            "HOST": "127.0.0.1", "WEB_CONCURRENCY": str(workers), "WEB_THREADS": "8",
-            "DATABASE_URL": database_url, "HEARTWATCH_INSTANCE_PATH": str(tmp_path / "instance"),
-            # The port is not known yet; the feed's Origin check goes by the Host header anyway.
-            "SECRET_KEY": "procfile-test", "HEARTWATCH_BASE_URL": "http://127.0.0.1", "LOG_LEVEL": "WARNING",
-        })
-        if redis_url:
-            env["REDIS_URL"] = redis_url
-        log_path = tmp_path / f"gunicorn-{workers}.log"
-        self.log = open(log_path, "w")
-        self.process = subprocess.Popen(["bash", "-c", "exec " + procfile_web_command()], cwd=ROOT, env=env,
-                                        stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
-        self.base = None
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            assert self.process.poll() is None, log_path.read_text()
-            if self.base is None:
-                listening = re.search(r"Listening at: (http://127\.0\.0\.1:\d+)", log_path.read_text())
-                self.base = listening and listening.group(1)
-            try:
-                if self.base and requests.get(f"{self.base}/healthz", timeout=5).status_code == 200:
-                    return
-            except requests.RequestException:  # still importing the app
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise AssertionError("gunicorn did not start")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self.log.close()
-
-
 @pytest.fixture
 def procfile_data(app):
     service = make_service("Billing API", platform="python")
@@ -234,7 +178,7 @@ def test_procfile_web_one_process_many_threads_feeds_every_open_page(app, tmp_pa
     served = Served(tmp_path, _database_url(app), workers=1, redis_url=None)
     sockets = []
     try:
-        assert "--workers ${WEB_CONCURRENCY:-1}" in procfile_web_command() and "-k gthread" in procfile_web_command()
+        assert procfile_web_command() == "gunicorn -c gunicorn.conf.py wsgi:app"
         sockets = [open_feed(served.base, signed_in_session(served.base, developer.email)) for _ in range(3)]
         error_id = post_error(served.base, service, error_type="ProcfileError", message="through gunicorn")
         for ws in sockets:
@@ -245,14 +189,18 @@ def test_procfile_web_one_process_many_threads_feeds_every_open_page(app, tmp_pa
         served.stop()
 
 
-def test_procfile_web_two_processes_share_the_feed_through_redis(app, tmp_path, procfile_data):
-    """Scale-out: two gunicorn processes and Redis; every socket sees every event, whichever process
-    took the ingest (new connections each time, so both processes take some)."""
+@pytest.mark.parametrize("through", ["redis", "postgres"])
+def test_procfile_web_two_processes_share_the_feed(app, tmp_path, procfile_data, through):
+    """Scale-out: two gunicorn processes, sharing the feed through Redis, or through PostgreSQL's
+    LISTEN/NOTIFY without Redis; every socket sees every event, whichever process took the ingest (new
+    connections each time, so both processes take some)."""
     redis_url = os.environ.get("REDIS_URL")
-    if not redis_url:
+    if through == "redis" and not redis_url:
         pytest.skip("REDIS_URL not set")
+    if through == "postgres" and db.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL (TEST_DATABASE_URL)")
     service, developer = procfile_data
-    served = Served(tmp_path, _database_url(app), workers=2, redis_url=redis_url)
+    served = Served(tmp_path, _database_url(app), workers=2, redis_url=redis_url if through == "redis" else None)
     sockets = []
     try:
         sockets = [open_feed(served.base, signed_in_session(served.base, developer.email)) for _ in range(4)]
@@ -269,14 +217,10 @@ def test_procfile_web_two_processes_share_the_feed_through_redis(app, tmp_path, 
         for ws in sockets:
             ws.close()
         served.stop()
-        import redis
+        if through == "redis":
+            import redis
 
-        client = redis.Redis.from_url(redis_url)
-        queued = list(client.scan_iter("huey.*heartwatch*"))
-        if queued:
-            client.delete(*queued)
-
-
-def test_procfile_command_is_what_the_test_runs():
-    command = shlex.split(procfile_web_command())
-    assert command[0] == "gunicorn" and "--no-control-socket" in command and command[-1] == "wsgi:app"
+            client = redis.Redis.from_url(redis_url)
+            queued = list(client.scan_iter("huey.*heartwatch*"))
+            if queued:
+                client.delete(*queued)

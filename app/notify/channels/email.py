@@ -102,10 +102,12 @@ def subject_for(notice: Notice) -> str:
     return single_line(notice.title, SUBJECT_LIMIT)
 
 
-def compose(notice: Notice, to: str, idempotency_key: str, recipient_name: str | None = None) -> Message:
-    """The e-mail for one recipient: the notice's template pair, HTML autoescaped, text verbatim."""
+def compose(notice: Notice, to: str, idempotency_key: str, recipient_name: str | None = None,
+            actions: list[dict] | None = None) -> Message:
+    """The e-mail for one recipient: the notice's template pair, HTML autoescaped, text verbatim.
+    ``actions`` are the recipient's one-click links (app/notify/action_links.py)."""
     context = {"notice": notice, "error": notice.error or {}, "details": notice.details, "url": notice.url,
-               "recipient_name": recipient_name}
+               "recipient_name": recipient_name, "actions": actions or []}
     html = render_template(f"notify/{notice.template}.html", **context)
     text = render_template(f"notify/{notice.template}.txt", **context)
     return Message(channel="email", to=to, subject=subject_for(notice), text=text, html=html,

@@ -29,6 +29,11 @@ PERMANENT_API_ERRORS = {
 }
 
 
+# The answer buttons (app/notify/slack_answers.py handles what Slack posts back): action id, label, answer.
+ANSWER_BUTTONS = (("hw_acknowledge", "Acknowledge", "acknowledge"), ("hw_resolve", "Resolve", "resolve"),
+                  ("hw_assign_to_me", "Assign to me", "assign_to_me"))
+
+
 def slack_member_id(value: str | None) -> str | None:
     """The one member id rule (preferences, a lead's edit, mentions): the id trimmed and in capitals,
     None when blank; raises ValueError (its text is ``MEMBER_ID_HINT``) for anything else."""
@@ -146,10 +151,12 @@ def _assignee_text(notice: Notice) -> str:
     return escape(name) if name else "_unassigned_"
 
 
-def compose(notice: Notice, to: str, idempotency_key: str, *, full_card: bool = True) -> Message:
+def compose(notice: Notice, to: str, idempotency_key: str, *, full_card: bool = True,
+            answers: bool = False) -> Message:
     """The card for a notice: colour by severity, the error's facts, a button to the error.
 
-    ``full_card`` False gives the short form used for replies in an error's thread.
+    ``full_card`` False gives the short form used for replies in an error's thread; ``answers`` adds the
+    Acknowledge, Resolve and Assign to me buttons (when Slack's answers are set up and the error is open).
     """
     error = notice.error or {}
     colour = SEVERITY_COLOURS.get(notice.severity or "", "#868e96")
@@ -171,10 +178,13 @@ def compose(notice: Notice, to: str, idempotency_key: str, *, full_card: bool = 
                    f"first seen: {escape(error.get('first_seen') or '–')}",
                    f"last seen: {escape(error.get('last_seen') or '–')}"]
         blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": " · ".join(context)}]})
-    blocks.append({"type": "actions", "elements": [
-        {"type": "button", "text": {"type": "plain_text", "text": "Open in Heartwatch"}, "url": notice.url,
-         "action_id": "open_error"},
-    ]})
+    buttons = [{"type": "button", "text": {"type": "plain_text", "text": "Open in Heartwatch"}, "url": notice.url,
+                "action_id": "open_error"}]
+    if answers and error.get("id"):
+        buttons += [{"type": "button", "text": {"type": "plain_text", "text": label}, "action_id": action_id,
+                     "value": error["id"], **({"style": "primary"} if answer == "acknowledge" else {})}
+                    for action_id, label, answer in ANSWER_BUTTONS]
+    blocks.append({"type": "actions", "elements": buttons})
     payload = {"text": _cut(fallback, TEXT_LIMIT), "attachments": [{"color": colour, "blocks": blocks}]}
     return Message(channel="slack", to=to, subject=notice.title, text=f"{notice.title} {notice.url}", payload=payload,
                    idempotency_key=idempotency_key, event=notice.event, thread_ts=notice.thread_ts)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import urllib.parse
 
+from app.triage.answers import short_ref
 from app.notify.channels.base import Channel, DeliveryResult, Message, Notice, TransportError, http_outcome, http_post, single_line
 
 SMS_LIMIT = 160  # one GSM segment; longer texts cost more and arrive split
@@ -56,10 +57,16 @@ class SmsChannel(Channel):
 
 
 def sms_text(notice: Notice) -> str:
-    """At most one segment: severity, service, type and message, then the link (kept whole)."""
-    message = (notice.error or {}).get("message")
+    """At most one segment: severity, service, type and message, how to answer (``Reply ACK 1a2b3c4d``,
+    for an open error, when it fits), then the link (kept whole)."""
+    error = notice.error or {}
+    message = error.get("message")
     text = f"{notice.title}: {message}" if message else notice.title
     room = SMS_LIMIT - len(notice.url) - 1
+    hint = f"Reply ACK {short_ref(error['id'])}" if error.get("id") and error.get("status") in (
+        "new", "assigned", "in_progress") else ""
+    if hint and room - len(hint) - 1 >= 40:
+        return f"{single_line(text, room - len(hint) - 1)} {hint} {notice.url}"
     if room >= 40:
         return f"{single_line(text, room)} {notice.url}"
     return single_line(text, SMS_LIMIT)

@@ -14,6 +14,7 @@ from app.models.types import utcnow
 from app.reports import activity
 from app.reports import overview as dashboard
 from app.reports import team as team_view
+from app.triage import acknowledge as acknowledgements
 from app.triage import escalation
 from app.triage import permissions
 from app.reports import errors as queries
@@ -185,6 +186,8 @@ def _triage_context(error, problem: str | None = None) -> dict:
         "can_work": permissions.can_work_on(user, error),
         "can_assign_others": permissions.can_assign_others(user),
         "can_escalate": permissions.can_escalate(user, error),
+        "can_acknowledge": permissions.can_acknowledge(user, error),
+        "acknowledgement": acknowledgements.acknowledgement(error),
         "can_direct_escalations": permissions.can_direct_escalations(user),
         "assignable": team_view.assignable_developers(error) if permissions.can_assign_others(user) else [],
         "statuses": [s for s in STATUSES if s != "resolved"], "severities": list(reversed(SEVERITIES)),
@@ -289,6 +292,13 @@ def change_severity(error_id: str):
 def resolve(error_id: str):
     error = error_or_404(error_id)
     return _triage(error, lambda: triage.resolve_error(error, actor(), request.form.get("note")), "Resolved.")
+
+
+@bp.post("/errors/<error_id>/acknowledge")
+def acknowledge(error_id: str):
+    error = error_or_404(error_id)
+    return _triage(error, lambda: acknowledgements.acknowledge_error(error, actor(), via="dashboard"),
+                   "Acknowledged: the escalation waits.")
 
 
 @bp.post("/errors/<error_id>/escalate")

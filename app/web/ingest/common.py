@@ -4,15 +4,17 @@ reading a size-capped (and possibly compressed) body, decoding JSON, the ingest 
 from __future__ import annotations
 
 import io
+import time
 import zlib
 
 import brotli
 import orjson
 import zstandard
-from flask import current_app, request
+from flask import Flask, current_app, g, request
 
 from app.ingest.incoming import MAX_NESTING, IncomingError, InvalidPayload, nested_too_deep
 from app.ingest.scrubbing import check_parsed_payload
+from app.platform import metrics
 from app.recording import rate_limit
 from app.recording.record import RecordResult, raw_payload_text
 from app.recording.keys import IngestService, resolve_ingest_key
@@ -114,7 +116,34 @@ def authenticate_service(key: str | None) -> IngestService:
     service = resolve_ingest_key(key)
     if service is None:
         raise ApiError(401, "unknown ingest key", field="X-Api-Key")
+    return note_service(service)
+
+
+def note_service(service: IngestService) -> IngestService:
+    """The service an ingest request turned out to be for (the metrics label its answer with it)."""
+    g.ingest_service = service.slug
     return service
+
+
+# The ways in: every route of the Sentry and webhook blueprints, and the JSON API's POST /api/errors/.
+INGEST_BLUEPRINTS = frozenset({"sentry", "webhooks"})
+INGEST_ENDPOINTS = frozenset({"api.ingest"})
+
+
+def count_ingest_answers(app: Flask) -> None:
+    """With metrics on, every ingest answer is counted by service and outcome, and timed."""
+    def started() -> None:
+        if request.blueprint in INGEST_BLUEPRINTS or request.endpoint in INGEST_ENDPOINTS:
+            g.ingest_started = time.perf_counter()
+
+    def answered(response):
+        began = g.pop("ingest_started", None)
+        if began is not None:
+            metrics.ingest_answered(g.get("ingest_service"), response.status_code, time.perf_counter() - began)
+        return response
+
+    app.before_request(started)
+    app.after_request(answered)
 
 
 def enforce_rate_limit(service: IngestService, extra_headers: dict | None = None) -> None:

@@ -32,7 +32,7 @@ from app.recording.keys import IngestService, resolve_ingest_key
 from app.recording.writer import submit_error
 from app.symbolication.resolve import resolve_event
 from app.web.errors import ApiError, register_json_errors
-from app.web.ingest.common import decode_body, enforce_rate_limit, parse_json, read_body
+from app.web.ingest.common import decode_body, enforce_rate_limit, note_service, parse_json, read_body
 
 bp = Blueprint("sentry", __name__)
 _reports_outage = OutageLog(logging.getLogger("heartwatch.ingest"), "counting client reports")
@@ -101,7 +101,7 @@ def _authenticate(service_id: int, key: str | None) -> IngestService:
     service = resolve_ingest_key(key)
     if service is None or service.id != service_id:
         raise ApiError(403, f"this key is not a DSN key of service {service_id}", field="sentry_key")
-    return service
+    return note_service(service)
 
 
 def _envelope_error(exc: EnvelopeError) -> ApiError:
