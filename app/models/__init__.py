@@ -1,7 +1,9 @@
 """The data model, one module per aggregate."""
 from app.models.audit import AuditEvent
 from app.models.developer import ROLES, SUPERVISOR_ROLES, ApiToken, Developer, developer_services
-from app.models.error import KINDS, OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, ErrorLog, ErrorOccurrence
+from app.models.error import (
+    KINDS, OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, ErrorFacet, ErrorLog, ErrorOccurrence,
+)
 from app.models.escalation import ErrorEscalation
 from app.models.notification import CHANNELS, NOTIFICATION_STATUSES, ErrorNotification, NotificationAttempt
 from app.models.pattern import ErrorPattern
@@ -15,7 +17,7 @@ from app.models.webhook import WEBHOOK_EVENTS, WebhookSubscription
 
 __all__ = [
     "ApiToken", "AuditEvent", "CHANNELS", "ClientDiscard", "KINDS", "Developer", "ErrorEscalation", "ErrorLog",
-    "ErrorNotification", "ErrorOccurrence", "ErrorPattern", "NotificationAttempt", "ErrorStat", "NOTIFICATION_STATUSES",
+    "ErrorFacet", "ErrorNotification", "ErrorOccurrence", "ErrorPattern", "NotificationAttempt", "ErrorStat", "NOTIFICATION_STATUSES",
     "OPEN_STATUSES", "PLATFORMS",
     "ROLES", "SEVERITIES", "SEVERITY_LEVEL", "STATUSES", "SUPERVISOR_ROLES", "Service", "developer_services",
     "AlertState", "ErrorEventDispatch", "MetricSnapshot", "OnCallOverride", "OnCallShift", "ScheduledJob",
