@@ -88,6 +88,24 @@ def test_the_group_commit_writer_sums_a_batch_into_one_row_per_value(app, servic
     assert counts == {("environment", "production"): 8, ("t.k", "v"): 8}
 
 
+def test_a_database_error_of_the_facets_is_sqlalchemy_s_so_the_writer_treats_it_as_any_other(app, service):
+    from sqlalchemy.exc import DBAPIError
+
+    from app.recording import facets as facet_writer
+
+    with db.engine.connect() as conn:
+        conn.exec_driver_sql("DROP TABLE error_facets" if conn.dialect.name == "sqlite"
+                             else "ALTER TABLE error_facets RENAME TO error_facets_away")
+        try:
+            facet_writer.write(conn, {("e", "environment", "production"): [1, utcnow(), utcnow()]})
+        except DBAPIError as exc:
+            assert "error_facets" in str(exc)
+        else:
+            raise AssertionError("the missing table went unnoticed")
+        finally:
+            conn.rollback()
+
+
 def backfill_statement(dialect: str) -> str:
     spec = importlib.util.spec_from_file_location("migration_0012", MIGRATION)
     module = importlib.util.module_from_spec(spec)
