@@ -3,6 +3,7 @@ dashboard's search box, which must list the same errors; a malformed search is a
 from __future__ import annotations
 
 import html
+import os
 import re
 from urllib.parse import quote
 
@@ -152,3 +153,20 @@ def test_text_with_a_colon_that_is_no_key_is_free_text(api, client, service, cat
     assert api.get(f"/api/errors/?q={quote('failed: 502')}").status_code == 400  # "failed:" has no value
     found = api.get(f"/api/errors/?q={quote(chr(34) + 'failed: 502' + chr(34))}").json["items"]
     assert [item["error_type"] for item in found] == ["HTTPError"]
+
+
+@pytest.mark.skipif(not os.environ.get("TEST_DATABASE_URL"), reason="PostgreSQL's planner")
+def test_a_facet_term_is_a_semi_join_on_the_key_value_index(app, lead, catalogue):
+    from sqlalchemy import func, select, text
+
+    from app.reports import errors as queries
+
+    filters = queries.parse_error_filters({"q": "env:production -browser:Firefox"}, current_developer_id=lead.id)
+    query = queries._filtered(select(func.count()).select_from(ErrorLog), filters)
+    compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
+    db.session.execute(text("SET LOCAL enable_seqscan = off"))  # a four-row table would be read whole
+    plan = "\n".join(db.session.execute(text(f"EXPLAIN {compiled}")).scalars())
+    db.session.rollback()
+    # Both terms read the index by (key, value), as joins (EXISTS and NOT EXISTS), not a subquery per error.
+    assert plan.count("Index Only Scan using ix_error_facets_key_value_error") == 2, plan
+    assert "Anti Join" in plan and "SubPlan" not in plan, plan
