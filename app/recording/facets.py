@@ -18,6 +18,7 @@ import datetime as dt
 from sqlalchemy.exc import DBAPIError
 
 MAX_VALUE = 200  # error_facets.value
+MAX_TAG_KEY = 78  # error_facets.key is 80 characters, "t." included
 USER_KEYS = (("id", "user.id"), ("email", "user.email"), ("ip_address", "user.ip_address"))
 
 UPSERT_POSTGRESQL = (
@@ -54,11 +55,19 @@ def collect(into: dict, error_id: str, occurrence: dict, user, tags, timestamp: 
             if value is None or value == "" or type(value) is bool or type(value) not in (str, int, float):
                 continue
             value = value if type(value) is str else str(value)
-            if len(value) <= MAX_VALUE and "\x00" not in value:
+            if "\x00" in value:  # as the stored occurrence has it (PostgreSQL refuses NUL)
+                value = value.replace("\x00", "")
+            if value and len(value) <= MAX_VALUE:
                 pairs.append((key, value))
     if tags:
-        # Tag keys are at most 64 characters and values 200 (app/ingest/incoming.py parse_tags).
-        pairs.extend(("t." + key, value) for key, value in tags.items() if value)
+        # parse_tags cuts keys to 64 characters and values to 200; a normaliser's own tags may not be.
+        for key, value in tags.items():
+            if not value or type(value) is not str:
+                continue
+            if "\x00" in key or "\x00" in value:
+                key, value = key.replace("\x00", ""), value.replace("\x00", "")
+            if value and len(key) <= MAX_TAG_KEY and len(value) <= MAX_VALUE:
+                pairs.append(("t." + key, value))
     for key, value in pairs:
         entry = into.get((error_id, key, value))
         if entry is None:

@@ -24,7 +24,7 @@ SELECT error_id, key, value, count(*), min(timestamp), max(timestamp) FROM (
 """
 _TAIL = """
 ) AS facets
-WHERE value IS NOT NULL AND value <> '' AND length(value) <= 200
+WHERE value IS NOT NULL AND value <> '' AND length(value) <= 200 AND length(key) <= 80
 GROUP BY error_id, key, value
 """
 # A user's fields and the tags, read from JSON as each database does.

@@ -134,3 +134,15 @@ def test_the_migration_s_backfill_writes_what_ingest_writes(client, service):
     db.session.execute(text(backfill_statement(db.engine.dialect.name)))
     db.session.commit()
     assert facets() == written
+
+
+def test_nul_characters_and_overlong_tag_keys_are_kept_as_the_occurrence_keeps_them(service):
+    nul = "\x00"
+    result = record_errors([event(service.id, tags={f"k{nul}": f"v{nul}", "x" * 79: "long key"},
+                                  user={"id": f"7{nul}"})])[0]
+    written = of(result.error_id)
+    assert set(written) == {("t.k", "v"), ("user.id", "7")}
+    db.session.execute(delete(ErrorFacet))
+    db.session.execute(text(backfill_statement(db.engine.dialect.name)))
+    db.session.commit()
+    assert of(result.error_id) == written
