@@ -1,7 +1,8 @@
 """Dashboard benchmark: server time of the main pages over a large history on PostgreSQL.
 
-Loads 100,000 errors and 1,000,000 occurrences (plus audit rows, notifications and escalations) with
-COPY, not through HTTP, then times each page through the Flask test client with a signed-in session:
+Loads 100,000 errors and 1,000,000 occurrences (with environments, releases, servers, users and tags;
+plus audit rows, notifications and escalations) with COPY, not through HTTP, fills error_facets from
+them with migration 0014's backfill, then times each page through the Flask test client with a signed-in session:
 several runs per page, p50 and p95 in milliseconds. The overview is timed both with its short cache
 cleared before every run (what one visitor in a quiet moment pays) and warm.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import importlib.util
 import io
 import json
 import os
@@ -53,6 +55,19 @@ ERROR_TYPES = ["KeyError", "ValueError", "TypeError", "NullPointerException", "I
 WORDS = ["payment", "geocoder", "tile", "embedding", "cart", "session", "order", "invoice", "token", "upload",
          "profile", "route", "search", "report", "export", "import", "checkout", "shipping", "price", "user"]
 SEVERITY_WEIGHTS = [("critical", 3), ("high", 25), ("medium", 35), ("low", 25), ("info", 12)]
+ENVIRONMENTS = ["production"] * 15 + ["staging"] * 4 + ["development"]
+RELEASES = [f"app@1.{minor}.0" for minor in range(20)]
+BROWSERS = ["Chrome", "Chrome", "Firefox", "Safari", "Edge"]
+REGIONS = ["eu-west-1", "us-east-1", "ap-south-1"]
+USERS = 5000
+MIGRATION_0014 = Path(__file__).resolve().parents[1] / "migrations" / "versions" / "0014_error_facets.py"
+
+
+def facets_backfill() -> str:
+    spec = importlib.util.spec_from_file_location("migration_0014", MIGRATION_0014)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.backfill_statement("postgresql")
 
 
 def copy_rows(table: str, columns: list[str], rows) -> int:
@@ -144,17 +159,34 @@ def load(errors: int, occurrences: int, seed: int = 7) -> dict:
             first_seen = dt.datetime.fromisoformat(_rest[-5])
             last_seen = dt.datetime.fromisoformat(_rest[-4])
             span = max(1, int((last_seen - first_seen).total_seconds()))
+            release = rng.choice(RELEASES)
             for n in range(count):
                 moment = last_seen if n == 0 else first_seen + dt.timedelta(seconds=rng.randint(0, span))
                 exceptions = frames_json(rng, error_type) if n == 0 or rng.random() < 0.05 else None
+                if rng.random() < 0.1:  # a later deploy
+                    release = rng.choice(RELEASES)
+                user = None
+                if rng.random() < 0.3:
+                    number = rng.randint(1, USERS)
+                    user = json.dumps({"id": str(number), "email": f"user{number}@bench.test"})
+                tags = {"browser": rng.choice(BROWSERS), "region": rng.choice(REGIONS)}
+                if rng.random() < 0.2:
+                    tags["plan"] = rng.choice(["free", "team", "enterprise"])
                 yield (str(uuid.uuid4()), error_id, service_id, "api", iso(moment), iso(moment), message, severity,
-                       exceptions, json.dumps({"env": "production"}) if n == 0 else None, "production")
+                       exceptions, json.dumps(tags), rng.choice(ENVIRONMENTS), release,
+                       f"web-{rng.randint(1, 12)}", user)
 
     started = time.perf_counter()
     total = copy_rows("error_occurrences", ["id", "error_id", "service_id", "source", "timestamp", "received_at",
-                                            "message", "severity", "exceptions", "tags", "environment"],
+                                            "message", "severity", "exceptions", "tags", "environment", "release",
+                                            "server_name", '"user"'],
                       occurrence_rows())
     copy_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    # The facets as migration 0014 fills them from stored occurrences (ingest writes the same rows).
+    db.session.execute(text(facets_backfill()))
+    db.session.commit()
+    facet_seconds = time.perf_counter() - started
 
     def audit_rows():
         for error_id, *_rest in error_rows:
@@ -189,7 +221,9 @@ def load(errors: int, occurrences: int, seed: int = 7) -> dict:
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("VACUUM ANALYZE"))
     heaviest = error_rows[max(range(errors), key=lambda i: counts[i])][0]
-    return {"errors": errors, "occurrences": total, "copy_seconds": round(copy_seconds, 1), "heaviest": heaviest}
+    facets = db.session.execute(text("SELECT count(*) FROM error_facets")).scalar()
+    return {"errors": errors, "occurrences": total, "copy_seconds": round(copy_seconds, 1), "heaviest": heaviest,
+            "facets": facets, "facet_seconds": round(facet_seconds, 1)}
 
 
 def create_indexes(wanted: bool) -> None:
@@ -226,6 +260,14 @@ def time_pages(app, runs: int, heaviest: str) -> list[tuple[str, float, float]]:
         ("errors: critical, production, 24 h", "/errors?severity=critical&environment=production&range=24h", None),
         ("errors: all, most events first", "/errors?status=all&sort=-occurrences", None),
         ("errors: search 'checkout'", "/errors?status=all&q=checkout", None),
+        ("errors: search env:staging", "/errors?status=all&q=env:staging", None),
+        ("errors: search release:app@1.7.0", "/errors?status=all&q=release:app%401.7.0", None),
+        ("errors: search user:user42@bench.test", "/errors?status=all&q=user:user42%40bench.test", None),
+        ("errors: search a tag, plan:enterprise", "/errors?status=all&q=plan:enterprise", None),
+        ("errors: search -env:staging", "/errors?status=all&q=-env:staging", None),
+        ("errors: search is:unresolved env:production severity:>=high",
+         "/errors?q=is:unresolved+env:production+severity:%3E%3Dhigh", None),
+        ("errors: search free text 'payment failed'", "/errors?status=all&q=payment+failed", None),
         ("errors: page 40", "/errors?status=all&page=40", None),
         ("errors: HTMX table fragment", "/errors?severity=high", None),
         ("error detail (heaviest error)", f"/errors/{heaviest}", None),
@@ -276,6 +318,13 @@ EXPLAINED = {
                   "ORDER BY last_seen DESC, id LIMIT 25",
     "error list count": "SELECT count(*) FROM error_logs WHERE status IN ('new', 'assigned', 'in_progress')",
     "search count": "SELECT count(*) FROM error_logs WHERE error_type ILIKE '%checkout%' OR message ILIKE '%checkout%'",
+    "search env:staging, count": "SELECT count(*) FROM error_logs e WHERE EXISTS (SELECT 1 FROM error_facets f "
+                                 "WHERE f.key = 'environment' AND f.value = 'staging' AND f.error_id = e.id)",
+    "search user:..., page": "SELECT * FROM error_logs e WHERE EXISTS (SELECT 1 FROM error_facets f "
+                             "WHERE f.key IN ('user.id', 'user.email') AND f.value = 'user42@bench.test' "
+                             "AND f.error_id = e.id) ORDER BY last_seen DESC, id LIMIT 25",
+    "search -env:staging, count": "SELECT count(*) FROM error_logs e WHERE NOT EXISTS (SELECT 1 FROM error_facets f "
+                                  "WHERE f.key = 'environment' AND f.value = 'staging' AND f.error_id = e.id)",
 }
 
 
@@ -309,7 +358,8 @@ def main() -> None:
             summary = load(args.errors, args.occurrences)
             heaviest = summary["heaviest"]
             print(f"loaded {summary['errors']:,} errors and {summary['occurrences']:,} occurrences in "
-                  f"{time.perf_counter() - started:.0f} s (occurrences by COPY in {summary['copy_seconds']} s)")
+                  f"{time.perf_counter() - started:.0f} s (occurrences by COPY in {summary['copy_seconds']} s; "
+                  f"{summary['facets']:,} facets from them in {summary['facet_seconds']} s)")
         create_indexes(not args.without_dashboard_index)
         print("occurrence time index:", "dropped" if args.without_dashboard_index else "present")
         if args.explain:

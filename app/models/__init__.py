@@ -2,7 +2,9 @@
 from app.models.action_token import UsedActionToken
 from app.models.audit import AuditEvent
 from app.models.developer import ROLES, SUPERVISOR_ROLES, ApiToken, Developer, developer_services
-from app.models.error import KINDS, OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, ErrorLog, ErrorOccurrence
+from app.models.error import (
+    KINDS, OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, ErrorFacet, ErrorLog, ErrorOccurrence,
+)
 from app.models.escalation import ErrorAcknowledgement, ErrorEscalation
 from app.models.notification import CHANNELS, NOTIFICATION_STATUSES, ErrorNotification, NotificationAttempt
 from app.models.pattern import ErrorPattern
@@ -15,8 +17,9 @@ from app.models.sourcemap import ARTIFACT_KINDS, ArtifactBundle, ArtifactFile, U
 from app.models.webhook import WEBHOOK_EVENTS, WebhookSubscription
 
 __all__ = [
-    "ApiToken", "AuditEvent", "ErrorAcknowledgement", "CHANNELS", "ClientDiscard", "KINDS", "Developer", "ErrorEscalation", "ErrorLog",
-    "ErrorNotification", "ErrorOccurrence", "ErrorPattern", "NotificationAttempt", "ErrorStat", "NOTIFICATION_STATUSES",
+    "ApiToken", "AuditEvent", "ErrorAcknowledgement", "CHANNELS", "ClientDiscard", "KINDS", "Developer",
+    "ErrorEscalation", "ErrorFacet", "ErrorLog", "ErrorNotification", "ErrorOccurrence", "ErrorPattern",
+    "NotificationAttempt", "ErrorStat", "NOTIFICATION_STATUSES",
     "OPEN_STATUSES", "PLATFORMS",
     "ROLES", "SEVERITIES", "SEVERITY_LEVEL", "STATUSES", "SUPERVISOR_ROLES", "Service", "developer_services",
     "AlertState", "ErrorEventDispatch", "MetricSnapshot", "OnCallOverride", "OnCallShift", "ScheduledJob",

@@ -130,3 +130,21 @@ class ErrorOccurrence(db.Model):
     raw_payload: Mapped[str | None] = mapped_column(Text)
 
     error = relationship("ErrorLog")
+
+
+class ErrorFacet(db.Model):
+    """A value an error's events were seen with, and how often: an environment, a release, a server, a
+    user's id, e-mail or address, or a tag (``t.<key>``). Kept at ingest (app/recording/facets.py) for the
+    search (app/reports/search.py): an error's own environment and release are only its last event's."""
+
+    __tablename__ = "error_facets"
+    __table_args__ = (
+        Index("ix_error_facets_key_value_error", "key", "value", "error_id"),
+    )
+
+    error_id: Mapped[str] = mapped_column(ForeignKey("error_logs.id", ondelete="CASCADE"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    events: Mapped[int] = mapped_column(Integer, default=1)
+    first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)

@@ -36,6 +36,7 @@ from app.ingest.incoming import IncomingError
 from app.models import SEVERITY_LEVEL, AuditEvent, ErrorLog, ErrorOccurrence
 from app.models.types import UTCDateTime, new_uuid, utcnow
 from app.platform import hooks, outbox
+from app.recording import facets
 from app.recording.prepare import PreparedEvent, error_values, prepare
 from app.triage import kinds
 
@@ -254,6 +255,7 @@ def _write_batch(conn, batch: list[PreparedEvent]) -> list[RecordResult]:
         if keys else {}
 
     audit_rows, outbox_rows = [], []
+    seen: dict = {}  # the stored events' facets (app/recording/facets.py)
     for key in keys:
         row = errors[key]
         is_new = row.occurrence_count == len(groups[key])
@@ -271,6 +273,7 @@ def _write_batch(conn, batch: list[PreparedEvent]) -> list[RecordResult]:
             conn.execute(statements.uncount, {"error": row.id, "resent": len(groups[key]) - len(stored)})
         for position, index in enumerate(stored):
             p = batch[index]
+            facets.collect(seen, row.id, p.occurrence, p.incoming.user, p.incoming.tags, p.timestamp)
             results[index] = RecordResult(
                 row.id, p.occurrence_id, p.incoming.service_id, row.status, row.severity,
                 is_new=is_new and position == 0, regressed=regressed and position == 0,
@@ -294,6 +297,7 @@ def _write_batch(conn, batch: list[PreparedEvent]) -> list[RecordResult]:
         conn.execute(AUDIT.insert(), audit_rows)
     if outbox_rows:
         conn.execute(statements.insert_dispatches, outbox_rows).all()
+    facets.write(conn, seen)
 
     for index, p in enumerate(batch):
         if results[index] is None:  # an in-batch duplicate

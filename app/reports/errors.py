@@ -4,7 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
@@ -13,8 +13,9 @@ from app.models import (
     Service,
 )
 from app.models.types import utcnow
-from app.platform.sql import contains_ci, hour_bucket, seconds_between
+from app.platform.sql import hour_bucket, seconds_between
 from app.platform.refusal import Refused
+from app.reports import search
 
 MAX_PER_PAGE = 100
 SORTS = {
@@ -40,6 +41,8 @@ class ErrorFilters:
     unassigned: bool = False
     environment: str | None = None
     q: str | None = None
+    terms: list[search.Term] = field(default_factory=list)  # q, parsed (app/reports/search.py)
+    conditions: list = field(default_factory=list)  # the terms' SQL conditions
     since: dt.datetime | None = None
     until: dt.datetime | None = None
     sort: str = "-last_seen"
@@ -70,8 +73,12 @@ def _time_arg(value: str | None) -> str | None:
     return value
 
 
-def parse_error_filters(args, *, current_developer_id: int | None = None) -> ErrorFilters:
-    """Read filters from a query-string mapping; raises QueryError naming the bad parameter."""
+def parse_error_filters(args, *, current_developer_id: int | None = None,
+                        default_status: str | None = None) -> ErrorFilters:
+    """Read filters from a query-string mapping; raises QueryError naming the bad parameter (a bad
+    search is a ``search.SearchError``, a QueryError naming ``q``). ``default_status`` applies when
+    neither ``status`` nor an ``is:`` status term of the search chooses statuses (the dashboard's open
+    errors)."""
     from app.ingest.incoming import InvalidPayload, parse_timestamp, strip_nul
 
     # PostgreSQL refuses NUL in any text parameter; it can never match anything stored.
@@ -82,18 +89,23 @@ def parse_error_filters(args, *, current_developer_id: int | None = None) -> Err
         raise QueryError(f"kind must be among {', '.join(KINDS)} or all", "kind")
     filters.kind = kind
     for token in _csv(args.get("service")):
-        if token.isdigit():
-            filters.service_ids.append(int(token))
-        else:
-            service_id = db.session.execute(select(Service.id).where(Service.slug == token)).scalar()
-            if service_id is None:
-                raise QueryError(f"unknown service {token!r}", "service")
-            filters.service_ids.append(service_id)
+        service_id = search.service_id(token)
+        if service_id is None:
+            raise QueryError(f"unknown service {token!r}", "service")
+        filters.service_ids.append(service_id)
     filters.severities = _csv(args.get("severity"))
     for severity in filters.severities:
         if severity not in SEVERITIES:
             raise QueryError(f"severity must be among {', '.join(SEVERITIES)}", "severity")
+    filters.q = (args.get("q") or "").strip() or None
+    try:
+        filters.terms = search.parse_search(filters.q)
+        filters.conditions = search.search_conditions(filters.terms, current_developer_id=current_developer_id)
+    except search.SearchError as exc:
+        raise QueryError(exc.message, "q") from None
     filters.statuses = _csv(args.get("status"))
+    if "status" not in args and default_status and not search.sets_status(filters.terms):
+        filters.statuses = [default_status]
     for status in filters.statuses:
         if status not in STATUSES and status != "open":
             raise QueryError(f"status must be among {', '.join(STATUSES)} or open", "status")
@@ -105,7 +117,6 @@ def parse_error_filters(args, *, current_developer_id: int | None = None) -> Err
     elif assigned:
         filters.assigned_to = parse_int_arg(assigned, "assigned_to", 0, 1, 2**31)
     filters.environment = (args.get("environment") or "").strip() or None
-    filters.q = (args.get("q") or "").strip()[:200] or None
     try:
         filters.since = parse_timestamp(_time_arg(args.get("since")), "since")
         filters.until = parse_timestamp(_time_arg(args.get("until")), "until")
@@ -139,9 +150,9 @@ def _filtered(stmt, filters: ErrorFilters):
     elif filters.assigned_to is not None:
         stmt = stmt.where(ErrorLog.assigned_to_id == filters.assigned_to)
     if filters.environment:
-        stmt = stmt.where(ErrorLog.environment == filters.environment)
-    if filters.q:
-        stmt = stmt.where(or_(contains_ci(ErrorLog.error_type, filters.q), contains_ci(ErrorLog.message, filters.q)))
+        stmt = stmt.where(search.environment_condition(filters.environment))
+    if filters.conditions:
+        stmt = stmt.where(*filters.conditions)
     if filters.since:
         stmt = stmt.where(ErrorLog.last_seen >= filters.since)
     if filters.until:

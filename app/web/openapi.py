@@ -87,9 +87,15 @@ ERROR_FILTERS = [
                                                           "assigned and in_progress.")},
     {"name": "assigned_to", "in": "query", "description": "A developer id, `me` (the token's developer), or "
      "`none`/`unassigned`.", "schema": {"type": "string", "pattern": "^([0-9]+|me|none|unassigned)$"}},
-    {"name": "environment", "in": "query", "schema": STR},
-    {"name": "q", "in": "query", "description": "Text in the error type or message (case-insensitive; the "
-     "first 200 characters count).", "schema": STR},
+    {"name": "environment", "in": "query", "description": "Errors with any event from this environment "
+     "(as `env:` in `q`).", "schema": STR},
+    {"name": "q", "in": "query", "description": "A search (docs/search.md): free text over type, message "
+     "and culprit, quoted phrases, and terms `is:unresolved|resolved|ignored|assigned|unassigned|snoozed`, "
+     "`severity:` / `level:` (a list, or `>=high`), `service:`, `env:`, `release:`, `server:`, `user:` (id or "
+     "e-mail), `assigned:me` or an e-mail, `message:`, `type:`, `culprit:` and any tag as `key:value`; `!` or "
+     "`-` negates a term. At most 500 characters, 20 terms and 200 characters per value; a search that cannot "
+     "be read is a 400 naming the term (field `q`).",
+     "schema": {"type": "string", "maxLength": 500}, "example": "is:unresolved severity:>=high env:production"},
     {"name": "since", "in": "query", "description": "Last seen at or after: ISO 8601 or epoch seconds.",
      "schema": STR},
     {"name": "until", "in": "query", "description": "Last seen at or before: ISO 8601 or epoch seconds.",

@@ -18,6 +18,7 @@ from app.triage import acknowledge as acknowledgements
 from app.triage import escalation
 from app.triage import permissions
 from app.reports import errors as queries
+from app.reports import search
 from app.triage import changes as triage
 from app.web.dashboard.base import bp
 from app.web.dashboard.common import (
@@ -35,11 +36,12 @@ OCCURRENCES_PER_PAGE = 10
 
 def _filter_args(args: MultiDict) -> MultiDict:
     """The list's URL parameters in the form ``parse_error_filters`` reads: a relative time range
-    becomes ``since`` (so a bookmarked view stays relative), status defaults to open errors."""
+    becomes ``since`` (so a bookmarked view stays relative); no status (the form's default) leaves the
+    open errors to ``parse_error_filters``, unless the search chooses statuses (``is:resolved``)."""
     parsed = MultiDict(args)
     status = (parsed.get("status") or "").strip()
-    if "status" not in parsed:
-        parsed["status"] = "open"
+    if not status:
+        parsed.pop("status", None)
     elif status == "all":
         parsed["status"] = ""
     window = parsed.get("range")
@@ -52,7 +54,8 @@ def _list_context(args: MultiDict, endpoint: str = "dashboard.errors") -> tuple[
     user = actor()
     problem, status = None, 200
     try:
-        filters = queries.parse_error_filters(_filter_args(args), current_developer_id=user.id)
+        filters = queries.parse_error_filters(_filter_args(args), current_developer_id=user.id,
+                                              default_status="open")
         errors, total = queries.list_errors(filters)
     except queries.QueryError as exc:
         filters, errors, total = queries.ErrorFilters(), [], 0
@@ -75,7 +78,7 @@ def _list_context(args: MultiDict, endpoint: str = "dashboard.errors") -> tuple[
         "environments": dashboard.environments(),
         "severities": list(reversed(SEVERITIES)), "statuses": STATUSES, "ranges": list(RANGES),
         "sorts": queries.SORTS, "list_url": link(page=filters.page if filters.page > 1 else None),
-        "list_endpoint": endpoint, "kind": filters.kind,
+        "list_endpoint": endpoint, "kind": filters.kind, "search_sets_status": search.sets_status(filters.terms),
     }
     return context, status
 

@@ -1,0 +1,121 @@
+"""error_facets at ingest: what each error's events were seen with, for the search (app/reports/search.py).
+
+Every stored event adds to its error's rows of (key, value): ``environment``, ``release``, ``server``,
+``user.id``, ``user.email``, ``user.ip_address`` and ``t.<tag>`` for each of its tags, with a count and
+the first and last time seen. A batch's facets are summed in a dict first and written by one statement
+(PostgreSQL: arrays unnested; SQLite, in process: one executemany), in key order, so that two writers lock
+rows in the same order. Rows are plain tuples and the SQL is the driver's: the facets run for every event,
+and SQLAlchemy's per-row bind processing would cost more than the rest of this module (docs/PERFORMANCE.md).
+Values longer than the column (200) are left out rather than cut: a cut value would match no search.
+
+Migration 0014 fills the table from the stored occurrences by the same rules; tests/recording/test_facets.py
+checks that the two agree.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.exc import DBAPIError
+
+MAX_VALUE = 200  # error_facets.value
+MAX_TAG_KEY = 78  # error_facets.key is 80 characters, "t." included
+USER_KEYS = (("id", "user.id"), ("email", "user.email"), ("ip_address", "user.ip_address"))
+
+UPSERT_POSTGRESQL = (
+    "INSERT INTO error_facets (error_id, key, value, events, first_seen, last_seen) "
+    "SELECT * FROM unnest(%s::varchar[], %s::varchar[], %s::varchar[], %s::int[], %s::timestamptz[], "
+    "%s::timestamptz[]) "
+    "ON CONFLICT (error_id, key, value) DO UPDATE SET events = error_facets.events + excluded.events, "
+    "first_seen = LEAST(error_facets.first_seen, excluded.first_seen), "
+    "last_seen = GREATEST(error_facets.last_seen, excluded.last_seen)"
+)
+UPSERT_SQLITE = (
+    "INSERT INTO error_facets (error_id, key, value, events, first_seen, last_seen) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (error_id, key, value) DO UPDATE SET events = events + excluded.events, "
+    "first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)"
+)
+UTC = dt.timezone.utc
+
+
+def collect(into: dict, error_id: str, occurrence: dict, user, tags, timestamp: dt.datetime) -> None:
+    """Add one stored event's facets to ``into``: (error id, key, value) -> [events, first, last]."""
+    pairs = []
+    value = occurrence["environment"]
+    if value:
+        pairs.append(("environment", value))
+    value = occurrence["release"]
+    if value:
+        pairs.append(("release", value))
+    value = occurrence["server_name"]
+    if value and len(value) <= MAX_VALUE:
+        pairs.append(("server", value))
+    if user:
+        for name, key in USER_KEYS:
+            value = user.get(name)
+            if value is None or value == "" or type(value) is bool or type(value) not in (str, int, float):
+                continue
+            value = value if type(value) is str else str(value)
+            if "\x00" in value:  # as the stored occurrence has it (PostgreSQL refuses NUL)
+                value = value.replace("\x00", "")
+            if value and len(value) <= MAX_VALUE:
+                pairs.append((key, value))
+    if tags:
+        # parse_tags cuts keys to 64 characters and values to 200; a normaliser's own tags may not be.
+        for key, value in tags.items():
+            if not value or type(value) is not str:
+                continue
+            if "\x00" in key or "\x00" in value:
+                key, value = key.replace("\x00", ""), value.replace("\x00", "")
+            if value and len(key) <= MAX_TAG_KEY and len(value) <= MAX_VALUE:
+                pairs.append(("t." + key, value))
+    for key, value in pairs:
+        entry = into.get((error_id, key, value))
+        if entry is None:
+            into[(error_id, key, value)] = [1, timestamp, timestamp]
+        else:
+            entry[0] += 1
+            if timestamp < entry[1]:
+                entry[1] = timestamp
+            elif timestamp > entry[2]:
+                entry[2] = timestamp
+
+
+def write(conn, facets: dict) -> None:
+    """One upsert of a batch's summed facets, on the transaction's own DBAPI connection."""
+    if not facets:
+        return
+    keys = sorted(facets)
+    if conn.dialect.name == "postgresql":
+        entries = [facets[key] for key in keys]
+        statement, params = UPSERT_POSTGRESQL, (
+            [key[0] for key in keys], [key[1] for key in keys], [key[2] for key in keys],
+            [entry[0] for entry in entries], [entry[1] for entry in entries], [entry[2] for entry in entries])
+    else:
+        statement, params, times = UPSERT_SQLITE, [], {}
+        for key in keys:
+            events, first, last = facets[key]
+            # A batch's events share few times (one event: one): each is formatted once.
+            first_text = times.get(first) or times.setdefault(first, _sqlite_time(first))
+            last_text = first_text if last is first else times.get(last) or times.setdefault(last, _sqlite_time(last))
+            params.append((*key, events, first_text, last_text))
+    # The driver's cursor, not Connection.execute: its per-statement work cost as much as the rows
+    # (docs/PERFORMANCE.md). Its errors are wrapped as SQLAlchemy's would be, so that a lost database
+    # still spools the batch and a deadlock is still retried (app/recording/record.py).
+    cursor = conn.connection.cursor()
+    try:
+        if conn.dialect.name == "postgresql":
+            cursor.execute(statement, params)
+        else:
+            cursor.executemany(statement, params)
+    except conn.dialect.loaded_dbapi.Error as exc:
+        raise DBAPIError.instance(statement, params, exc, conn.dialect.loaded_dbapi.Error,
+                                  dialect=conn.dialect) from exc
+    finally:
+        cursor.close()
+
+
+def _sqlite_time(moment: dt.datetime) -> str:
+    # As SQLAlchemy's DateTime stores it on SQLite (UTC, naive, with microseconds), so comparisons hold.
+    if moment.tzinfo is not None:
+        moment = (moment.astimezone(UTC) if moment.utcoffset() else moment).replace(tzinfo=None)
+    return moment.isoformat(" ", "microseconds")
