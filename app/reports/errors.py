@@ -15,6 +15,7 @@ from app.models import (
 from app.models.types import utcnow
 from app.platform.sql import contains_ci, hour_bucket, seconds_between
 from app.platform.refusal import Refused
+from app.reports.events import latest as latest_occurrence  # noqa: F401  (one order of events)
 
 MAX_PER_PAGE = 100
 SORTS = {
@@ -161,23 +162,27 @@ def list_errors(filters: ErrorFilters) -> tuple[list[ErrorLog], int]:
     return list(db.session.execute(stmt).scalars()), total
 
 
-def latest_occurrence(error_id: str) -> ErrorOccurrence | None:
-    return db.session.execute(
-        select(ErrorOccurrence).where(ErrorOccurrence.error_id == error_id)
-        .order_by(ErrorOccurrence.timestamp.desc(), ErrorOccurrence.received_at.desc()).limit(1)
-    ).scalar_one_or_none()
-
-
 def list_occurrences(error_id: str, page: int, per_page: int) -> tuple[list[ErrorOccurrence], int]:
     total = db.session.execute(
         select(func.count()).select_from(ErrorOccurrence).where(ErrorOccurrence.error_id == error_id)
     ).scalar_one()
     rows = db.session.execute(
         select(ErrorOccurrence).where(ErrorOccurrence.error_id == error_id)
-        .order_by(ErrorOccurrence.timestamp.desc(), ErrorOccurrence.id)
+        .order_by(ErrorOccurrence.timestamp.desc(), ErrorOccurrence.id.desc())
         .offset((page - 1) * per_page).limit(per_page)
     ).scalars()
     return list(rows), total
+
+
+def occurrences_page(error: ErrorLog, page: int, per_page: int) -> tuple[list[ErrorOccurrence], bool]:
+    """One page of an error's events, newest first, and whether an older page follows: the
+    dashboard's list, which counts nothing (the error's ``occurrence_count`` says how many)."""
+    rows = list(db.session.execute(
+        select(ErrorOccurrence).where(ErrorOccurrence.error_id == error.id)
+        .order_by(ErrorOccurrence.timestamp.desc(), ErrorOccurrence.id.desc())
+        .offset((page - 1) * per_page).limit(per_page + 1)
+    ).scalars())
+    return rows[:per_page], len(rows) > per_page
 
 
 def error_stats(hours: int = 24) -> dict:

@@ -33,6 +33,7 @@ RESPONSES = {
 PARAMETERS = {
     **ingest.PARAMETERS,
     "ErrorId": {"name": "error_id", "in": "path", "required": True, "schema": UUID},
+    "OccurrenceId": {"name": "occurrence_id", "in": "path", "required": True, "schema": UUID},
     "DeveloperId": {"name": "developer_id", "in": "path", "required": True, "schema": INT},
     "NotificationId": {"name": "notification_id", "in": "path", "required": True, "schema": INT},
     "TokenId": {"name": "token_id", "in": "path", "required": True, "schema": INT},
@@ -128,6 +129,24 @@ def _paths() -> dict:
             "Occurrences of an error", "OccurrencePage",
             [parameter_ref("ErrorId"), parameter_ref("Page"), parameter_ref("PerPage")],
             "Newest first.", ("400", "404"))},
+        "/api/errors/{error_id}/occurrences/{occurrence_id}/": {"get": _read(
+            "One occurrence and its neighbours", "OccurrenceInPlace",
+            [parameter_ref("ErrorId"), parameter_ref("OccurrenceId")],
+            "The event with the ids of the error's first, previous (older), next (newer) and latest events and its "
+            "position (`position` of `total`, counted from the first), as the dashboard's event navigation shows "
+            "it. Each step is one keyset read, however many events the error has.", ("404",))},
+        "/api/errors/{error_id}/occurrences/{occurrence_id}/download/": {"get": {
+            "tags": ["errors"], "summary": "Download an occurrence's stored JSON",
+            "description": "The occurrence's fields (as `OccurrenceInPlace` has them, without the place) and "
+                           "`raw_payload`, the body it came in as received (after scrubbing, cut at "
+                           "`MAX_RAW_PAYLOAD_BYTES`), as an attachment `event-<occurrence id>.json`; the "
+                           "dashboard's Download JSON gives the same file.",
+            "parameters": [parameter_ref("ErrorId"), parameter_ref("OccurrenceId")],
+            "responses": {"200": {"description": "The event, as a file.",
+                                  "headers": {"Content-Disposition": {"schema": STR, "description":
+                                              "`attachment; filename=\"event-<occurrence id>.json\"`"}},
+                                  "content": json_content({"type": "object"})},
+                          "401": response_ref("Unauthorized"), "404": response_ref("NotFound")}}},
         "/api/errors/{error_id}/resolve/": {"post": _action(
             "Resolve", ref("Resolution"), "200", "ErrorDetail", ("400", "403", "404", "409"),
             "A later occurrence reopens it as a regression. `latest_occurrence` is null in this answer.",

@@ -4,14 +4,15 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from app.extensions import db
-from app.models import SEVERITIES, STATUSES, Developer, ErrorOccurrence, Service
+from app.models import SEVERITIES, STATUSES, Developer, Service
 from app.models.types import utcnow
 from app.reports import activity
+from app.reports import events
 from app.reports import overview as dashboard
 from app.reports import team as team_view
 from app.triage import escalation
@@ -19,6 +20,7 @@ from app.triage import permissions
 from app.reports import errors as queries
 from app.triage import changes as triage
 from app.web.dashboard.base import bp
+from app.web.event_file import event_file
 from app.web.dashboard.common import (
     actor, error_or_404, form_int, fragment, htmx_target, is_htmx, looks_like_id, page_arg, page_or_fragment,
     safe_back,
@@ -170,12 +172,11 @@ def _bulk_answer(back: str, message: str, category: str, status: int):
 
 # --- one error -----------------------------------------------------------------------------------
 
-def _occurrence_for(error, occurrence_id: str | None):
-    if occurrence_id:
-        occurrence = db.session.get(ErrorOccurrence, occurrence_id) if looks_like_id(occurrence_id) else None
-        if occurrence is not None and occurrence.error_id == error.id:
-            return occurrence
-    return queries.latest_occurrence(error.id)
+def _event_or_404(error, occurrence_id: str):
+    occurrence = events.event_of(error, occurrence_id)
+    if occurrence is None:
+        abort(404, description=f"No event with id {occurrence_id[:40]} of this error.")
+    return occurrence
 
 
 def _triage_context(error, problem: str | None = None) -> dict:
@@ -193,17 +194,18 @@ def _triage_context(error, problem: str | None = None) -> dict:
 
 
 def _occurrences_context(error, page: int) -> dict:
-    items, total = queries.list_occurrences(error.id, page, OCCURRENCES_PER_PAGE)
-    return {"occurrences": items, "occurrences_total": total, "occurrences_page": page,
-            "occurrences_pages": max(1, -(-total // OCCURRENCES_PER_PAGE))}
+    items, more = queries.occurrences_page(error, page, OCCURRENCES_PER_PAGE)
+    pages = max(page + 1 if more else page, -(-(error.occurrence_count or 0) // OCCURRENCES_PER_PAGE))
+    return {"occurrences": items, "occurrences_more": more, "occurrences_page": page, "occurrences_pages": pages}
 
 
-def _detail_context(error, occurrence_id: str | None = None, problem: str | None = None) -> dict:
-    occurrence = _occurrence_for(error, occurrence_id)
+def _detail_context(error, occurrence=None, problem: str | None = None) -> dict:
+    occurrence = occurrence or events.latest(error.id)
     notifications = db.session.execute(
         queries.notifications_query(error_id=error.id).limit(50)).scalars().all()
     context = {
-        "occurrence": occurrence, "chart": dashboard.occurrence_series(error.id),
+        "occurrence": occurrence, "place": events.place(error, occurrence) if occurrence else None,
+        "chart": dashboard.occurrence_series(error.id),
         "notifications": notifications,
         "can_retry": permissions.can_retry_notifications(actor()),
         "pattern": None,
@@ -220,7 +222,23 @@ def _detail_context(error, occurrence_id: str | None = None, problem: str | None
 @bp.get("/errors/<error_id>")
 def error_detail(error_id: str):
     error = error_or_404(error_id)
-    return render_template("dashboard/error_detail.html", **_detail_context(error, request.args.get("occurrence")))
+    chosen = events.event_of(error, request.args.get("occurrence") or "")
+    if chosen is not None:  # the older form of an event's link (an unknown event: the latest)
+        return redirect(url_for("dashboard.error_event", error_id=error.id, occurrence_id=chosen.id), code=301)
+    return render_template("dashboard/error_detail.html", **_detail_context(error))
+
+
+@bp.get("/errors/<error_id>/events/<occurrence_id>")
+def error_event(error_id: str, occurrence_id: str):
+    """One event of the error, with the links to the first, older, newer and latest events."""
+    error = error_or_404(error_id)
+    return render_template("dashboard/error_detail.html", **_detail_context(error, _event_or_404(error, occurrence_id)))
+
+
+@bp.get("/errors/<error_id>/events/<occurrence_id>/download")
+def download_event(error_id: str, occurrence_id: str):
+    error = error_or_404(error_id)
+    return event_file(_event_or_404(error, occurrence_id))
 
 
 @bp.get("/errors/<error_id>/occurrences")
