@@ -35,7 +35,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     from app import models  # noqa: F401  (registers every table with the metadata)
     from app.jobs import build_queue
     from app.platform import feed, hooks
-    from app.web import api, auth, dashboard, headers, health, sourcemaps
+    from app.web import api, auth, dashboard, error_pages, headers, health, sourcemaps
     from app.web import feed as live_feed
     from app.web.ingest import sentry, webhooks
 
@@ -52,6 +52,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(live_feed.bp, url_prefix="/feed")
+    error_pages.register(app)
     # Machines post to these with keys, not browser sessions: CSRF tokens do not apply.
     for blueprint in (api.bp, sentry.bp, sourcemaps.bp, webhooks.bp):
         csrf.exempt(blueprint)
