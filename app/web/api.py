@@ -15,6 +15,7 @@ from app.reports import errors as queries
 from app.reports import events
 from app.reports import team
 from app.triage import changes as triage
+from app.triage import deletion
 from app.web import schemas
 from app.web import schemas_services
 from app.web import serializers as out
@@ -153,6 +154,12 @@ def update_error(error_id: str):
         field = "assigned_to" if exc.field == "developer_id" else exc.field
         raise ApiError(exc.status, exc.message, field=field) from None
     return schemas.dump(out.error_detail(error, queries.latest_occurrence(error.id)))
+
+
+@bp.delete("/errors/<error_id>/")
+def delete_error(error_id: str):
+    deletion.delete_error(_error_or_404(error_id), g.actor)
+    return "", 204
 
 
 @bp.post("/errors/<error_id>/resolve/")

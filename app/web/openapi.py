@@ -124,6 +124,14 @@ def _paths() -> dict:
                 ("400", "403", "404", "409"),
                 "All or nothing: every field is checked before anything changes, and a refused change (such "
                 "as a `409` for resolving a resolved error) changes none of them. Unknown fields are a 400."),
+            "delete": {
+                "tags": ["errors"], "summary": "Delete an error with all its events",
+                "description": "Admins only. The error, its occurrences, notifications, escalations and timeline "
+                               "go; an audit row `error.deleted` keeps what it was. A later event of the same "
+                               "fingerprint starts a new error. The dashboard's Delete does the same.",
+                "parameters": [parameter_ref("ErrorId")],
+                "responses": {"204": {"description": "Deleted."}, "401": response_ref("Unauthorized"),
+                              "403": response_ref("Forbidden"), "404": response_ref("NotFound")}},
         },
         "/api/errors/{error_id}/occurrences/": {"get": _read(
             "Occurrences of an error", "OccurrencePage",

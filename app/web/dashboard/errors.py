@@ -15,14 +15,15 @@ from app.reports import activity
 from app.reports import events
 from app.reports import overview as dashboard
 from app.reports import team as team_view
-from app.triage import escalation
+from app.triage import deletion, escalation
 from app.triage import permissions
 from app.reports import errors as queries
 from app.triage import changes as triage
 from app.web.dashboard.base import bp
 from app.web.event_file import event_file
 from app.web.dashboard.common import (
-    actor, error_or_404, form_int, fragment, htmx_target, is_htmx, looks_like_id, page_arg, page_or_fragment,
+    actor, error_or_404, form_int, fragment, htmx_target, is_htmx, looks_like_id, page_arg, page_or_fragment, refuse,
+    refuse_because,
     safe_back,
 )
 
@@ -320,3 +321,26 @@ def escalate(error_id: str):
             return _triage_answer(error, "No such developer.", 400)
     return _triage(error, lambda: escalation.escalate_error(error, user, request.form.get("reason", ""), to=to),
                    "Escalated.")
+
+
+@bp.get("/errors/<error_id>/delete")
+def confirm_delete(error_id: str):
+    """The confirmation step of a deletion: what goes, and the button that does it (admins only)."""
+    error = error_or_404(error_id)
+    if not permissions.can_delete_errors(actor()):
+        refuse("Only admins may delete errors.")
+    return render_template("dashboard/error_delete.html", error=error, summary=deletion.deletion_summary(error))
+
+
+@bp.post("/errors/<error_id>/delete")
+def delete_error(error_id: str):
+    error = error_or_404(error_id)
+    if request.form.get("confirm") != "delete":
+        abort(400, description="Confirm the deletion on its page first.")
+    try:
+        summary = deletion.delete_error(error, actor())
+    except triage.TriageError as exc:
+        refuse_because(exc)
+    count = summary["occurrence_count"]
+    flash(f"Deleted {summary['error_type']} and its {count:,} event{'s' if count != 1 else ''}.", "ok")
+    return redirect(url_for("dashboard.errors"), code=303)
