@@ -43,6 +43,8 @@ class ErrorFilters:
     q: str | None = None
     since: dt.datetime | None = None
     until: dt.datetime | None = None
+    first_seen_since: dt.datetime | None = None
+    first_seen_until: dt.datetime | None = None
     sort: str = "-last_seen"
     page: int = 1
     per_page: int = 25
@@ -110,6 +112,8 @@ def parse_error_filters(args, *, current_developer_id: int | None = None) -> Err
     try:
         filters.since = parse_timestamp(_time_arg(args.get("since")), "since")
         filters.until = parse_timestamp(_time_arg(args.get("until")), "until")
+        filters.first_seen_since = parse_timestamp(_time_arg(args.get("first_seen_since")), "first_seen_since")
+        filters.first_seen_until = parse_timestamp(_time_arg(args.get("first_seen_until")), "first_seen_until")
     except InvalidPayload as exc:
         raise QueryError(exc.message, exc.field or "since") from None
     sort = (args.get("sort") or "-last_seen").strip()
@@ -147,6 +151,10 @@ def _filtered(stmt, filters: ErrorFilters):
         stmt = stmt.where(ErrorLog.last_seen >= filters.since)
     if filters.until:
         stmt = stmt.where(ErrorLog.last_seen <= filters.until)
+    if filters.first_seen_since:
+        stmt = stmt.where(ErrorLog.first_seen >= filters.first_seen_since)
+    if filters.first_seen_until:
+        stmt = stmt.where(ErrorLog.first_seen <= filters.first_seen_until)
     return stmt
 
 

@@ -94,6 +94,10 @@ ERROR_FILTERS = [
      "schema": STR},
     {"name": "until", "in": "query", "description": "Last seen at or before: ISO 8601 or epoch seconds.",
      "schema": STR},
+    {"name": "first_seen_since", "in": "query", "description": "First seen at or after: ISO 8601 or epoch "
+     "seconds (the overview's \"new in the last hour\").", "schema": STR},
+    {"name": "first_seen_until", "in": "query", "description": "First seen at or before: ISO 8601 or epoch "
+     "seconds.", "schema": STR},
     {"name": "sort", "in": "query", "description": "Prefix `-` for descending.",
      "schema": {"type": "string", "enum": [f"{p}{s}" for s in ERROR_SORTS for p in ("-", "")],
                 "default": "-last_seen"}},

@@ -37,7 +37,8 @@ OCCURRENCES_PER_PAGE = 10
 
 def _filter_args(args: MultiDict) -> MultiDict:
     """The list's URL parameters in the form ``parse_error_filters`` reads: a relative time range
-    becomes ``since`` (so a bookmarked view stays relative), status defaults to open errors."""
+    becomes ``since`` (``range``, by last seen) or ``first_seen_since`` (``first_seen``), so a bookmarked
+    view stays relative; status defaults to open errors."""
     parsed = MultiDict(args)
     status = (parsed.get("status") or "").strip()
     if "status" not in parsed:
@@ -47,6 +48,9 @@ def _filter_args(args: MultiDict) -> MultiDict:
     window = parsed.get("range")
     if window in RANGES:
         parsed["since"] = (utcnow() - RANGES[window]).isoformat()
+    first = parsed.get("first_seen")
+    if first in RANGES:
+        parsed["first_seen_since"] = (utcnow() - RANGES[first]).isoformat()
     return parsed
 
 
