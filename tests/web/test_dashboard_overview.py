@@ -197,3 +197,18 @@ def test_new_in_the_last_hour_links_to_the_errors_first_seen_in_the_last_hour(cl
     assert [item["error_id"] for item in api.json["items"]] == [history["crit"]]
     assert ApiClient(client, make_token(lead)).get("/api/errors/?first_seen_since=yesterday").json["error"]["field"] \
         == "first_seen_since"
+
+
+def test_figures_as_of_moves_with_the_counters_it_refreshes(app, client, lead, history):
+    login(client, lead)
+    page = client.get("/").get_data(as_text=True)
+    shown = re.search(r'<p id="figures-as-of" class="muted">Figures as of <time datetime="([^"]+)">', page).group(1)
+    app.config["DASHBOARD_CACHE_SECONDS"] = 60
+    dashboard.clear_cache()
+    snapshot = dashboard.overview()
+    assert snapshot["computed_at"] != shown
+    body = client.get("/overview/counters", headers={"HX-Request": "true"}).get_data(as_text=True)
+    # Out of band beside the counters: htmx puts it in the page's place of the same id.
+    tail = body[body.index("</section>"):]
+    assert f'<p id="figures-as-of" class="muted" hx-swap-oob="true">Figures as of <time datetime="{snapshot["computed_at"]}">' \
+        in tail
