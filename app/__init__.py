@@ -39,7 +39,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     from app import models  # noqa: F401  (registers every table with the metadata)
     from app.jobs import build_queue
     from app.platform import feed, hooks, metrics
-    from app.web import actions, api, auth, dashboard, headers, health, inbound, sessions, sourcemaps
+    from app.web import actions, api, auth, dashboard, error_pages, headers, health, inbound, sessions, sourcemaps
     from app.web import feed as live_feed
     from app.web.ingest import sentry, webhooks
     from app.web.ingest.common import count_ingest_answers
@@ -67,6 +67,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(health.bp)
     app.register_blueprint(live_feed.bp, url_prefix="/feed")
+    error_pages.register(app)
 
     from app.cli import register_commands
 

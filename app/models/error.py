@@ -100,7 +100,8 @@ class ErrorOccurrence(db.Model):
 
     __tablename__ = "error_occurrences"
     __table_args__ = (
-        Index("ix_error_occurrences_error_timestamp", "error_id", "timestamp"),
+        # The order of an error's events (newest first, and the event navigation's keyset steps).
+        Index("ix_error_occurrences_error_timestamp_id", "error_id", "timestamp", "id"),
         Index("ix_error_occurrences_received_at", "received_at"),
         # Every dashboard aggregate reads a time window of occurrences; on PostgreSQL the included
         # columns make those index-only scans (see docs/PERFORMANCE.md, Dashboard).

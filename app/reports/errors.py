@@ -16,6 +16,7 @@ from app.models.types import utcnow
 from app.platform.sql import hour_bucket, seconds_between
 from app.platform.refusal import Refused
 from app.reports import search
+from app.reports.events import latest as latest_occurrence  # noqa: F401  (one order of events)
 
 MAX_PER_PAGE = 100
 SORTS = {
@@ -45,6 +46,8 @@ class ErrorFilters:
     conditions: list = field(default_factory=list)  # the terms' SQL conditions
     since: dt.datetime | None = None
     until: dt.datetime | None = None
+    first_seen_since: dt.datetime | None = None
+    first_seen_until: dt.datetime | None = None
     sort: str = "-last_seen"
     page: int = 1
     per_page: int = 25
@@ -120,6 +123,8 @@ def parse_error_filters(args, *, current_developer_id: int | None = None,
     try:
         filters.since = parse_timestamp(_time_arg(args.get("since")), "since")
         filters.until = parse_timestamp(_time_arg(args.get("until")), "until")
+        filters.first_seen_since = parse_timestamp(_time_arg(args.get("first_seen_since")), "first_seen_since")
+        filters.first_seen_until = parse_timestamp(_time_arg(args.get("first_seen_until")), "first_seen_until")
     except InvalidPayload as exc:
         raise QueryError(exc.message, exc.field or "since") from None
     sort = (args.get("sort") or "-last_seen").strip()
@@ -157,6 +162,10 @@ def _filtered(stmt, filters: ErrorFilters):
         stmt = stmt.where(ErrorLog.last_seen >= filters.since)
     if filters.until:
         stmt = stmt.where(ErrorLog.last_seen <= filters.until)
+    if filters.first_seen_since:
+        stmt = stmt.where(ErrorLog.first_seen >= filters.first_seen_since)
+    if filters.first_seen_until:
+        stmt = stmt.where(ErrorLog.first_seen <= filters.first_seen_until)
     return stmt
 
 
@@ -172,23 +181,27 @@ def list_errors(filters: ErrorFilters) -> tuple[list[ErrorLog], int]:
     return list(db.session.execute(stmt).scalars()), total
 
 
-def latest_occurrence(error_id: str) -> ErrorOccurrence | None:
-    return db.session.execute(
-        select(ErrorOccurrence).where(ErrorOccurrence.error_id == error_id)
-        .order_by(ErrorOccurrence.timestamp.desc(), ErrorOccurrence.received_at.desc()).limit(1)
-    ).scalar_one_or_none()
-
-
 def list_occurrences(error_id: str, page: int, per_page: int) -> tuple[list[ErrorOccurrence], int]:
     total = db.session.execute(
         select(func.count()).select_from(ErrorOccurrence).where(ErrorOccurrence.error_id == error_id)
     ).scalar_one()
     rows = db.session.execute(
         select(ErrorOccurrence).where(ErrorOccurrence.error_id == error_id)
-        .order_by(ErrorOccurrence.timestamp.desc(), ErrorOccurrence.id)
+        .order_by(ErrorOccurrence.timestamp.desc(), ErrorOccurrence.id.desc())
         .offset((page - 1) * per_page).limit(per_page)
     ).scalars()
     return list(rows), total
+
+
+def occurrences_page(error: ErrorLog, page: int, per_page: int) -> tuple[list[ErrorOccurrence], bool]:
+    """One page of an error's events, newest first, and whether an older page follows: the
+    dashboard's list, which counts nothing (the error's ``occurrence_count`` says how many)."""
+    rows = list(db.session.execute(
+        select(ErrorOccurrence).where(ErrorOccurrence.error_id == error.id)
+        .order_by(ErrorOccurrence.timestamp.desc(), ErrorOccurrence.id.desc())
+        .offset((page - 1) * per_page).limit(per_page + 1)
+    ).scalars())
+    return rows[:per_page], len(rows) > per_page
 
 
 def error_stats(hours: int = 24) -> dict:

@@ -41,6 +41,11 @@ def can_manage_settings(actor: Developer | None) -> bool:
 
 # --- errors ------------------------------------------------------------------------------------
 
+def can_delete_errors(actor: Developer | None) -> bool:
+    """Delete an error with all its events, notifications and history: admins only."""
+    return is_admin(actor)
+
+
 def can_work_on(actor: Developer, error: ErrorLog) -> bool:
     """Change status, severity or resolve (the rule ``changes.update_error`` enforces): developers on
     errors assigned to them or to nobody; leads, managers and admins on any."""

@@ -12,12 +12,15 @@ from app.notify import delivery
 from app.triage import acknowledge, escalation
 from app.reports import discards
 from app.reports import errors as queries
+from app.reports import events
 from app.reports import team
 from app.triage import changes as triage
+from app.triage import deletion
 from app.web import schemas
 from app.web import schemas_services
 from app.web import serializers as out
 from app.web.errors import ApiError, register_json_errors
+from app.web.event_file import event_file
 from app.web.ingest.common import ingest_json, parse_json_object, read_body, record_response
 
 bp = Blueprint("api", __name__)
@@ -117,6 +120,25 @@ def list_occurrences(error_id: str):
     return schemas.dump(out.page(schemas.OccurrencePage, [out.occurrence(o) for o in items], total, page, per_page))
 
 
+def _event_or_404(error: ErrorLog, occurrence_id: str):
+    occurrence = events.event_of(error, occurrence_id)
+    if occurrence is None:
+        raise ApiError(404, f"no occurrence with id {occurrence_id[:40]} of error {error.id}")
+    return occurrence
+
+
+@bp.get("/errors/<error_id>/occurrences/<occurrence_id>/")
+def get_occurrence(error_id: str, occurrence_id: str):
+    error = _error_or_404(error_id)
+    return schemas.dump(out.occurrence_in_place(events.place(error, _event_or_404(error, occurrence_id))))
+
+
+@bp.get("/errors/<error_id>/occurrences/<occurrence_id>/download/")
+def download_occurrence(error_id: str, occurrence_id: str):
+    error = _error_or_404(error_id)
+    return event_file(_event_or_404(error, occurrence_id))
+
+
 @bp.patch("/errors/<error_id>/")
 def update_error(error_id: str):
     error = _error_or_404(error_id)
@@ -132,6 +154,12 @@ def update_error(error_id: str):
         field = "assigned_to" if exc.field == "developer_id" else exc.field
         raise ApiError(exc.status, exc.message, field=field) from None
     return schemas.dump(out.error_detail(error, queries.latest_occurrence(error.id)))
+
+
+@bp.delete("/errors/<error_id>/")
+def delete_error(error_id: str):
+    deletion.delete_error(_error_or_404(error_id), g.actor)
+    return "", 204
 
 
 @bp.post("/errors/<error_id>/resolve/")

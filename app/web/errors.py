@@ -2,7 +2,7 @@
 ``{"error": {"code", "message", "field"}}``."""
 from __future__ import annotations
 
-from flask import Response, jsonify, request
+from flask import Response, current_app, jsonify
 from werkzeug.exceptions import HTTPException
 
 from app.platform.refusal import Refused
@@ -50,7 +50,7 @@ def register_json_errors(blueprint) -> None:
 
     @blueprint.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
-        return _from_http_exception(exc)
+        return from_http_exception(exc)
 
     blueprint.record(_answer_routing_errors_in_json)
 
@@ -59,25 +59,20 @@ def _answer_routing_errors_in_json(state) -> None:
     """An unknown URL or method under a JSON blueprint's prefix is answered in JSON too.
 
     Flask hands routing errors (404, 405) to the app's handlers only, since no blueprint matched;
-    a client posting to ``/webhook/lavarel/`` must still get the JSON shape it can read.
+    a client posting to ``/webhook/lavarel/`` must still get the JSON shape it can read. The app's
+    handlers (app/web/error_pages.py) ask :func:`under_json_prefix`.
     """
-    app = state.app
-    prefixes = app.extensions.setdefault("heartwatch_json_prefixes", set())
+    prefixes = state.app.extensions.setdefault("heartwatch_json_prefixes", set())
     prefixes.add((state.url_prefix or "").rstrip("/") + "/")
-    if app.extensions.get("heartwatch_json_routing_errors"):
-        return
-    app.extensions["heartwatch_json_routing_errors"] = True
-
-    def routing_error(exc: HTTPException):
-        if request.blueprint is None and any(request.path.startswith(p) for p in prefixes if p != "/"):
-            return _from_http_exception(exc)
-        return exc
-
-    app.register_error_handler(404, routing_error)
-    app.register_error_handler(405, routing_error)
 
 
-def _from_http_exception(exc: HTTPException) -> Response:
+def under_json_prefix(path: str) -> bool:
+    """Whether ``path`` is under the prefix of a JSON blueprint (/api/, /webhook/)."""
+    prefixes = current_app.extensions.get("heartwatch_json_prefixes", ())
+    return any(path.startswith(p) for p in prefixes if p != "/")
+
+
+def from_http_exception(exc: HTTPException) -> Response:
     # Keep the exception's own headers (Allow on a 405), not its HTML content type.
     headers = {name: value for name, value in exc.get_headers() if name.lower() != "content-type"}
     return error_response(exc.code or 500, exc.description or exc.name, headers=headers)

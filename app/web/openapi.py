@@ -34,6 +34,7 @@ RESPONSES = {
 PARAMETERS = {
     **ingest.PARAMETERS,
     "ErrorId": {"name": "error_id", "in": "path", "required": True, "schema": UUID},
+    "OccurrenceId": {"name": "occurrence_id", "in": "path", "required": True, "schema": UUID},
     "DeveloperId": {"name": "developer_id", "in": "path", "required": True, "schema": INT},
     "NotificationId": {"name": "notification_id", "in": "path", "required": True, "schema": INT},
     "TokenId": {"name": "token_id", "in": "path", "required": True, "schema": INT},
@@ -100,6 +101,10 @@ ERROR_FILTERS = [
      "schema": STR},
     {"name": "until", "in": "query", "description": "Last seen at or before: ISO 8601 or epoch seconds.",
      "schema": STR},
+    {"name": "first_seen_since", "in": "query", "description": "First seen at or after: ISO 8601 or epoch "
+     "seconds (the overview's \"new in the last hour\").", "schema": STR},
+    {"name": "first_seen_until", "in": "query", "description": "First seen at or before: ISO 8601 or epoch "
+     "seconds.", "schema": STR},
     {"name": "sort", "in": "query", "description": "Prefix `-` for descending.",
      "schema": {"type": "string", "enum": [f"{p}{s}" for s in ERROR_SORTS for p in ("-", "")],
                 "default": "-last_seen"}},
@@ -130,11 +135,37 @@ def _paths() -> dict:
                 ("400", "403", "404", "409"),
                 "All or nothing: every field is checked before anything changes, and a refused change (such "
                 "as a `409` for resolving a resolved error) changes none of them. Unknown fields are a 400."),
+            "delete": {
+                "tags": ["errors"], "summary": "Delete an error with all its events",
+                "description": "Admins only. The error, its occurrences, notifications, escalations and timeline "
+                               "go; an audit row `error.deleted` keeps what it was. A later event of the same "
+                               "fingerprint starts a new error. The dashboard's Delete does the same.",
+                "parameters": [parameter_ref("ErrorId")],
+                "responses": {"204": {"description": "Deleted."}, "401": response_ref("Unauthorized"),
+                              "403": response_ref("Forbidden"), "404": response_ref("NotFound")}},
         },
         "/api/errors/{error_id}/occurrences/": {"get": _read(
             "Occurrences of an error", "OccurrencePage",
             [parameter_ref("ErrorId"), parameter_ref("Page"), parameter_ref("PerPage")],
             "Newest first.", ("400", "404"))},
+        "/api/errors/{error_id}/occurrences/{occurrence_id}/": {"get": _read(
+            "One occurrence and its neighbours", "OccurrenceInPlace",
+            [parameter_ref("ErrorId"), parameter_ref("OccurrenceId")],
+            "The event with the ids of the error's first, previous (older), next (newer) and latest events and its "
+            "position (`position` of `total`, counted from the first), as the dashboard's event navigation shows "
+            "it. Each step is one keyset read, however many events the error has.", ("404",))},
+        "/api/errors/{error_id}/occurrences/{occurrence_id}/download/": {"get": {
+            "tags": ["errors"], "summary": "Download an occurrence's stored JSON",
+            "description": "The occurrence's fields (as `OccurrenceInPlace` has them, without the place) and "
+                           "`raw_payload`, the body it came in as received (after scrubbing, cut at "
+                           "`MAX_RAW_PAYLOAD_BYTES`), as an attachment `event-<occurrence id>.json`; the "
+                           "dashboard's Download JSON gives the same file.",
+            "parameters": [parameter_ref("ErrorId"), parameter_ref("OccurrenceId")],
+            "responses": {"200": {"description": "The event, as a file.",
+                                  "headers": {"Content-Disposition": {"schema": STR, "description":
+                                              "`attachment; filename=\"event-<occurrence id>.json\"`"}},
+                                  "content": json_content({"type": "object"})},
+                          "401": response_ref("Unauthorized"), "404": response_ref("NotFound")}}},
         "/api/errors/{error_id}/resolve/": {"post": _action(
             "Resolve", ref("Resolution"), "200", "ErrorDetail", ("400", "403", "404", "409"),
             "A later occurrence reopens it as a regression. `latest_occurrence` is null in this answer.",

@@ -6,14 +6,15 @@ from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from app.web.schemas import (
     REF_TEMPLATE, Assignment, Developer, DeveloperList, ErrorChange, ErrorDetail, ErrorList, ErrorPage, Escalation,
-    EscalationRequest, Notification, NotificationPage, OccurrencePage, OnCallChange, PatternPage, Resolution, Stats,
+    EscalationRequest, Notification, NotificationPage, OccurrenceInPlace, OccurrencePage,
+    OnCallChange, PatternPage, Resolution, Stats,
     TokenList, WorkloadList,
 )
 from app.web.schemas_services import ClientDiscarded, Service, ServiceChange
 
 REQUESTS = (ErrorChange, Resolution, Assignment, EscalationRequest, OnCallChange, ServiceChange)
 ANSWERS = (ErrorDetail, Escalation, Developer, Stats, ErrorPage, OccurrencePage, PatternPage, NotificationPage,
-           ErrorList, DeveloperList, WorkloadList, Notification, TokenList, ClientDiscarded, Service)
+           ErrorList, DeveloperList, WorkloadList, Notification, TokenList, ClientDiscarded, Service, OccurrenceInPlace)
 
 
 class _Schema(GenerateJsonSchema):

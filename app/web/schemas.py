@@ -199,6 +199,19 @@ class Occurrence(Answer):
     endpoint: str | None
 
 
+class OccurrenceInPlace(Occurrence):
+    """One event of an error and where it stands among the others, oldest to newest by timestamp
+    (then id): ``previous_id`` is the next older event, ``next_id`` the next newer one."""
+
+    position: int = Field(ge=1, description="This event's number, counted from the error's first event.")
+    total: int = Field(ge=1, description="The error's events, as counted by `occurrence_count` (events removed "
+                       "by retention are the oldest, and still counted).")
+    first_id: Uuid = Field(description="The oldest stored event (this one when it is the oldest).")
+    previous_id: Uuid | None = Field(description="The next older event; null for the oldest.")
+    next_id: Uuid | None = Field(description="The next newer event; null for the latest.")
+    latest_id: Uuid = Field(description="The newest event (this one when it is the newest).")
+
+
 class ErrorDetail(ErrorSummary):
     """An error with its latest occurrence."""
 

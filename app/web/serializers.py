@@ -45,8 +45,12 @@ def error_detail(error, latest) -> s.ErrorDetail:
 
 
 def occurrence(occ) -> s.Occurrence:
+    return s.Occurrence(**_occurrence_fields(occ))
+
+
+def _occurrence_fields(occ) -> dict:
     exceptions = occ.exceptions or []
-    return s.Occurrence(
+    return dict(
         occurrence_id=occ.id, error_id=occ.error_id, source=occ.source, timestamp=occ.timestamp,
         received_at=occ.received_at, message=occ.message, severity=occ.severity, exceptions=exceptions,
         frames=exceptions[-1]["frames"] if exceptions else [],
@@ -54,6 +58,13 @@ def occurrence(occ) -> s.Occurrence:
         extra=occ.extra or {}, environment=occ.environment, release=occ.release,
         server_name=occ.server_name, endpoint=occ.endpoint,
     )
+
+
+def occurrence_in_place(where) -> s.OccurrenceInPlace:
+    """An event with its place among its error's events (app/reports/events.py)."""
+    return s.OccurrenceInPlace(
+        **_occurrence_fields(where.occurrence), position=where.number, total=where.total,
+        first_id=where.first_id, previous_id=where.previous_id, next_id=where.next_id, latest_id=where.latest_id)
 
 
 def developer(dev, load: int | None = None, on_call_now: bool | None = None) -> s.Developer:

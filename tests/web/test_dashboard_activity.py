@@ -157,3 +157,21 @@ def test_escalations_empty_state(client, lead):
     login(client, lead)
     body = client.get("/escalations").get_data(as_text=True)
     assert "No open escalations" in body and "No past escalations" in body
+
+
+# --- the timeline ----------------------------------------------------------------------------------
+
+def test_the_timeline_says_why_routing_assigned_nobody(client, lead):
+    from app.triage import routing
+
+    geo = make_service("Geo API", platform="java")
+    make_developer("Off Duty", services=[geo], on_call=False)
+    error_id = record(client, geo, severity="high")
+    routing.route_error(error_id, "error.regressed")
+    login(client, lead)
+    body = client.get(f"/errors/{error_id}").get_data(as_text=True)
+    timeline = body[body.index('<section id="timeline"'):]
+    timeline = timeline[:timeline.index("</section>")]
+    assert 'Not routed (regressed): <span class="tl-reason">none of the service&#39;s developers is on call</span>.' \
+        in timeline
+    assert ": unrouted." not in timeline

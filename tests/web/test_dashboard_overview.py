@@ -174,3 +174,41 @@ def test_the_thirty_day_series_comes_on_demand_as_json_or_a_table(client, lead, 
     assert len(series["labels"]) == 30 and sum(series["series"]["medium"]) == 1
     table = client.get("/overview/daily").get_data(as_text=True)
     assert "Events per day, last 30 days" in table and "<td class=\"nowrap\">" + series["labels"][-1] in table
+
+
+def test_new_in_the_last_hour_links_to_the_errors_first_seen_in_the_last_hour(client, lead, history):
+    import re
+
+    from tests.factories import ApiClient, make_token
+
+    # Seen again just now, first seen three hours ago: not new.
+    record(client, history["web"], error_type="TypeError", message="x is null", severity="high")
+    assert dashboard.counters()["new_last_hour"] == 1
+    login(client, lead)
+    overview = client.get("/").get_data(as_text=True)
+    link = re.search(r'<a class="counter" href="([^"]+)"><span class="counter-value">1</span>'
+                     r'<span class="counter-label">New in the last hour', overview).group(1).replace("&amp;", "&")
+    assert "first_seen=1h" in link and "range=" not in link
+    listed = client.get(link).get_data(as_text=True)
+    assert re.findall(r'class="error-title" href="/errors/([^"]+)"', listed) == [history["crit"]]
+    assert '<option value="1h" selected>last 1h</option>' in listed  # the form shows the filter
+    since = (utcnow() - dt.timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    api = ApiClient(client, make_token(lead)).get(f"/api/errors/?first_seen_since={since}")
+    assert [item["error_id"] for item in api.json["items"]] == [history["crit"]]
+    assert ApiClient(client, make_token(lead)).get("/api/errors/?first_seen_since=yesterday").json["error"]["field"] \
+        == "first_seen_since"
+
+
+def test_figures_as_of_moves_with_the_counters_it_refreshes(app, client, lead, history):
+    login(client, lead)
+    page = client.get("/").get_data(as_text=True)
+    shown = re.search(r'<p id="figures-as-of" class="muted">Figures as of <time datetime="([^"]+)">', page).group(1)
+    app.config["DASHBOARD_CACHE_SECONDS"] = 60
+    dashboard.clear_cache()
+    snapshot = dashboard.overview()
+    assert snapshot["computed_at"] != shown
+    body = client.get("/overview/counters", headers={"HX-Request": "true"}).get_data(as_text=True)
+    # Out of band beside the counters: htmx puts it in the page's place of the same id.
+    tail = body[body.index("</section>"):]
+    assert f'<p id="figures-as-of" class="muted" hx-swap-oob="true">Figures as of <time datetime="{snapshot["computed_at"]}">' \
+        in tail

@@ -57,6 +57,44 @@
     if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
   }, true);
 
+  // Keys h and l follow the page's links marked data-key (an error's older and newer events), unless
+  // the key is typed into a field or comes with a modifier.
+  document.addEventListener("keydown", function (event) {
+    if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    var key = event.key;
+    if (key !== "h" && key !== "l") return;
+    var target = event.target;
+    if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
+    var link = document.querySelector('a[data-key="' + key + '"]');
+    if (!link) return;
+    event.preventDefault();
+    window.location.assign(link.href);
+  });
+
+  // A filter form that pushes its query into the address (hx-push-url) shows what the address says
+  // after Back and Forward: htmx restores the page's markup, not the values chosen in its fields.
+  function formFromAddress() {
+    var params = new URLSearchParams(window.location.search);
+    document.querySelectorAll("form[data-query-form]").forEach(function (form) {
+      Array.prototype.forEach.call(form.elements, function (field) {
+        if (!field.name || field.type === "submit" || field.type === "button") return;
+        var value = params.has(field.name) ? params.get(field.name) : null;
+        if (field.type === "checkbox" || field.type === "radio") {
+          field.checked = value !== null && value === field.value;
+        } else if (field.tagName === "SELECT") {
+          // Absent means the first choice: "all", or "open" for the status.
+          var chosen = Array.prototype.filter.call(field.options, function (o) { return o.value === value; })[0];
+          field.value = (chosen || field.options[0] || {value: ""}).value;
+        } else {
+          field.value = value === null ? "" : value;
+        }
+      });
+    });
+  }
+  document.addEventListener("htmx:historyRestore", formFromAddress);
+  window.addEventListener("popstate", function () { setTimeout(formFromAddress, 0); });
+  window.addEventListener("pageshow", function (event) { if (event.persisted) formFromAddress(); });
+
   // --- the live feed ---------------------------------------------------------------------------
   var MAX_FEED_ROWS = 50;
   var retryTimer = null;

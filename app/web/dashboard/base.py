@@ -16,6 +16,7 @@ from app.ingest.stacktraces import java_frame_label, platform_family
 from app.models.types import utcnow
 from app.triage import permissions
 from app.web.dashboard.common import is_htmx, login_url
+from app.web import error_pages
 from app.web.errors import error_response
 
 bp = Blueprint("dashboard", __name__)
@@ -30,7 +31,7 @@ def require_sign_in():
         return None
     if is_htmx():
         return error_response(401, "sign in first", headers={"HX-Redirect": login_url()})
-    if _wants_json():
+    if error_pages.wants_json():
         return error_response(401, "sign in first")
     return redirect(login_url())
 
@@ -44,7 +45,7 @@ def require_own_password():
     target = url_for("dashboard.change_password")
     if is_htmx():
         return error_response(403, "choose a new password first", headers={"HX-Redirect": target})
-    if _wants_json():
+    if error_pages.wants_json():
         return error_response(403, "choose a new password first")
     return redirect(target)
 
@@ -71,22 +72,9 @@ def after(response):
     return response
 
 
-def _wants_json() -> bool:
-    best = request.accept_mimetypes.best_match(["text/html", "application/json"])
-    return best == "application/json" and not is_htmx()
-
-
 @bp.errorhandler(HTTPException)
 def http_error(exc: HTTPException):
-    status = exc.code or 500
-    message = exc.description or exc.name
-    if _wants_json():
-        return error_response(status, message)
-    if is_htmx():
-        # Show the refusal in the flash bar instead of replacing the form that was sent.
-        body = render_template("partials/_flash.html", messages=[("error", message)], oob=False)
-        return body, status, {"HX-Retarget": "#flash", "HX-Reswap": "innerHTML"}
-    return render_template("dashboard/problem.html", status=status, title=exc.name, message=message), status
+    return error_pages.answer(exc)
 
 
 # --- template helpers ----------------------------------------------------------------------------

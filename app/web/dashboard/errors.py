@@ -4,25 +4,28 @@ from __future__ import annotations
 import datetime as dt
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from app.extensions import db
-from app.models import SEVERITIES, STATUSES, Developer, ErrorOccurrence, Service
+from app.models import SEVERITIES, STATUSES, Developer, Service
 from app.models.types import utcnow
 from app.reports import activity
+from app.reports import events
 from app.reports import overview as dashboard
 from app.reports import team as team_view
 from app.triage import acknowledge as acknowledgements
-from app.triage import escalation
+from app.triage import deletion, escalation
 from app.triage import permissions
 from app.reports import errors as queries
 from app.reports import search
 from app.triage import changes as triage
 from app.web.dashboard.base import bp
+from app.web.event_file import event_file
 from app.web.dashboard.common import (
-    actor, error_or_404, form_int, fragment, htmx_target, is_htmx, looks_like_id, page_arg, page_or_fragment,
+    actor, error_or_404, form_int, fragment, htmx_target, is_htmx, looks_like_id, page_arg, page_or_fragment, refuse,
+    refuse_because,
     safe_back,
 )
 
@@ -36,8 +39,9 @@ OCCURRENCES_PER_PAGE = 10
 
 def _filter_args(args: MultiDict) -> MultiDict:
     """The list's URL parameters in the form ``parse_error_filters`` reads: a relative time range
-    becomes ``since`` (so a bookmarked view stays relative); no status (the form's default) leaves the
-    open errors to ``parse_error_filters``, unless the search chooses statuses (``is:resolved``)."""
+    becomes ``since`` (``range``, by last seen) or ``first_seen_since`` (``first_seen``), so a bookmarked
+    view stays relative; no status (the form's default) leaves the open errors to ``parse_error_filters``,
+    unless the search chooses statuses (``is:resolved``)."""
     parsed = MultiDict(args)
     status = (parsed.get("status") or "").strip()
     if not status:
@@ -47,6 +51,9 @@ def _filter_args(args: MultiDict) -> MultiDict:
     window = parsed.get("range")
     if window in RANGES:
         parsed["since"] = (utcnow() - RANGES[window]).isoformat()
+    first = parsed.get("first_seen")
+    if first in RANGES:
+        parsed["first_seen_since"] = (utcnow() - RANGES[first]).isoformat()
     return parsed
 
 
@@ -174,12 +181,11 @@ def _bulk_answer(back: str, message: str, category: str, status: int):
 
 # --- one error -----------------------------------------------------------------------------------
 
-def _occurrence_for(error, occurrence_id: str | None):
-    if occurrence_id:
-        occurrence = db.session.get(ErrorOccurrence, occurrence_id) if looks_like_id(occurrence_id) else None
-        if occurrence is not None and occurrence.error_id == error.id:
-            return occurrence
-    return queries.latest_occurrence(error.id)
+def _event_or_404(error, occurrence_id: str):
+    occurrence = events.event_of(error, occurrence_id)
+    if occurrence is None:
+        abort(404, description=f"No event with id {occurrence_id[:40]} of this error.")
+    return occurrence
 
 
 def _triage_context(error, problem: str | None = None) -> dict:
@@ -199,17 +205,18 @@ def _triage_context(error, problem: str | None = None) -> dict:
 
 
 def _occurrences_context(error, page: int) -> dict:
-    items, total = queries.list_occurrences(error.id, page, OCCURRENCES_PER_PAGE)
-    return {"occurrences": items, "occurrences_total": total, "occurrences_page": page,
-            "occurrences_pages": max(1, -(-total // OCCURRENCES_PER_PAGE))}
+    items, more = queries.occurrences_page(error, page, OCCURRENCES_PER_PAGE)
+    pages = max(page + 1 if more else page, -(-(error.occurrence_count or 0) // OCCURRENCES_PER_PAGE))
+    return {"occurrences": items, "occurrences_more": more, "occurrences_page": page, "occurrences_pages": pages}
 
 
-def _detail_context(error, occurrence_id: str | None = None, problem: str | None = None) -> dict:
-    occurrence = _occurrence_for(error, occurrence_id)
+def _detail_context(error, occurrence=None, problem: str | None = None) -> dict:
+    occurrence = occurrence or events.latest(error.id)
     notifications = db.session.execute(
         queries.notifications_query(error_id=error.id).limit(50)).scalars().all()
     context = {
-        "occurrence": occurrence, "chart": dashboard.occurrence_series(error.id),
+        "occurrence": occurrence, "place": events.place(error, occurrence) if occurrence else None,
+        "chart": dashboard.occurrence_series(error.id),
         "notifications": notifications,
         "can_retry": permissions.can_retry_notifications(actor()),
         "pattern": None,
@@ -226,7 +233,23 @@ def _detail_context(error, occurrence_id: str | None = None, problem: str | None
 @bp.get("/errors/<error_id>")
 def error_detail(error_id: str):
     error = error_or_404(error_id)
-    return render_template("dashboard/error_detail.html", **_detail_context(error, request.args.get("occurrence")))
+    chosen = events.event_of(error, request.args.get("occurrence") or "")
+    if chosen is not None:  # the older form of an event's link (an unknown event: the latest)
+        return redirect(url_for("dashboard.error_event", error_id=error.id, occurrence_id=chosen.id), code=301)
+    return render_template("dashboard/error_detail.html", **_detail_context(error))
+
+
+@bp.get("/errors/<error_id>/events/<occurrence_id>")
+def error_event(error_id: str, occurrence_id: str):
+    """One event of the error, with the links to the first, older, newer and latest events."""
+    error = error_or_404(error_id)
+    return render_template("dashboard/error_detail.html", **_detail_context(error, _event_or_404(error, occurrence_id)))
+
+
+@bp.get("/errors/<error_id>/events/<occurrence_id>/download")
+def download_event(error_id: str, occurrence_id: str):
+    error = error_or_404(error_id)
+    return event_file(_event_or_404(error, occurrence_id))
 
 
 @bp.get("/errors/<error_id>/occurrences")
@@ -315,3 +338,26 @@ def escalate(error_id: str):
             return _triage_answer(error, "No such developer.", 400)
     return _triage(error, lambda: escalation.escalate_error(error, user, request.form.get("reason", ""), to=to),
                    "Escalated.")
+
+
+@bp.get("/errors/<error_id>/delete")
+def confirm_delete(error_id: str):
+    """The confirmation step of a deletion: what goes, and the button that does it (admins only)."""
+    error = error_or_404(error_id)
+    if not permissions.can_delete_errors(actor()):
+        refuse("Only admins may delete errors.")
+    return render_template("dashboard/error_delete.html", error=error, summary=deletion.deletion_summary(error))
+
+
+@bp.post("/errors/<error_id>/delete")
+def delete_error(error_id: str):
+    error = error_or_404(error_id)
+    if request.form.get("confirm") != "delete":
+        abort(400, description="Confirm the deletion on its page first.")
+    try:
+        summary = deletion.delete_error(error, actor())
+    except triage.TriageError as exc:
+        refuse_because(exc)
+    count = summary["occurrence_count"]
+    flash(f"Deleted {summary['error_type']} and its {count:,} event{'s' if count != 1 else ''}.", "ok")
+    return redirect(url_for("dashboard.errors"), code=303)

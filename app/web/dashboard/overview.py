@@ -27,8 +27,13 @@ def daily():
 
 @bp.get("/overview/counters")
 def counters():
-    """The counters alone: the overview refreshes them every few seconds."""
-    return fragment("partials/_counters.html", counters=dashboard.overview()["counters"])
+    """The counters, and out of band the time they were computed at: the overview refreshes both
+    every few seconds."""
+    snapshot = dashboard.overview()
+    response = fragment("partials/_counters.html", counters=snapshot["counters"])
+    response.set_data(response.get_data() + render_template(
+        "partials/_figures_as_of.html", computed_at=snapshot["computed_at"], oob=True).encode())
+    return response
 
 
 @bp.get("/overview/feed/<error_id>")
