@@ -35,7 +35,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     from app import models  # noqa: F401  (registers every table with the metadata)
     from app.jobs import build_queue
     from app.platform import feed, hooks
-    from app.web import api, auth, dashboard, headers, health, sourcemaps
+    from app.web import api, api_schedules, auth, dashboard, headers, health, sourcemaps
     from app.web import feed as live_feed
     from app.web.ingest import sentry, webhooks
 
@@ -45,6 +45,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
 
     headers.register(app)
     app.register_blueprint(api.bp, url_prefix="/api")
+    app.register_blueprint(api_schedules.bp, url_prefix="/api")
     app.register_blueprint(sentry.bp, url_prefix="/api")
     app.register_blueprint(sourcemaps.bp, url_prefix="/api")
     app.register_blueprint(webhooks.bp, url_prefix="/webhook")
@@ -53,7 +54,7 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     app.register_blueprint(health.bp)
     app.register_blueprint(live_feed.bp, url_prefix="/feed")
     # Machines post to these with keys, not browser sessions: CSRF tokens do not apply.
-    for blueprint in (api.bp, sentry.bp, sourcemaps.bp, webhooks.bp):
+    for blueprint in (api.bp, api_schedules.bp, sentry.bp, sourcemaps.bp, webhooks.bp):
         csrf.exempt(blueprint)
 
     from app.cli import register_commands

@@ -125,9 +125,10 @@ def layer_pieces(layer: OnCallLayer, since: dt.datetime, until: dt.datetime) -> 
     return pieces
 
 
-def _overrides(schedule_ids: list[int], since: dt.datetime, until: dt.datetime) -> list[OnCallOverride]:
+def overrides_between(schedule: OnCallSchedule, since: dt.datetime, until: dt.datetime) -> list[OnCallOverride]:
+    """The schedule's overrides that overlap [since, until), by start."""
     return list(db.session.execute(
-        select(OnCallOverride).where(OnCallOverride.schedule_id.in_(schedule_ids), OnCallOverride.starts_at < until,
+        select(OnCallOverride).where(OnCallOverride.schedule_id == schedule.id, OnCallOverride.starts_at < until,
                                      OnCallOverride.ends_at > since)
         .order_by(OnCallOverride.starts_at, OnCallOverride.id)).scalars())
 
@@ -145,7 +146,7 @@ def timeline(schedule: OnCallSchedule, since: dt.datetime, until: dt.datetime,
     layers = sorted(schedule.layers, key=lambda layer: (layer.position, layer.id))
     per_layer = [(layer.id, layer_pieces(layer, since, until)) for layer in layers]
     if overrides is None:
-        overrides = _overrides([schedule.id], since, until)
+        overrides = overrides_between(schedule, since, until)
     cuts = {since, until}
     for _, pieces in per_layer:
         for start, end, _ in pieces:

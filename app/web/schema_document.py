@@ -10,10 +10,15 @@ from app.web.schemas import (
     TokenList, WorkloadList,
 )
 from app.web.schemas_services import ClientDiscarded, Service, ServiceChange
+from app.web import schemas_schedules as oncall
 
-REQUESTS = (ErrorChange, Resolution, Assignment, EscalationRequest, OnCallChange, ServiceChange)
+REQUESTS = (ErrorChange, Resolution, Assignment, EscalationRequest, OnCallChange, ServiceChange,
+            oncall.ScheduleCreate, oncall.ScheduleChange, oncall.LayerCreate, oncall.LayerChange,
+            oncall.OverrideCreate, oncall.OverrideChange)
 ANSWERS = (ErrorDetail, Escalation, Developer, Stats, ErrorPage, OccurrencePage, PatternPage, NotificationPage,
-           ErrorList, DeveloperList, WorkloadList, Notification, TokenList, ClientDiscarded, Service)
+           ErrorList, DeveloperList, WorkloadList, Notification, TokenList, ClientDiscarded, Service,
+           oncall.Schedule, oncall.ScheduleList, oncall.Layer, oncall.Override, oncall.OverrideList, oncall.OnCall,
+           oncall.FeedAddress)
 
 
 class _Schema(GenerateJsonSchema):
