@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import ApiToken, Developer, Service, WebhookSubscription
+from app.models import ApiToken, Developer, OnCallOverride, Service, WebhookSubscription
+from app.triage import oncall
 from tests.factories import make_developer, make_service
 
 PASSWORD = "correct horse battery"
@@ -66,10 +67,16 @@ def test_a_developer_s_new_name_too_long_is_refused_not_cut(client, admin):
     assert dev.name == "Dev"
 
 
-def test_a_token_name_and_a_webhook_name_too_long(client, admin):
+def test_a_token_name_an_override_reason_and_a_webhook_name_too_long(client, admin):
     login(client, admin)
     assert client.post("/tokens", data={"name": LONG_NAME}).status_code == 400
     assert count(ApiToken) == 0
+    plan = oncall.ensure_default_schedule()
+    db.session.commit()
+    refused(client.post(f"/oncall/{plan.id}/overrides", data={
+        "developer_id": admin.id, "starts_at": "2026-03-02T09:00", "ends_at": "2026-03-02T17:00",
+        "reason": "x" * 300}), "reason is 300")
+    assert count(OnCallOverride) == 0
     refused(client.post("/settings/webhooks", data={"name": LONG_NAME, "url": "https://hooks.example.com/x",
                                                      "events": ["error.created"]}), "name is 300")
     assert count(WebhookSubscription) == 0
