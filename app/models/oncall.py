@@ -103,3 +103,33 @@ class OnCallFeed(db.Model):
     developer_id: Mapped[int | None] = mapped_column(ForeignKey("developers.id", ondelete="CASCADE"), unique=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+SWAP_STATUSES = ("pending", "accepted", "declined", "cancelled")
+
+
+class OnCallSwap(db.Model):
+    """``requester`` asks ``colleague`` to take their on-call time of a schedule from ``starts_at`` to
+    ``ends_at``; accepted, it becomes an override (the colleague instead of the requester)."""
+
+    __tablename__ = "oncall_swaps"
+    __table_args__ = (
+        CheckConstraint("ends_at > starts_at", name="window"),
+        Index("ix_oncall_swaps_colleague_status", "colleague_id", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(ForeignKey("oncall_schedules.id", ondelete="CASCADE"), index=True)
+    requester_id: Mapped[int] = mapped_column(ForeignKey("developers.id", ondelete="CASCADE"), index=True)
+    colleague_id: Mapped[int] = mapped_column(ForeignKey("developers.id", ondelete="CASCADE"))
+    starts_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    note: Mapped[str | None] = mapped_column(String(255))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    override_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_overrides.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    answered_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+    schedule = relationship("OnCallSchedule")
+    requester = relationship("Developer", foreign_keys=[requester_id])
+    colleague = relationship("Developer", foreign_keys=[colleague_id])

@@ -38,7 +38,7 @@ def _aware(value, name: str) -> dt.datetime:
     return value.replace(tzinfo=dt.timezone.utc) if value.tzinfo is None else value.astimezone(dt.timezone.utc)
 
 
-def _window(starts_at, ends_at) -> tuple[dt.datetime, dt.datetime]:
+def window(starts_at, ends_at) -> tuple[dt.datetime, dt.datetime]:
     start, end = _aware(starts_at, "starts_at"), _aware(ends_at, "ends_at")
     if end <= start:
         raise OnCallError("the end must be after the start", "ends_at")
@@ -252,7 +252,7 @@ def add_override(schedule: OnCallSchedule, developer: Developer, starts_at: dt.d
         raise OnCallError("that developer's account is inactive", "developer_id")
     if replaces is not None and replaces.id == developer.id:
         raise OnCallError("a developer cannot cover for themselves", "replaces_id")
-    start, end = _window(starts_at, ends_at)
+    start, end = window(starts_at, ends_at)
     override = OnCallOverride(schedule_id=schedule.id, developer_id=developer.id,
                               replaces_id=replaces.id if replaces else None, starts_at=start, ends_at=end,
                               reason=column_text(reason, OnCallOverride.reason, "reason", refusal=OnCallError),
@@ -271,7 +271,7 @@ def update_override(override: OnCallOverride, actor: Developer | None, *, starts
     """Move an override's window or change its reason (whoever may remove it may change it)."""
     if actor is not None and not permissions.can_remove_override(actor, override):
         raise OnCallError("only leads, managers and admins change someone else's override", status=403)
-    start, end = _window(starts_at or override.starts_at, ends_at or override.ends_at)
+    start, end = window(starts_at or override.starts_at, ends_at or override.ends_at)
     override.starts_at, override.ends_at = start, end
     if reason_given:
         override.reason = column_text(reason, OnCallOverride.reason, "reason", refusal=OnCallError)

@@ -9,10 +9,10 @@ from flask import Blueprint, Response, current_app, g, request
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Developer, OnCallLayer, OnCallOverride, OnCallSchedule, Service
+from app.models import Developer, OnCallLayer, OnCallOverride, OnCallSchedule, OnCallSwap, Service
 from app.models.types import utcnow
 from app.reports.errors import parse_int_arg
-from app.triage import oncall, oncall_feeds, schedules
+from app.triage import oncall, oncall_feeds, oncall_swaps, schedules
 from app.web import api
 from app.web import schemas
 from app.web import schemas_schedules as s
@@ -205,6 +205,44 @@ def update_override(schedule_id: int, override_id: int):
 def remove_override(schedule_id: int, override_id: int):
     oncall.remove_override(_override_or_404(_schedule_or_404(schedule_id), override_id), g.actor)
     return "", 204
+
+
+# --- swap requests -----------------------------------------------------------------------------
+
+def swap_out(swap: OnCallSwap) -> s.Swap:
+    return s.Swap(id=swap.id, schedule_id=swap.schedule_id, requester_id=swap.requester_id,
+                  colleague_id=swap.colleague_id, starts_at=swap.starts_at, ends_at=swap.ends_at, note=swap.note,
+                  status=swap.status, override_id=swap.override_id, created_at=swap.created_at,
+                  answered_at=swap.answered_at)
+
+
+@bp.post("/schedules/<int:schedule_id>/swaps/")
+def request_swap(schedule_id: int):
+    schedule = _schedule_or_404(schedule_id)
+    body = schemas.read(s.SwapCreate, api._json_body())
+    requester = _developer(body.requester_id, "requester_id") if body.requester_id is not None else g.actor
+    swap = oncall_swaps.request_swap(schedule, requester, _developer(body.colleague_id, "colleague_id"),
+                                     instant(body.starts_at, "starts_at"), instant(body.ends_at, "ends_at"), g.actor,
+                                     note=body.note)
+    return schemas.dump(swap_out(swap)), 201
+
+
+@bp.get("/swaps/")
+def list_swaps():
+    items = oncall_swaps.swaps_of(g.actor)
+    return schemas.dump(s.SwapList(items=[swap_out(x) for x in items], total=len(items)))
+
+
+SWAP_ACTIONS = {"accept": oncall_swaps.accept_swap, "decline": oncall_swaps.decline_swap,
+                "cancel": oncall_swaps.cancel_swap}
+
+
+@bp.post("/swaps/<int:swap_id>/<any(accept, decline, cancel):action>/")
+def answer_swap(swap_id: int, action: str):
+    swap = db.session.get(OnCallSwap, swap_id) if swap_id < 2**31 else None
+    if swap is None:
+        raise ApiError(404, f"no swap request with id {swap_id}")
+    return schemas.dump(swap_out(SWAP_ACTIONS[action](swap, g.actor)))
 
 
 # --- iCal feeds --------------------------------------------------------------------------------

@@ -82,6 +82,18 @@ def paths() -> dict:
                          body="OverrideChange"),
             "delete": _op("Remove an override", None, [SCHEDULE_ID, OVERRIDE_ID], ("403", "404"), status="204"),
         },
+        "/api/schedules/{schedule_id}/swaps/": {"post": _op(
+            "Ask a colleague to take your time", "Swap", [SCHEDULE_ID], ("400", "403", "404"), status="201",
+            body="SwapCreate", description="The requester must be on call in the schedule somewhere in the window. "
+            "The colleague accepts (it becomes an override: them instead of the requester) or declines.")},
+        "/api/swaps/": {"get": _op("Your swap requests", "SwapList", [], (),
+                                   description="Asked by you or of you, newest first.")},
+        **{f"/api/swaps/{{swap_id}}/{action}/": {"post": _op(
+            summary, "Swap", [{"name": "swap_id", "in": "path", "required": True, "schema": INT}],
+            ("403", "404", "409"), description=who)} for action, summary, who in (
+                ("accept", "Accept a swap request", "The colleague asked only; the override is made at once."),
+                ("decline", "Decline a swap request", "The colleague asked only."),
+                ("cancel", "Withdraw a swap request", "The requester (or a lead, manager or admin)."))},
         "/api/schedules/{schedule_id}/feed/": {"post": _op(
             "New iCal address of a schedule", "FeedAddress", [SCHEDULE_ID], ("403", "404"), status="201",
             description=PLANNERS + " The previous address stops working.")},

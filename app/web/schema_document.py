@@ -14,11 +14,11 @@ from app.web import schemas_schedules as oncall
 
 REQUESTS = (ErrorChange, Resolution, Assignment, EscalationRequest, OnCallChange, ServiceChange,
             oncall.ScheduleCreate, oncall.ScheduleChange, oncall.LayerCreate, oncall.LayerChange,
-            oncall.OverrideCreate, oncall.OverrideChange)
+            oncall.OverrideCreate, oncall.OverrideChange, oncall.SwapCreate)
 ANSWERS = (ErrorDetail, Escalation, Developer, Stats, ErrorPage, OccurrencePage, PatternPage, NotificationPage,
            ErrorList, DeveloperList, WorkloadList, Notification, TokenList, ClientDiscarded, Service,
            oncall.Schedule, oncall.ScheduleList, oncall.Layer, oncall.Override, oncall.OverrideList, oncall.OnCall,
-           oncall.FeedAddress)
+           oncall.FeedAddress, oncall.Swap, oncall.SwapList)
 
 
 class _Schema(GenerateJsonSchema):

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import ConfigDict, Field, WithJsonSchema
 
-from app.models import FREQUENCIES
+from app.models import FREQUENCIES, SWAP_STATUSES
 from app.web.schemas import Answer, Body, DeveloperId, Time, absent_not_null
 
 Clock = Annotated[str, WithJsonSchema({"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9]$",
@@ -156,3 +156,31 @@ class OnCall(Answer):
 
 class FeedAddress(Answer):
     url: str = Field(description="The secret address of the iCal feed; shown once, rotate to get a new one.")
+
+
+class SwapCreate(Body):
+    colleague_id: DeveloperId = Field(description="Who is asked to take the time.")
+    starts_at: Instant
+    ends_at: Instant = Field(description="At most 31 days after the start.")
+    requester_id: DeveloperId | None = Field(None, description="Whose time it is; default the token's developer "
+                                             "(leads, managers and admins may ask for others).")
+    note: str | None = Field(None, max_length=255)
+
+
+class Swap(Answer):
+    id: int
+    schedule_id: int
+    requester_id: int
+    colleague_id: int
+    starts_at: Time
+    ends_at: Time
+    note: str | None
+    status: Literal[SWAP_STATUSES]
+    override_id: int | None = Field(description="The override an accepted swap became.")
+    created_at: Time
+    answered_at: Time | None
+
+
+class SwapList(Answer):
+    items: list[Swap]
+    total: int

@@ -1,4 +1,4 @@
-"""on-call schedules: rotation layers, overrides per schedule, calendar feeds; shifts and the flag fold in
+"""on-call schedules: rotation layers, overrides per schedule, calendar feeds, swap requests; shifts and the flag fold in
 
 Every existing on-call fact is kept in the new model, in one default schedule (the schedule of every
 service until one is given its own): the developers whose on-call flag was set become the one group
@@ -125,6 +125,33 @@ def upgrade():
     sa.UniqueConstraint("schedule_id", name=op.f("uq_oncall_feeds_schedule_id")),
     sa.UniqueConstraint("token_hash", name=op.f("uq_oncall_feeds_token_hash"))
     )
+    op.create_table("oncall_swaps",
+    sa.Column("id", sa.Integer(), nullable=False),
+    sa.Column("schedule_id", sa.Integer(), nullable=False),
+    sa.Column("requester_id", sa.Integer(), nullable=False),
+    sa.Column("colleague_id", sa.Integer(), nullable=False),
+    sa.Column("starts_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("ends_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("note", sa.String(length=255), nullable=True),
+    sa.Column("status", sa.String(length=16), nullable=False),
+    sa.Column("override_id", sa.Integer(), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+    sa.CheckConstraint("ends_at > starts_at", name=op.f("ck_oncall_swaps_window")),
+    sa.ForeignKeyConstraint(["colleague_id"], ["developers.id"], name=op.f("fk_oncall_swaps_colleague_id_developers"),
+                            ondelete="CASCADE"),
+    sa.ForeignKeyConstraint(["override_id"], ["oncall_overrides.id"],
+                            name=op.f("fk_oncall_swaps_override_id_oncall_overrides"), ondelete="SET NULL"),
+    sa.ForeignKeyConstraint(["requester_id"], ["developers.id"], name=op.f("fk_oncall_swaps_requester_id_developers"),
+                            ondelete="CASCADE"),
+    sa.ForeignKeyConstraint(["schedule_id"], ["oncall_schedules.id"],
+                            name=op.f("fk_oncall_swaps_schedule_id_oncall_schedules"), ondelete="CASCADE"),
+    sa.PrimaryKeyConstraint("id", name=op.f("pk_oncall_swaps"))
+    )
+    with op.batch_alter_table("oncall_swaps", schema=None) as batch_op:
+        batch_op.create_index("ix_oncall_swaps_colleague_status", ["colleague_id", "status"], unique=False)
+        batch_op.create_index(batch_op.f("ix_oncall_swaps_requester_id"), ["requester_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_oncall_swaps_schedule_id"), ["schedule_id"], unique=False)
     with op.batch_alter_table("services", schema=None) as batch_op:
         batch_op.add_column(sa.Column("oncall_schedule_id", sa.Integer(), nullable=True))
         batch_op.create_index(batch_op.f("ix_services_oncall_schedule_id"), ["oncall_schedule_id"], unique=False)
@@ -217,6 +244,7 @@ def downgrade():
         batch_op.drop_constraint(batch_op.f("fk_services_oncall_schedule_id_oncall_schedules"), type_="foreignkey")
         batch_op.drop_index(batch_op.f("ix_services_oncall_schedule_id"))
         batch_op.drop_column("oncall_schedule_id")
+    op.drop_table("oncall_swaps")
     op.drop_table("oncall_feeds")
     with op.batch_alter_table("oncall_layers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_oncall_layers_schedule_id"))
