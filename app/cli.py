@@ -101,7 +101,7 @@ def register_commands(app: Flask) -> None:
         except accounts.AccountError as exc:
             _fail(exc, as_json)
         _emit(as_json, {"id": developer.id, "email": developer.email, "role": developer.role,
-                        "services": [s.slug for s in developer.services], "on_call": developer.on_call},
+                        "services": [s.slug for s in developer.services], "on_call": on_call},
               f"developer {developer.email} created (id {developer.id})")
 
     @app.cli.command("create-token")

@@ -12,6 +12,7 @@ import pytest
 
 from app.extensions import db
 from app.models import ApiToken, AuditEvent, Developer, Service
+from app.triage import schedules
 from app.accounts import developers as accounts
 from app.accounts import tokens
 from tests.factories import ApiClient, ingest, make_developer, make_service
@@ -141,7 +142,7 @@ def test_create_developer_with_every_option(runner):
     assert result.exit_code == 0, result.output
     data = one_json_object(result)
     dora = db.session.get(Developer, data["id"])
-    assert (dora.name, dora.email, dora.phone, dora.role, dora.max_load, dora.on_call) == (
+    assert (dora.name, dora.email, dora.phone, dora.role, dora.max_load, dora.id in schedules.switched_on_ids()) == (
         "Dora Dev", "dora@example.com", "+4915100000001", "lead", 4, True)
     assert sorted(s.slug for s in dora.services) == ["ai-api", "web"]
     assert set(data["services"]) == {"ai-api", "web"} and data["on_call"] is True
@@ -152,7 +153,8 @@ def test_create_developer_defaults(runner):
     result = run(runner, "create-developer", "--name", "Omar", "--email", "omar@example.com")
     assert result.exit_code == 0
     omar = accounts.developer_by_email("omar@example.com")
-    assert (omar.role, omar.max_load, omar.on_call, omar.services) == ("developer", 10, False, [])
+    assert (omar.role, omar.max_load, omar.id in schedules.switched_on_ids(), omar.services) == (
+        "developer", 10, False, [])
     assert f"id {omar.id}" in result.stdout
     assert db.session.execute(db.select(AuditEvent).where(AuditEvent.action == "developer.created")).scalar_one()
 

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import SEVERITIES, AuditEvent, Developer, ErrorEscalation, ErrorLog, ErrorOccurrence, Service
+from app.triage import schedules
 from app.models.types import utcnow
 from app.demo.loader import CATALOGUE, DEMO_PASSWORD, SERVICES, TEAM, load_demo
 
@@ -104,7 +105,8 @@ def test_demo_team_can_sign_in_and_every_service_has_a_lead(app, client):
     assert all(s.lead is not None and s.lead.role == "lead" for s in services)
     people = db.session.execute(select(Developer)).scalars().all()
     assert {p.role for p in people} == {"manager", "lead", "developer"}
-    assert any(p.on_call for p in people) and not all(p.on_call for p in people)
+    switched = schedules.switched_on_ids()
+    assert any(p.id in switched for p in people) and not all(p.id in switched for p in people)
     mei = next(p for p in people if p.email == "mei.chen@example.com")
     assert {s.slug for s in mei.services} == {"react-frontend", "angular-admin"}
 

@@ -2,6 +2,7 @@
 the schema the models declare (PostgreSQL also gets the reporting views), and ``downgrade base`` undoes it."""
 from __future__ import annotations
 
+import datetime as dt
 import os
 import subprocess
 import sys
@@ -182,3 +183,78 @@ def test_open_escalations_keep_their_error_s_open_stretch_through_the_upgrade(tm
         rows = connection.execute(text("SELECT id, open_since FROM error_escalations ORDER BY id")).all()
     engine.dispose()
     assert [(i, str(since)[:19]) for i, since in rows] == [(1, "2026-05-01 10:01:00"), (2, "2026-05-03 09:00:00")]
+
+
+def _seed_old_on_call(url: str) -> None:
+    """Before 0016: Ann's flag set, Bob's one-off shift, Cy covering for Bob; Dee off call."""
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        for developer_id, name, on_call in ((1, "Ann", True), (2, "Bob", False), (3, "Cy", False), (4, "Dee", False)):
+            connection.execute(text(
+                "INSERT INTO developers (id, name, email, role, on_call, max_load, active, session_version, "
+                "must_change_password, created_at) VALUES (:id, :name, :email, 'developer', :on_call, 10, :yes, 0, "
+                ":no, '2026-05-01 00:00:00')"),
+                {"id": developer_id, "name": name, "email": f"{name.lower()}@example.test", "on_call": on_call,
+                 "yes": True, "no": False})
+        connection.execute(text(
+            "INSERT INTO oncall_shifts (developer_id, starts_at, ends_at, rotation, note, created_at) VALUES "
+            "(2, '2026-05-04 09:00:00+00:00', '2026-05-05 09:00:00+00:00', 'week 19', 'release day', "
+            "'2026-05-01 00:00:00+00:00')"))
+        connection.execute(text(
+            "INSERT INTO oncall_overrides (developer_id, replaces_id, starts_at, ends_at, reason, created_at) VALUES "
+            "(3, 2, '2026-05-04 12:00:00+00:00', '2026-05-04 14:00:00+00:00', 'dentist', '2026-05-01 00:00:00+00:00')"))
+    engine.dispose()
+
+
+def _on_call_after_upgrade(url: str, tmp_path) -> dict[str, set[int]]:
+    from app import create_app
+    from app.config import TestConfig
+    from app.triage import schedules
+
+    moments = {"flag only": "2026-05-01T12:00:00+00:00", "shift": "2026-05-04T10:00:00+00:00",
+               "cover": "2026-05-04T13:00:00+00:00"}
+    app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, INGEST_SPOOL_DIR=str(tmp_path / "spool"))
+    with app.app_context():
+        try:
+            return {label: schedules.on_call_ids(at=dt.datetime.fromisoformat(at)) for label, at in moments.items()}
+        finally:
+            db.session.remove()
+            db.engine.dispose()
+
+
+def check_on_call_kept_through_0016(url: str, tmp_path) -> None:
+    flask_db(url, tmp_path, "upgrade", "0011")
+    _seed_old_on_call(url)
+    flask_db(url, tmp_path, "upgrade")
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        default = connection.execute(text("SELECT id, name FROM oncall_schedules WHERE is_default")).one()
+        layers = connection.execute(text("SELECT kind, participants FROM oncall_layers WHERE schedule_id = :s"),
+                                    {"s": default.id}).all()
+        overrides = connection.execute(text(
+            "SELECT developer_id, replaces_id, reason FROM oncall_overrides WHERE schedule_id = :s ORDER BY id"),
+            {"s": default.id}).all()
+        columns = {c["name"] for c in inspect(connection).get_columns("developers")}
+    engine.dispose()
+    participants = layers[0][1] if isinstance(layers[0][1], list) else __import__("json").loads(layers[0][1])
+    assert (default.name, [kind for kind, _ in layers], participants) == ("Default", ["switch"], [[1]])
+    assert [tuple(o) for o in overrides] == [(3, 2, "dentist"), (2, None, "release day")]
+    assert "on_call" not in columns and "oncall_shifts" not in table_names(url)
+    # The same people answer at the same moments as before the upgrade, but for the shift, which is an
+    # override now: during it Bob answers instead of Ann.
+    assert _on_call_after_upgrade(url, tmp_path) == {"flag only": {1}, "shift": {2}, "cover": {3}}
+    flask_db(url, tmp_path, "downgrade", "0011")
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        flags = connection.execute(text("SELECT id FROM developers WHERE on_call ORDER BY id")).scalars().all()
+        kept = connection.execute(text("SELECT developer_id, replaces_id FROM oncall_overrides ORDER BY id")).all()
+    engine.dispose()
+    assert flags == [1] and [tuple(k) for k in kept] == [(3, 2), (2, None)]
+
+
+def test_sqlite_upgrade_to_schedules_keeps_flags_shifts_and_overrides(tmp_path):
+    check_on_call_kept_through_0016(f"sqlite:///{tmp_path / 'oncall.db'}", tmp_path)
+
+
+def test_postgres_upgrade_to_schedules_keeps_flags_shifts_and_overrides(scratch_postgres, tmp_path):
+    check_on_call_kept_through_0016(scratch_postgres, tmp_path)

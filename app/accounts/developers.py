@@ -16,7 +16,7 @@ from app.platform.audit import record_audit
 from app.recording.keys import forget_cached_keys, generate_ingest_key
 from app.platform.refusal import Refused, column_text
 from app.notify.channels.slack import slack_member_id as slack_member
-from app.triage import permissions
+from app.triage import oncall, permissions
 
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,255}")
 
@@ -121,11 +121,13 @@ def create_developer(name: str, email: str, *, role: str = "developer", phone: s
     if db.session.execute(select(Developer.id).where(func.lower(Developer.email) == email)).first():
         raise AccountError(f"a developer with e-mail {email} exists already", "email")
     developer = Developer(name=name, email=email, role=role, phone=phone,
-                          max_load=max_load, on_call=on_call, slack_member_id=slack_member_id,
+                          max_load=max_load, slack_member_id=slack_member_id,
                           password_hash=hash_password(password) if password else None)
     developer.services = list(services or [])
     db.session.add(developer)
     db.session.flush()
+    if on_call:
+        oncall.switch(developer, True)
     record_audit(actor, "developer.created", "developer", developer.id, details={"role": role})
     db.session.commit()
     return developer
@@ -138,12 +140,12 @@ def developer_by_email(email: str) -> Developer | None:
 
 
 def set_on_call(developer: Developer, on_call: bool, actor: Developer | None) -> Developer:
-    """Switch a developer's on-call flag: their own, or anyone's for leads, managers and admins."""
+    """Switch a developer's on-call switch (the default schedule's switch layer, app/triage/oncall.py):
+    their own, or anyone's for leads, managers and admins."""
     if actor is not None and not permissions.can_change_on_call(actor, developer):
         raise AccountError("only leads, managers and admins change another developer's on-call status",
                            status=403)
-    if developer.on_call != on_call:
-        developer.on_call = on_call
+    if oncall.switch(developer, on_call):
         record_audit(actor, "developer.on_call" if on_call else "developer.off_call", "developer",
                      developer.id, details={"on_call": on_call})
     db.session.commit()

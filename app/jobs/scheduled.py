@@ -54,6 +54,7 @@ SCHEDULE = (
     ScheduledWork("clean_old_error_logs", "interval_retention_minutes"),
     ScheduledWork("generate_daily_error_summary", daily_time_setting="daily_summary_time"),
     ScheduledWork("check_error_thresholds", "interval_thresholds_minutes"),
+    ScheduledWork("send_oncall_handoffs", "interval_handoff_minutes"),
     ScheduledWork("mirror_to_mongodb", "interval_mirror_minutes", needs_mongo=True),
 )
 
@@ -283,6 +284,15 @@ def _retention() -> dict:
     return purge()
 
 
+def _handoffs() -> dict:
+    from app.notify.handoff import send_handoffs
+    from app.platform import settings
+
+    # Twice the interval: a late or missed tick still finds the shifts that began; the keys send once.
+    lookback = dt.timedelta(minutes=2 * int(settings.get("interval_handoff_minutes")))
+    return {"notifications": len(send_handoffs(lookback))}
+
+
 def _summary() -> dict:
     from app.notify.alerts import send_daily_summary
     from app.reports.stats import generate_daily_summary
@@ -297,6 +307,7 @@ WORK = {
     "analyze_error_patterns": _patterns,
     "escalate_unresolved_errors": _escalate, "clean_old_error_logs": _retention,
     "generate_daily_error_summary": _summary, "check_error_thresholds": _thresholds,
+    "send_oncall_handoffs": _handoffs,
 }  # app/jobs/mirror.py registers the mirror
 
 

@@ -11,7 +11,7 @@ from app.models.pattern import ErrorPattern
 from app.models.service import PLATFORMS, Service
 from app.models.stats import ClientDiscard, ErrorStat
 from app.models.alerts import AlertState, ErrorEventDispatch, MetricSnapshot
-from app.models.oncall import OnCallOverride, OnCallShift
+from app.models.oncall import FREQUENCIES, SWAP_STATUSES, OnCallFeed, OnCallLayer, OnCallOverride, OnCallSchedule, OnCallSwap
 from app.models.settings import ScheduledJob, Setting
 from app.models.sourcemap import ARTIFACT_KINDS, ArtifactBundle, ArtifactFile, UploadChunk
 from app.models.webhook import WEBHOOK_EVENTS, WebhookSubscription
@@ -22,7 +22,7 @@ __all__ = [
     "NotificationAttempt", "ErrorStat", "NOTIFICATION_STATUSES",
     "OPEN_STATUSES", "PLATFORMS",
     "ROLES", "SEVERITIES", "SEVERITY_LEVEL", "STATUSES", "SUPERVISOR_ROLES", "Service", "developer_services",
-    "AlertState", "ErrorEventDispatch", "MetricSnapshot", "OnCallOverride", "OnCallShift", "ScheduledJob",
+    "AlertState", "ErrorEventDispatch", "MetricSnapshot", "FREQUENCIES", "OnCallFeed", "OnCallLayer", "OnCallOverride", "OnCallSchedule", "OnCallSwap", "SWAP_STATUSES", "ScheduledJob",
     "Setting", "WEBHOOK_EVENTS", "WebhookSubscription", "ARTIFACT_KINDS", "ArtifactBundle", "ArtifactFile",
     "UploadChunk", "UsedActionToken",
 ]

@@ -33,7 +33,6 @@ class Developer(UserMixin, db.Model):
     slack_member_id: Mapped[str | None] = mapped_column(String(64))
     slack_webhook_url: Mapped[str | None] = mapped_column(String(512))
     role: Mapped[str] = mapped_column(String(16), default="developer")
-    on_call: Mapped[bool] = mapped_column(Boolean, default=False)
     max_load: Mapped[int] = mapped_column(Integer, default=10)
     last_assigned_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     # {"critical": ["email", "slack", "sms"], ...}; None means the defaults by severity.

@@ -37,10 +37,14 @@ class Service(db.Model):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Data scrubbing and in-app rules (app/ingest/settings.py); None: the defaults.
     ingest_settings: Mapped[dict | None] = mapped_column(JSONType)
+    # Who is on call for it; None: the default schedule.
+    oncall_schedule_id: Mapped[int | None] = mapped_column(ForeignKey("oncall_schedules.id", ondelete="SET NULL"),
+                                                           index=True)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     lead = relationship("Developer", foreign_keys=[lead_id])
     developers = relationship("Developer", secondary=developer_services, back_populates="services")
+    oncall_schedule = relationship("OnCallSchedule", back_populates="services")
 
     def __repr__(self) -> str:
         return f"<Service {self.id} {self.slug}>"

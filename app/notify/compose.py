@@ -99,6 +99,8 @@ def build_notice(notice_key: str, recipient_id: int | None = None, channel: str 
         return threshold_notice(rest)
     if event == "summary.daily":
         return summary_notice(rest)
+    if event == "oncall.handoff":
+        return handoff_notice(rest)
     return None
 
 
@@ -239,3 +241,35 @@ def summary_notice(ref: str) -> Notice | None:
                   title=f"[Heartwatch] Daily summary for {day:%A %d %B %Y}: {details['total']} errors",
                   headline=f"Errors on {day:%A %d %B %Y}", template="daily_summary",
                   url=f"{current_app.config['BASE_URL']}/", details=details, occurred_at=utcnow().isoformat())
+
+
+def handoff_notice(ref: str) -> Notice | None:
+    """``<schedule id>:<shift start, epoch seconds>:<developer id>``: the shift that starts, and the open
+    critical and high errors of the services the developer knows, gravest and newest first."""
+    from app.models import OPEN_STATUSES, SEVERITY_LEVEL, OnCallSchedule
+    from app.triage import schedules
+
+    parts = ref.split(":")
+    if len(parts) != 3 or not all(p.isdigit() for p in parts):
+        return None
+    plan, developer = db.session.get(OnCallSchedule, int(parts[0])), db.session.get(Developer, int(parts[2]))
+    if plan is None or developer is None:
+        return None
+    starts = dt.datetime.fromtimestamp(int(parts[1]), dt.timezone.utc)
+    slot = schedules.slot_at(plan, starts)
+    service_ids = [s.id for s in developer.services]
+    errors = list(db.session.execute(
+        select(ErrorLog).where(ErrorLog.service_id.in_(service_ids), ErrorLog.status.in_(OPEN_STATUSES),
+                               ErrorLog.severity_level >= SEVERITY_LEVEL["high"])
+        .order_by(ErrorLog.severity_level.desc(), ErrorLog.last_seen.desc()).limit(50)).scalars()) if service_ids else []
+    rows = [{"title": f"{e.error_type}: {(e.message or '')[:120]}", "service": e.service.slug, "severity": e.severity,
+             "status": e.status, "assignee": e.assigned_to.name if e.assigned_to else None, "url": error_url(e.id)}
+            for e in errors]
+    until = f"{slot.ends_at:%a %d %b %H:%M} UTC" if developer.id in slot.people else "its end"
+    details = {"schedule": plan.name, "starts_at": f"{starts:%a %d %b %H:%M} UTC", "ends_at": until,
+               "errors": rows, "services": sorted(s.slug for s in developer.services)}
+    return Notice(event="oncall.handoff", key=f"oncall.handoff:{ref}",
+                  title=f"[Heartwatch] You are on call for {plan.name}: {len(rows)} open critical/high errors",
+                  headline=f"Your on-call shift for {plan.name} starts", template="oncall_handoff",
+                  url=f"{current_app.config['BASE_URL']}/oncall/mine", severity="high" if rows else "info",
+                  details=details, occurred_at=starts.isoformat())

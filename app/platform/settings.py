@@ -65,6 +65,7 @@ TUNABLES: tuple[Tunable, ...] = (
     Tunable("interval_escalation_minutes", "int", "intervals", "Escalation of unresolved errors", 1, 24 * 60),
     Tunable("interval_retention_minutes", "int", "intervals", "Clean-up of old data", 5, 7 * 24 * 60),
     Tunable("interval_thresholds_minutes", "int", "intervals", "Threshold checks", 1, 24 * 60),
+    Tunable("interval_handoff_minutes", "int", "intervals", "On-call hand-off e-mails at the start of shifts", 1, 60),
     Tunable("interval_mirror_minutes", "int", "intervals", "MongoDB mirror (when MONGO_URL is set)", 1, 24 * 60),
     Tunable("daily_summary_time", "time", "intervals", "Time of the daily summary e-mail (HEARTWATCH_TIMEZONE)"),
     Tunable("retention_days", "int", "retention", "Days occurrences are kept", 1, 3650),

@@ -2,7 +2,7 @@
 
 One query counts the load (``open_loads``), and every view of it is built from that: the JSON API's
 developer list and workload, the dashboard's developers page and assign form, and routing's
-candidates. On-call state comes from ``app.triage.oncall`` (the flag, shifts and overrides), once
+candidates. On-call state comes from ``app.triage.schedules`` (every schedule's layers and overrides), once
 per view.
 """
 from __future__ import annotations
@@ -13,9 +13,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import OPEN_STATUSES, SEVERITIES, Developer, ErrorLog
+from app.models import OPEN_STATUSES, SEVERITIES, Developer, ErrorLog, OnCallSchedule
 from app.models.types import utcnow
-from app.triage import oncall
+from app.triage import schedules
 
 SEVERITY_ORDER = tuple(reversed(SEVERITIES))  # critical first
 SCHEDULE_DAYS = 14
@@ -62,13 +62,14 @@ def team(developers: list[Developer] | None = None) -> list[dict]:
         developers = list(db.session.execute(
             select(Developer).order_by(Developer.active.desc(), Developer.name)).scalars())
     loads = open_loads([d.id for d in developers])
-    answering = oncall.on_call_ids([d.id for d in developers])
+    answering = schedules.on_call_ids([d.id for d in developers])
+    switched = schedules.switched_on_ids()
     rows = []
     for developer in developers:
         load = loads[developer.id]
         on_call = developer.id in answering
         rows.append({"developer": developer, "load": load.total, "by_severity": load.by_severity,
-                     "on_call": on_call, "over": load.total >= developer.max_load,
+                     "on_call": on_call, "switched_on": developer.id in switched, "over": load.total >= developer.max_load,
                      "available": developer.active and on_call and load.total < developer.max_load})
     return rows
 
@@ -97,10 +98,12 @@ def assignable_developers(error: ErrorLog) -> list[dict]:
         select(Developer).where(Developer.active.is_(True)).order_by(Developer.name)
     ).scalars())
     loads = open_loads([d.id for d in developers])
+    answering = schedules.on_call_ids([d.id for d in developers], service_id=error.service_id)
     rows = []
     for developer in developers:
         knows = any(s.id == error.service_id for s in developer.services)
-        rows.append({"developer": developer, "knows_service": knows, "load": loads[developer.id].total})
+        rows.append({"developer": developer, "knows_service": knows, "load": loads[developer.id].total,
+                     "on_call": developer.id in answering})
     rows.sort(key=lambda r: (not r["knows_service"], r["load"] >= r["developer"].max_load, r["load"],
                              r["developer"].name))
     return rows
@@ -109,27 +112,24 @@ def assignable_developers(error: ErrorLog) -> list[dict]:
 # --- on-call schedule ------------------------------------------------------------------------------
 
 def shift_notes(now: dt.datetime | None = None) -> dict[int, str]:
-    """A short line per developer about their on-call schedule: the shift or cover they are on now,
-    or their next shift within two weeks."""
+    """A short line per developer about their on-call schedule: the slot they are on now (the switch,
+    a turn of a layer, or an override), or their next one within two weeks."""
     now = now or utcnow()
-    plan = oncall.schedule(now, now + dt.timedelta(days=SCHEDULE_DAYS))
-    notes: dict[int, str] = {}
-    for override in plan["overrides"]:
-        if override.starts_at <= now < override.ends_at:
-            notes[override.developer_id] = f"covering until {override.ends_at:%a %d %b %H:%M} UTC"
-            if override.replaces_id is not None:
-                notes.setdefault(override.replaces_id, f"covered until {override.ends_at:%a %d %b %H:%M} UTC")
-    for shift in plan["shifts"]:
-        if shift.developer_id in notes:
-            continue
-        if shift.starts_at <= now < shift.ends_at:
-            notes[shift.developer_id] = f"on shift until {shift.ends_at:%a %d %b %H:%M} UTC"
-        else:
-            notes[shift.developer_id] = f"next shift {shift.starts_at:%a %d %b %H:%M} UTC"
-    return notes
-
-
-def schedule(days: int = SCHEDULE_DAYS, now: dt.datetime | None = None) -> dict:
-    """Shifts and overrides from a day ago to ``days`` ahead, for the shift page."""
-    now = now or utcnow()
-    return oncall.schedule(now - dt.timedelta(days=1), now + dt.timedelta(days=days))
+    until = now + dt.timedelta(days=SCHEDULE_DAYS)
+    notes: dict[int, tuple[int, str]] = {}  # developer: (0 now, 1 later; the line)
+    for plan in db.session.execute(select(OnCallSchedule).order_by(OnCallSchedule.name)).scalars():
+        switches = {layer.id for layer in plan.layers if layer.kind == "switch"}
+        for slot in schedules.timeline(plan, now, until):
+            for person in slot.people:
+                if slot.starts_at <= now:
+                    if slot.layer_id in switches and not slot.overridden:
+                        line = f"on call ({plan.name}, switched on)"
+                    else:
+                        kind = "covering" if slot.overridden else "on call"
+                        line = f"{kind} ({plan.name}) until {slot.ends_at:%a %d %b %H:%M} UTC"
+                    rank = 0
+                else:
+                    line, rank = f"next on call ({plan.name}) {slot.starts_at:%a %d %b %H:%M} UTC", 1
+                if person not in notes or rank < notes[person][0]:
+                    notes[person] = (rank, line)
+    return {person: line for person, (_, line) in notes.items()}

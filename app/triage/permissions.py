@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING
 from app.models import Developer, ErrorLog, ErrorNotification
 
 if TYPE_CHECKING:
-    from app.models import ApiToken, OnCallOverride, OnCallShift
+    from app.models import ApiToken, OnCallOverride
 
 __all__ = [
     "can_acknowledge", "can_assign", "can_assign_others", "can_change_on_call", "can_direct_escalations", "can_edit_developer",
     "can_escalate", "can_escalate_to", "can_manage_settings", "can_manage_token", "can_override_on_call",
-    "can_plan_on_call", "can_plan_rotations", "can_remove_override", "can_remove_shift", "can_retry_notifications",
+    "can_plan_rotations", "can_remove_override", "can_retry_notifications",
     "can_see_receiver_answer", "can_upload_artifacts", "can_work_on", "editable_service_ids", "is_admin",
 ]
 
@@ -118,22 +118,8 @@ def can_change_on_call(actor: Developer, developer: Developer) -> bool:
     return actor.is_supervisor or actor.id == developer.id
 
 
-def can_plan_on_call(actor: Developer, developer: Developer) -> bool:
-    """Add or remove a developer's shifts: their own, or anyone's for leads, managers and admins."""
-    return _may_plan_for(actor, developer.id)
-
-
-def can_remove_shift(actor: Developer, shift: OnCallShift) -> bool:
-    """Whoever may plan the shift's developer's shifts."""
-    return _may_plan_for(actor, shift.developer_id)
-
-
-def _may_plan_for(actor: Developer, developer_id: int) -> bool:
-    return actor.is_supervisor or actor.id == developer_id
-
-
 def can_plan_rotations(actor: Developer) -> bool:
-    """Rotations span several people: leads, managers and admins."""
+    """Schedules and their rotation layers span several people: leads, managers and admins."""
     return actor.is_supervisor
 
 

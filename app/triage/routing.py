@@ -1,7 +1,7 @@
 """Routing: who gets a new, regressed or graver error, and on which channels.
 
 The decision tree (DESIGN section 5): developers whose services include the error's service, on
-call (flag, shift or override), with current_load < max_load, least loaded first, ties to the one
+call in the schedule of the error's service (else the default schedule: app/triage/schedules.py), with current_load < max_load, least loaded first, ties to the one
 assigned least recently (round robin); the first is assigned. Nobody available: the error stays
 unassigned, the reason goes into its timeline, and the service's lead (else the managers and
 admins) is told instead.
@@ -79,7 +79,7 @@ def candidates(service_id: int, at: dt.datetime | None = None) -> list[tuple[Dev
         select(Developer).join(developer_services, developer_services.c.developer_id == Developer.id)
         .where(developer_services.c.service_id == service_id, Developer.active.is_(True))
     ).scalars())
-    on_call = oncall.on_call_ids([d.id for d in members], at)
+    on_call = oncall.on_call_ids([d.id for d in members], at, service_id=service_id)
     loads = _loads([d.id for d in members])
     available = [(d, loads[d.id]) for d in members if d.id in on_call and loads[d.id] < d.max_load]
     never = dt.datetime.min.replace(tzinfo=dt.timezone.utc)
@@ -95,7 +95,7 @@ def why_nobody(service_id: int, at: dt.datetime | None = None) -> str:
     ).scalars())
     if not members:
         return "no active developer knows this service"
-    on_call = oncall.on_call_ids([d.id for d in members], at)
+    on_call = oncall.on_call_ids([d.id for d in members], at, service_id=service_id)
     if not on_call:
         return "none of the service's developers is on call"
     return "every developer on call for this service is at their max load"
@@ -147,7 +147,7 @@ def _decide(error: ErrorLog, event: str, at: dt.datetime) -> RoutingDecision:
     current = db.session.get(Developer, error.assigned_to_id) if error.assigned_to_id else None
     if current is not None and event == "error.created":
         return RoutingDecision(current.id, False, "assigned already", [current.id])
-    if current is not None and current.active and oncall.is_on_call(current, at):
+    if current is not None and current.active and oncall.is_on_call(current, at, service_id=error.service_id):
         reason = "back to its assignee, who is on call" if event == "error.regressed" else "its assignee keeps it"
         if error.status == "new":
             assign_error(error, current, None, reason=f"routing: {reason}", commit=False)

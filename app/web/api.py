@@ -202,7 +202,7 @@ def list_developers():
     developers = db.session.execute(db.select(Developer).order_by(Developer.name)).scalars().all()
     rows = team.team(developers)
     return schemas.dump(out.listing(schemas.DeveloperList,
-                                    [out.developer(r["developer"], r["load"], r["on_call"]) for r in rows]))
+                                    [out.developer(r["developer"], r) for r in rows]))
 
 
 @bp.get("/developers/workload/")
@@ -218,7 +218,7 @@ def set_on_call(developer_id: int):
     on_call = schemas.read(schemas.OnCallChange, _json_body()).on_call
     accounts.set_on_call(developer, on_call, g.actor)
     row = team.team([developer])[0]
-    return schemas.dump(out.developer(developer, row["load"], row["on_call"]))
+    return schemas.dump(out.developer(developer, row))
 
 
 # --- services ---------------------------------------------------------------------------------

@@ -240,8 +240,9 @@ class Developer(Answer):
     email: str
     phone: str | None
     role: Role
-    on_call: bool = Field(description="The on-call flag a lead or the developer set.")
-    on_call_now: bool = Field(description="On call at this moment: the flag, a shift or an override.")
+    on_call: bool = Field(description="The on-call switch a lead or the developer set (the default schedule's "
+                          "switch layer).")
+    on_call_now: bool = Field(description="On call at this moment in any schedule: a layer or an override.")
     max_load: int
     current_load: int | None = Field(description="Open errors assigned.")
     active: bool
@@ -253,7 +254,7 @@ class WorkloadItem(Answer):
     developer_id: int
     name: str
     role: Role
-    on_call: bool = Field(description="On call now: the flag, a shift or an override.")
+    on_call: bool = Field(description="On call now in any schedule: a layer or an override.")
     current_load: int
     max_load: int
     available: bool = Field(description="Active, on call and below max load: routing may pick them.")

@@ -67,11 +67,12 @@ def occurrence_in_place(where) -> s.OccurrenceInPlace:
         first_id=where.first_id, previous_id=where.previous_id, next_id=where.next_id, latest_id=where.latest_id)
 
 
-def developer(dev, load: int | None = None, on_call_now: bool | None = None) -> s.Developer:
+def developer(dev, row: dict) -> s.Developer:
+    """A developer with their ``app.reports.team.team`` row (load, on-call state)."""
     return s.Developer(
         id=dev.id, name=dev.name, email=dev.email, phone=dev.phone, role=dev.role,
-        on_call=dev.on_call, on_call_now=dev.on_call if on_call_now is None else on_call_now,
-        max_load=dev.max_load, current_load=load, active=dev.active,
+        on_call=row["switched_on"], on_call_now=row["on_call"], current_load=row["load"],
+        max_load=dev.max_load, active=dev.active,
         slack_member_id=dev.slack_member_id, services=[svc.slug for svc in dev.services],
     )
 

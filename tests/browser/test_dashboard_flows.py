@@ -9,7 +9,8 @@ import requests
 from playwright.sync_api import expect
 
 from app.extensions import db
-from app.models import Developer, ErrorLog
+from app.models import ErrorLog
+from app.triage import schedules
 from tests.browser.conftest import screenshot
 from tests.factories import make_developer, make_service
 
@@ -177,7 +178,7 @@ def test_a_lead_switches_on_call_and_a_developer_is_refused(page, browser, live_
     expect(page.locator(f"#developer-{gus.id} button.switch")).to_have_attribute("aria-checked", "true")
     screenshot(page, "dashboard-developers")
     db.session.expire_all()
-    assert db.session.get(Developer, gus.id).on_call
+    assert (gus.id in schedules.switched_on_ids())
 
     context = browser.new_context(viewport={"width": 1366, "height": 900})
     other = context.new_page()
@@ -196,7 +197,7 @@ def test_a_lead_switches_on_call_and_a_developer_is_refused(page, browser, live_
     finally:
         context.close()
     db.session.expire_all()
-    assert db.session.get(Developer, gus.id).on_call
+    assert (gus.id in schedules.switched_on_ids())
 
 
 def test_script_and_onerror_payloads_render_as_text(page, live_server, service, lead):

@@ -1,4 +1,5 @@
-"""On-call shifts, rotations and overrides."""
+"""On-call changes: schedules, layers and overrides are checked field by field, need the right role,
+are audited; the on-call switch is the default schedule's switch layer."""
 from __future__ import annotations
 
 import datetime as dt
@@ -8,90 +9,124 @@ import time_machine
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEvent
-from app.models.types import utcnow
-from app.triage import oncall
+from app.models import AuditEvent, OnCallLayer
+from app.triage import oncall, schedules
 from app.triage.oncall import OnCallError
-from tests.factories import make_developer
+from tests.factories import make_developer, make_service
 
 MONDAY = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.timezone.utc)
 
 
-def test_a_weekly_rotation_is_entered_as_back_to_back_shifts(app):
+def test_the_switch_puts_developers_on_call_together_in_the_default_schedule(app):
+    ann, bob = make_developer("Ann", on_call=True), make_developer("Bob")
+    assert oncall.on_call_ids([ann.id, bob.id], MONDAY) == {ann.id}
+    assert oncall.switch(bob, True) and not oncall.switch(bob, True)
+    db.session.commit()
+    default = schedules.default_schedule()
+    assert default.is_default and [(layer.kind, layer.participants) for layer in default.layers] == [
+        ("switch", [[ann.id, bob.id]])]
+    oncall.switch(ann, False)
+    db.session.commit()
+    assert oncall.on_call_ids(None, MONDAY) == {bob.id} and schedules.switched_on_ids() == {bob.id}
+
+
+def test_a_later_layer_of_the_default_schedule_wins_over_the_switch(app):
     lead = make_developer("Lead", role="lead")
-    team = [make_developer(name) for name in ("Ann", "Bob", "Cem")]
-    shifts = oncall.add_rotation(team, MONDAY, lead, shifts=6, name="platform weekly")
-
-    assert [s.developer_id for s in shifts] == [d.id for d in team] * 2
-    assert all(s.ends_at - s.starts_at == dt.timedelta(days=7) for s in shifts)
-    assert shifts[3].starts_at == MONDAY + dt.timedelta(weeks=3) and {s.rotation for s in shifts} == {"platform weekly"}
-    for week, expected in ((0, team[0]), (1, team[1]), (4, team[1]), (5, team[2])):
-        moment = MONDAY + dt.timedelta(weeks=week, days=2)
-        assert oncall.on_call_ids([d.id for d in team], moment) == {expected.id}
-    assert oncall.on_call_ids([d.id for d in team], MONDAY + dt.timedelta(weeks=6, hours=1)) == set()
-
-
-def test_the_flag_set_by_a_lead_keeps_a_developer_on_call_whatever_the_schedule(app):
-    lead = make_developer("Lead", role="lead")
-    flagged = make_developer("Flagged", on_call=True)
-    cover = make_developer("Cover")
-    oncall.add_override(cover, MONDAY, MONDAY + dt.timedelta(hours=4), lead, replaces=flagged)
-    assert oncall.on_call_ids([flagged.id, cover.id], MONDAY + dt.timedelta(hours=1)) == {flagged.id, cover.id}
+    flagged, turn = make_developer("Flagged", on_call=True), make_developer("Turn")
+    oncall.add_layer(schedules.default_schedule(), lead, name="office hours", starts_on="2026-03-02",
+                     participants=[turn.id], days=[0, 1, 2, 3, 4], window_start="09:00", window_end="17:00")
+    assert oncall.on_call_ids(None, MONDAY + dt.timedelta(hours=1)) == {turn.id}
+    assert oncall.on_call_ids(None, MONDAY + dt.timedelta(hours=9)) == {flagged.id}
 
 
 def test_inactive_developers_are_never_on_call(app):
-    lead = make_developer("Lead", role="lead")
     gone = make_developer("Gone", on_call=True)
-    oncall.add_shift(gone, MONDAY, MONDAY + dt.timedelta(hours=8), lead)
     gone.active = False
     db.session.commit()
-    assert oncall.on_call_ids([gone.id], MONDAY + dt.timedelta(hours=1)) == set()
+    assert oncall.on_call_ids([gone.id], MONDAY) == set()
 
 
 def test_is_on_call_uses_the_current_time(app):
     lead = make_developer("Lead", role="lead")
     developer = make_developer("Dev")
-    oncall.add_shift(developer, MONDAY, MONDAY + dt.timedelta(hours=8), lead)
+    oncall.add_override(oncall.ensure_default_schedule(), developer, MONDAY, MONDAY + dt.timedelta(hours=8), lead)
     with time_machine.travel(MONDAY + dt.timedelta(hours=2), tick=False):
         assert oncall.is_on_call(developer)
     with time_machine.travel(MONDAY + dt.timedelta(hours=9), tick=False):
         assert not oncall.is_on_call(developer)
 
 
-def test_developers_plan_their_own_shifts_and_only_supervisors_plan_others(app):
+def test_only_supervisors_change_schedules_and_developers_override_only_for_themselves(app):
     ann, bob = make_developer("Ann"), make_developer("Bob")
-    oncall.add_shift(ann, MONDAY, MONDAY + dt.timedelta(hours=8), ann)
+    lead = make_developer("Lead", role="lead")
+    plan = oncall.create_schedule(lead, name="Plan")
     with pytest.raises(OnCallError) as refused:
-        oncall.add_shift(bob, MONDAY, MONDAY + dt.timedelta(hours=8), ann)
+        oncall.create_schedule(ann, name="Mine")
     assert refused.value.status == 403
     with pytest.raises(OnCallError) as refused:
-        oncall.add_override(ann, MONDAY, MONDAY + dt.timedelta(hours=1), ann, replaces=bob)
+        oncall.add_layer(plan, ann, name="x", starts_on="2026-03-02", participants=[ann.id])
     assert refused.value.status == 403
+    with pytest.raises(OnCallError) as refused:
+        oncall.add_override(plan, ann, MONDAY, MONDAY + dt.timedelta(hours=1), ann, replaces=bob)
+    assert refused.value.status == 403
+    oncall.add_override(plan, ann, MONDAY, MONDAY + dt.timedelta(hours=1), ann)  # herself
     # Bob hands his own time over to Ann: allowed.
-    oncall.add_override(ann, MONDAY, MONDAY + dt.timedelta(hours=1), bob, replaces=bob, reason="dentist")
+    oncall.add_override(plan, ann, MONDAY, MONDAY + dt.timedelta(hours=1), bob, replaces=bob, reason="dentist")
     actions = [a.action for a in db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()]
-    assert actions[-2:] == ["oncall.shift_added", "oncall.override_added"]
+    assert actions[-2:] == ["oncall.override_added", "oncall.override_added"]
+
+
+@pytest.mark.parametrize("fields, field", [
+    ({"frequency": "hourly"}, "frequency"),
+    ({"every": 0}, "every"),
+    ({"every": True}, "every"),
+    ({"starts_on": "2026-02-30"}, "starts_on"),
+    ({"handoff_time": "24:00"}, "handoff_time"),
+    ({"handoff_time": "9:00"}, "handoff_time"),
+    ({"timezone": "Mars/Olympus"}, "timezone"),
+    ({"timezone": "x" * 65}, "timezone"),
+    ({"participants": "1"}, "participants"),
+    ({"participants": [999999]}, "participants"),
+    ({"participants": [[]]}, "participants"),
+    ({"days": [7]}, "days"),
+    ({"days": []}, "days"),
+    ({"window_start": "09:00"}, "window_end"),
+    ({"name": "n" * 121}, "name"),
+    ({"position": -1}, "position"),
+])
+def test_bad_layer_fields_are_refused_with_the_field(app, fields, field):
+    lead = make_developer("Lead", role="lead")
+    plan = oncall.create_schedule(lead, name="Plan")
+    with pytest.raises(OnCallError) as refused:
+        oncall.add_layer(plan, lead, **{"name": "weekly", "starts_on": "2026-03-02", "participants": [lead.id],
+                                        **fields})
+    assert refused.value.field == field
+    db.session.rollback()
+    assert db.session.execute(select(OnCallLayer)).first() is None
 
 
 @pytest.mark.parametrize("start, end, field", [
     (MONDAY, MONDAY, "ends_at"),
     (MONDAY, MONDAY - dt.timedelta(hours=1), "ends_at"),
     (MONDAY, MONDAY + dt.timedelta(days=40), "ends_at"),
+    ("tomorrow", MONDAY, "starts_at"),
 ])
-def test_bad_windows_are_refused_with_the_field(app, start, end, field):
+def test_bad_override_windows_are_refused_with_the_field(app, start, end, field):
     developer = make_developer()
     with pytest.raises(OnCallError) as refused:
-        oncall.add_shift(developer, start, end, None)
+        oncall.add_override(oncall.ensure_default_schedule(), developer, start, end, None)
     assert refused.value.field == field
 
 
-def test_schedule_lists_what_overlaps_a_window_and_shifts_can_be_removed(app):
+def test_a_schedule_name_is_unique_and_a_service_answers_to_one_schedule(app):
     lead = make_developer("Lead", role="lead")
-    developer = make_developer("Dev")
-    shift = oncall.add_shift(developer, MONDAY, MONDAY + dt.timedelta(hours=8), lead)
-    oncall.add_shift(developer, MONDAY + dt.timedelta(days=3), MONDAY + dt.timedelta(days=3, hours=8), lead)
-    window = oncall.schedule(MONDAY + dt.timedelta(hours=4), MONDAY + dt.timedelta(days=1))
-    assert [s.id for s in window["shifts"]] == [shift.id]
-    oncall.remove_shift(shift, lead)
-    assert oncall.schedule(MONDAY, MONDAY + dt.timedelta(days=1))["shifts"] == []
-    assert not oncall.is_on_call(developer, utcnow())
+    service = make_service()
+    first = oncall.create_schedule(lead, name="Payments", service_ids=[service.id])
+    with pytest.raises(OnCallError) as refused:
+        oncall.create_schedule(lead, name="payments")
+    assert (refused.value.field, refused.value.status) == ("name", 409)
+    db.session.rollback()
+    second = oncall.create_schedule(lead, name="Checkout", service_ids=[service.id])
+    assert schedules.schedule_for_service(service.id).id == second.id and first.services == []
+    oncall.update_schedule(second, lead, is_default=True)
+    assert schedules.default_schedule().id == second.id

@@ -82,20 +82,25 @@ def test_nobody_available_keeps_the_error_unassigned_and_says_why(app):
     assert len(audit) == 3 and db.session.get(ErrorLog, error.id).assigned_to_id is None
 
 
-def test_a_shift_puts_a_developer_on_call_and_an_override_takes_them_off(app):
-    service = make_service()
+def test_the_schedule_of_the_error_s_service_decides_who_is_on_call_and_an_override_stands_in(app):
+    service, elsewhere = make_service(), make_service()
     lead = make_developer("Lead", role="lead")
-    shift_worker = make_developer("Shift", services=[service])
+    turn = make_developer("Turn", services=[service, elsewhere])
     cover = make_developer("Cover", services=[service])
+    flagged = make_developer("Flagged", services=[service, elsewhere], on_call=True)
     now = utcnow()
-    oncall.add_shift(shift_worker, now - dt.timedelta(hours=1), now + dt.timedelta(hours=8), lead)
-    assert routing.route_error(make_error(service).id, "error.created").assignee_id == shift_worker.id
+    plan = oncall.create_schedule(lead, name="Service", service_ids=[service.id])
+    oncall.add_layer(plan, lead, name="weekly", starts_on=(now - dt.timedelta(days=1)).date().isoformat(),
+                     participants=[turn.id], frequency="weekly", handoff_time="00:00")
+    assert routing.route_error(make_error(service).id, "error.created").assignee_id == turn.id
+    # The other service has no schedule of its own: the default one, where the switch is on for Flagged.
+    assert routing.route_error(make_error(elsewhere).id, "error.created").assignee_id == flagged.id
 
-    oncall.add_override(cover, now - dt.timedelta(minutes=5), now + dt.timedelta(hours=2), lead, replaces=shift_worker)
-    assert oncall.on_call_ids([shift_worker.id, cover.id]) == {cover.id}
+    oncall.add_override(plan, cover, now - dt.timedelta(minutes=5), now + dt.timedelta(hours=2), lead, replaces=turn)
+    assert oncall.on_call_ids([turn.id, cover.id], service_id=service.id) == {cover.id}
     assert routing.route_error(make_error(service).id, "error.created").assignee_id == cover.id
     with time_machine.travel(now + dt.timedelta(hours=3), tick=False):
-        assert oncall.on_call_ids([shift_worker.id, cover.id]) == {shift_worker.id}
+        assert oncall.on_call_ids([turn.id, cover.id], service_id=service.id) == {turn.id}
 
 
 def test_an_existing_assignee_keeps_a_new_error_and_a_regression_while_on_call(app):
@@ -121,7 +126,7 @@ def test_a_regression_whose_assignee_went_off_call_is_routed_again(app):
     other = make_developer("Other", services=[service], on_call=True, max_load=20)
     error = make_error(service)
     triage.assign_error(error, owner, None)
-    owner.on_call = False
+    oncall.switch(owner, False)
     db.session.commit()
     assert routing.route_error(error.id, "error.regressed").assignee_id == other.id
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 import pytest
 
 from app.extensions import db
-from app.models import AuditEvent, Developer
+from app.models import AuditEvent
 from app.triage import changes as triage
+from app.triage import oncall, schedules
 from tests.factories import ApiClient, make_developer, make_error, make_service, make_token
 
 
@@ -31,7 +32,8 @@ def team(app, service, lead):
     triage.assign_error(done, dora, lead)
     triage.resolve_error(done, lead)
     triage.assign_error(make_error(web, "Crit", "db down", severity="critical"), omar, lead)
-    dora.on_call = lead.on_call = True
+    oncall.switch(dora, True)
+    oncall.switch(lead, True)
     db.session.commit()
     return {"dora": dora, "omar": omar, "web": web}
 
@@ -75,7 +77,7 @@ def test_a_developer_switches_their_own_on_call_status(client, team):
     assert response.status_code == 200 and response.json["on_call"] is False
     assert response.json["current_load"] == 2
     db.session.expire_all()
-    assert db.session.get(Developer, dora.id).on_call is False
+    assert dora.id not in schedules.switched_on_ids()
     assert on_call_audit(dora.id) == [("developer.off_call", dora.id)]
 
 
@@ -85,7 +87,7 @@ def test_a_developer_may_not_switch_someone_elses_on_call_status(client, team, l
         response = dora_api.post(f"/api/developers/{target.id}/on-call/", json={"on_call": True})
         assert response.status_code == 403 and response.json["error"]["code"] == "forbidden"
     db.session.expire_all()
-    assert db.session.get(Developer, team["omar"].id).on_call is False
+    assert team["omar"].id not in schedules.switched_on_ids()
     assert on_call_audit(team["omar"].id) == []
 
 

@@ -3,13 +3,13 @@ every way in, never a 500 (PostgreSQL checks lengths and raised) and never silen
 it whole, and some forms cut it quietly). One rule: app/platform/refusal.py column_text."""
 from __future__ import annotations
 
-import datetime as dt
 
 import pytest
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import ApiToken, Developer, OnCallShift, Service, WebhookSubscription
+from app.models import ApiToken, Developer, OnCallOverride, Service, WebhookSubscription
+from app.triage import oncall
 from tests.factories import make_developer, make_service
 
 PASSWORD = "correct horse battery"
@@ -67,16 +67,16 @@ def test_a_developer_s_new_name_too_long_is_refused_not_cut(client, admin):
     assert dev.name == "Dev"
 
 
-def test_a_token_name_a_shift_note_and_a_webhook_name_too_long(client, admin):
+def test_a_token_name_an_override_reason_and_a_webhook_name_too_long(client, admin):
     login(client, admin)
     assert client.post("/tokens", data={"name": LONG_NAME}).status_code == 400
     assert count(ApiToken) == 0
-    start = (dt.datetime.now() + dt.timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
-    end = (dt.datetime.now() + dt.timedelta(days=1, hours=8)).strftime("%Y-%m-%dT%H:%M")
-    refused(client.post("/developers/shifts", data={"action": "add_shift", "developer_id": admin.id,
-                                                     "starts_at": start, "ends_at": end, "note": "x" * 300}),
-            "note is 300")
-    assert count(OnCallShift) == 0
+    plan = oncall.ensure_default_schedule()
+    db.session.commit()
+    refused(client.post(f"/oncall/{plan.id}/overrides", data={
+        "developer_id": admin.id, "starts_at": "2026-03-02T09:00", "ends_at": "2026-03-02T17:00",
+        "reason": "x" * 300}), "reason is 300")
+    assert count(OnCallOverride) == 0
     refused(client.post("/settings/webhooks", data={"name": LONG_NAME, "url": "https://hooks.example.com/x",
                                                      "events": ["error.created"]}), "name is 300")
     assert count(WebhookSubscription) == 0

@@ -288,3 +288,20 @@ def test_curl_examples_of_the_ingest_guide_are_accepted(client, service, documen
         if any(key in match["body"] for key in ('"stack', '"trace"', '"frames"')):
             culprit = db.session.execute(select(ErrorLog.culprit).where(ErrorLog.id == response.json["error_id"]))
             assert culprit.scalar_one(), match["path"]
+
+
+def test_schedule_answers_validate_against_their_schemas(document, api, lead, service):
+    plan = api.post("/api/schedules/", json={"name": "Docs", "service_ids": [service.id]}).json
+    layer = api.post(f"/api/schedules/{plan['id']}/layers/", json={
+        "name": "weekly", "starts_on": "2026-03-23", "timezone": "Europe/Berlin", "participants": [lead.id],
+        "days": [0, 1, 2, 3, 4], "window_start": "09:00", "window_end": "17:00"}).json
+    override = api.post(f"/api/schedules/{plan['id']}/overrides/", json={
+        "developer_id": lead.id, "starts_at": "2026-03-24T20:00:00Z", "ends_at": "2026-03-24T22:00:00Z"}).json
+    assert_valid(document, "Layer", layer)
+    assert_valid(document, "Override", override)
+    assert_valid(document, "Schedule", api.get(f"/api/schedules/{plan['id']}/").json)
+    assert_valid(document, "ScheduleList", api.get("/api/schedules/").json)
+    assert_valid(document, "OverrideList", api.get(f"/api/schedules/{plan['id']}/overrides/?since=2026-03-20T00:00:00Z").json)
+    assert_valid(document, "OnCall", api.get(f"/api/services/{service.id}/on-call/?at=2026-03-24T21:00:00Z").json)
+    assert_valid(document, "OnCall", api.get(f"/api/schedules/{plan['id']}/on-call/?at=2020-01-01T00:00:00Z").json)
+    assert_valid(document, "FeedAddress", api.post(f"/api/schedules/{plan['id']}/feed/").json)

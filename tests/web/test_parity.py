@@ -15,6 +15,7 @@ from app.accounts import developers as accounts
 from app.extensions import db
 from app.models import ErrorEscalation, ErrorLog, ErrorNotification
 from app.triage import changes as triage
+from app.triage import schedules
 from tests.factories import ApiClient, make_developer, make_error, make_token
 
 PASSWORD = "correct horse battery"
@@ -111,7 +112,7 @@ def state(world: World, action: str, subject) -> tuple:
     if action == "retry notification":
         row = db.session.get(ErrorNotification, subject.id)
         return row.status, row.retry_count
-    return (db.session.get(type(subject), subject.id).on_call,)
+    return (subject.id in schedules.switched_on_ids(),)
 
 
 def call_api(api: ApiClient, world: World, action: str, subject) -> int:

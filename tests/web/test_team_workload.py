@@ -6,7 +6,7 @@ import re
 from app.extensions import db
 from app.models import SEVERITY_LEVEL, ErrorLog
 from app.triage import changes as triage
-from app.triage import routing
+from app.triage import oncall, routing
 from tests.factories import make_developer, make_service
 
 PASSWORD = "correct horse battery"
@@ -65,7 +65,7 @@ def test_the_api_the_developers_page_and_routing_count_the_same_load(client, api
     assert {k: int(v) for k, v in page_loads(client, team).items()} == expected
 
     for developer in team:
-        developer.on_call = True
+        oncall.switch(developer, True)
     db.session.commit()
     assert [(d.name, load) for d, load in routing.candidates(payments.id)] == [("Ben", 1), ("Cai", 2), ("Ana", 3)]
     decision = routing.route_error(error_of(payments, 4000, "high").id, "error.created")

@@ -5,17 +5,15 @@ from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import SEVERITIES, Developer, OnCallOverride, OnCallShift, Service
-from app.models.types import utcnow
+from app.models import SEVERITIES, Service
 from app.accounts import developers as accounts
 from app.reports import team as team_view
-from app.triage import oncall
 from app.triage import permissions
 from app.accounts import preferences
 from app.accounts import team
 from app.web.dashboard.base import bp
 from app.web.dashboard.common import (
-    actor, developer_or_404, form_ids, form_int, fragment, is_htmx, parse_local_datetime, refuse, refuse_because,
+    actor, developer_or_404, form_ids, fragment, is_htmx, refuse, refuse_because,
 )
 
 
@@ -106,53 +104,3 @@ def my_preferences():
     return render_template("dashboard/preferences.html", prefs=current, problem=problem,
                            channels=preferences.PERSONAL_CHANNELS, severities=list(reversed(SEVERITIES)),
                            time_zones=preferences.time_zones()), status
-
-
-@bp.route("/developers/shifts", methods=["GET", "POST"])
-def shifts():
-    """The on-call schedule: shifts and overrides for the next two weeks. Leads, managers and admins
-    plan anyone's; a developer plans their own (the rules live in app/triage/oncall.py)."""
-    user = actor()
-    problem, status = None, 200
-    if request.method == "POST":
-        action = request.form.get("action", "")
-        try:
-            if action == "add_shift":
-                developer = developer_or_404(form_int("developer_id"))
-                oncall.add_shift(developer, parse_local_datetime(request.form.get("starts_at"), "starts_at"),
-                                 parse_local_datetime(request.form.get("ends_at"), "ends_at"), user,
-                                 note=request.form.get("note"))
-                flash(f"Shift added for {developer.name}.", "ok")
-            elif action == "add_override":
-                developer = developer_or_404(form_int("developer_id"))
-                replaced_id = form_int("replaces_id", required=False)
-                replaces = developer_or_404(replaced_id) if replaced_id else None
-                oncall.add_override(developer, parse_local_datetime(request.form.get("starts_at"), "starts_at"),
-                                    parse_local_datetime(request.form.get("ends_at"), "ends_at"), user,
-                                    replaces=replaces, reason=request.form.get("reason"))
-                flash(f"{developer.name} covers" + (f" for {replaces.name}." if replaces else "."), "ok")
-            elif action == "remove_shift":
-                shift = db.session.get(OnCallShift, form_int("shift_id"))
-                if shift is None:
-                    refuse("No such shift.", 404)
-                oncall.remove_shift(shift, user)
-                flash("Shift removed.", "ok")
-            elif action == "remove_override":
-                override = db.session.get(OnCallOverride, form_int("override_id"))
-                if override is None:
-                    refuse("No such override.", 404)
-                oncall.remove_override(override, user)
-                flash("Override removed.", "ok")
-            else:
-                refuse("Unknown action.", 400)
-        except oncall.OnCallError as exc:
-            db.session.rollback()
-            problem, status = exc, exc.status
-        else:
-            return redirect(url_for("dashboard.shifts"), code=303)
-    plan = team_view.schedule()
-    people = db.session.execute(select(Developer).where(Developer.active.is_(True)).order_by(Developer.name)
-                                ).scalars().all()
-    plannable = [p for p in people if permissions.can_plan_on_call(user, p)]
-    return render_template("dashboard/shifts.html", plan=plan, people=people, plannable=plannable,
-                           problem=problem, now=utcnow(), on_call_now=oncall.on_call_ids()), status
