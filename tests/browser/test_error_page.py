@@ -158,19 +158,19 @@ def test_back_and_forward_bring_the_filter_form_along(page, live_server, service
     page.go_back()
     expect(page).not_to_have_url(re.compile(r"q=tiles"))
     expect(rows).to_have_count(1)
-    assert form() == ("critical", "java-geo", "", "open")
+    assert form() == ("critical", "java-geo", "", "")  # the default option: open errors
     page.go_back()
     expect(page).not_to_have_url(re.compile(r"service=java-geo"))
     expect(rows).to_have_count(2)
-    assert form() == ("critical", "", "", "open")
+    assert form() == ("critical", "", "", "")  # the default option: open errors
     page.go_back()
     expect(page).to_have_url(f"{live_server}/errors")
     expect(rows).to_have_count(3)
-    assert form() == ("", "", "", "open")
+    assert form() == ("", "", "", "")  # the default option: open errors
     page.go_forward()
     expect(page).to_have_url(re.compile(r"severity=critical"))
     expect(rows).to_have_count(2)
-    assert form() == ("critical", "", "", "open")
+    assert form() == ("critical", "", "", "")  # the default option: open errors
     # And the restored form goes on from what it shows.
     with table_update("status=all"):
         page.select_option("select[name=status]", "all")
