@@ -50,9 +50,9 @@ service: migrate  ## make service NAME=billing PLATFORM=python
 admin: migrate  ## make admin EMAIL=a@b.c PASSWORD=...
 	$(FLASK) create-admin --email "$(EMAIL)" --password "$(PASSWORD)"
 
-test: install-dev  ## the whole suite on SQLite; again on PostgreSQL and Redis when TEST_DATABASE_URL and REDIS_URL are set
-	$(MAKE) test-sqlite
-	@if [ -n "$$TEST_DATABASE_URL" ]; then $(MAKE) test-postgres; else echo "TEST_DATABASE_URL unset: PostgreSQL/Redis run skipped"; fi
+test: install-dev  ## the whole suite on SQLite; with TEST_DATABASE_URL and REDIS_URL set, on PostgreSQL and Redis too, side by side
+	@if [ -n "$$TEST_DATABASE_URL" ]; then MAKE="$(MAKE)" ./scripts/test-both.sh; \
+	else $(MAKE) test-sqlite && echo "TEST_DATABASE_URL unset: PostgreSQL/Redis run skipped"; fi
 
 test-sqlite: install-dev
 	env -u TEST_DATABASE_URL -u REDIS_URL $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
