@@ -10,7 +10,7 @@ PORT ?= 5000
 export HEARTWATCH_BASE_URL ?= http://$(HOST):$(PORT)
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install install-dev run web worker migrate bootstrap demo service admin test test-sqlite test-postgres test-unit test-integration test-browser bench bench-dashboard lint clean
+.PHONY: install install-dev run web worker migrate bootstrap demo service admin test test-sqlite test-postgres test-unit test-integration test-browser bench bench-dashboard bench-notify bench-scaleout lint clean
 
 install: $(VENV)/.installed-runtime  ## the app's dependencies in .venv
 
@@ -80,6 +80,9 @@ bench-dashboard: install-dev  ## dashboard page times with 100,000 errors (BENCH
 
 bench-notify: install-dev  ## ingest-to-e-mail latency, 200 critical errors (PostgreSQL too with BENCH_DATABASE_URL and BENCH_REDIS_URL)
 	$(BIN)/python bench/notify_latency.py --db $(if $(BENCH_DATABASE_URL),both,sqlite)
+
+bench-scaleout: install-dev  ## two web deployments and two workers on one PostgreSQL and Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL)
+	$(BIN)/python bench/scaleout.py
 
 lint: install-dev
 	$(BIN)/ruff check .
