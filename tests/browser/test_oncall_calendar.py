@@ -87,7 +87,9 @@ def test_a_lead_creates_a_schedule_and_its_layer_in_the_browser_and_the_week_sho
     expect(page.locator('.calendar-day[data-date="2026-03-14"] .calendar-slot')).to_have_count(0)  # Saturday
     page.locator(".layer-edit summary").first.click()
     expect(page.locator(".layer-edit form input[name=name]")).to_have_value("office hours")
+    page.evaluate("window.scrollTo(0, 0)")  # the sticky top bar where it belongs in a full-page picture
     screenshot(page, "dashboard-oncall-layers")
     page.set_viewport_size({"width": 390, "height": 844})
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
+    page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "dashboard-oncall-layers-phone")
