@@ -93,3 +93,25 @@ def test_a_lead_creates_a_schedule_and_its_layer_in_the_browser_and_the_week_sho
     assert page.evaluate("document.scrollingElement.scrollWidth") <= 390
     page.evaluate("window.scrollTo(0, 0)")
     screenshot(page, "dashboard-oncall-layers-phone")
+
+
+def test_a_developer_asks_a_colleague_to_take_a_shift_from_my_on_call(page, live_server, lead):
+    ann, bob = make_developer("Ann Asker"), make_developer("Bob Backup")
+    plan = oncall.create_schedule(lead, name="Pair")
+    oncall.add_layer(plan, lead, name="weekly", starts_on="2026-03-23", participants=[ann.id])
+    sign_in(page, live_server, ann.email)
+    page.goto(f"{live_server}/oncall/mine")
+    page.locator(".swap-ask summary").first.click()
+    form = page.locator(".swap-ask form").first
+    form.locator("select[name=colleague_id]").select_option(str(bob.id))
+    form.locator("input[name=note]").fill("dentist")
+    form.locator("button[type=submit]").click()
+    expect(page.locator(".flash")).to_contain_text("Bob Backup is asked to take it")
+    row = page.locator("#swaps table.swaps tbody tr").first
+    expect(row).to_contain_text("you asked Bob Backup")
+    expect(row).to_contain_text("pending")
+    expect(row.locator("button")).to_have_text("Withdraw")
+    page.evaluate("window.scrollTo(0, 0)")
+    screenshot(page, "dashboard-oncall-mine-swaps")
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= 390

@@ -10,10 +10,10 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import FREQUENCIES, Developer, OnCallLayer, OnCallOverride, OnCallSchedule, Service
+from app.models import FREQUENCIES, Developer, OnCallLayer, OnCallOverride, OnCallSchedule, OnCallSwap, Service
 from app.models.types import utcnow
 from app.reports import oncall_calendar
-from app.triage import oncall, oncall_feeds, schedules
+from app.triage import oncall, oncall_feeds, oncall_swaps, schedules
 from app.web.api_schedules import feed_url
 from app.web.dashboard.base import bp
 from app.web.dashboard.common import actor, developer_or_404, form_ids, form_int, page_or_fragment, refuse_because
@@ -162,10 +162,58 @@ def my_oncall():
     """My shifts in every schedule for four weeks; POST gives me a new calendar address."""
     user = actor()
     new_feed = feed_url(oncall_feeds.rotate_feed(user, developer=user)) if request.method == "POST" else None
+    return _my_oncall_page(user, new_feed=new_feed)
+
+
+def _my_oncall_page(user: Developer, *, new_feed=None, problem=None, status=200):
     now = utcnow()
     shifts = schedules.shifts_of(user.id, now, now + dt.timedelta(days=MY_DAYS))
+    colleagues = db.session.execute(select(Developer).where(Developer.active.is_(True), Developer.id != user.id)
+                                    .order_by(Developer.name)).scalars().all()
     return render_template("dashboard/oncall_mine.html", shifts=shifts, tz=viewer_zone(), now=now,
-                           new_feed=new_feed, days=MY_DAYS)
+                           new_feed=new_feed, days=MY_DAYS, swaps=oncall_swaps.swaps_of(user),
+                           colleagues=colleagues, problem=problem), status
+
+
+@bp.post("/oncall/swaps")
+def request_oncall_swap():
+    """Ask a colleague to take one of my shifts (the form under each shift of my on-call)."""
+    user, tz = actor(), viewer_zone()
+    plan = _schedule_or_404(form_int("schedule_id"))
+    try:
+        swap = oncall_swaps.request_swap(plan, user, developer_or_404(form_int("colleague_id")),
+                                         _local_input(request.form.get("starts_at"), "starts_at", tz),
+                                         _local_input(request.form.get("ends_at"), "ends_at", tz), user,
+                                         note=request.form.get("note") or None)
+    except oncall.OnCallError as exc:
+        db.session.rollback()
+        if exc.status == 403:
+            refuse_because(exc)
+        return _my_oncall_page(user, problem=exc, status=exc.status)
+    flash(f"{swap.colleague.name} is asked to take it; you stay on call until they accept.", "ok")
+    return redirect(url_for("dashboard.my_oncall", _anchor="swaps"), code=303)
+
+
+SWAP_ANSWERS = {"accept": (oncall_swaps.accept_swap, "You are on call then instead of {requester}."),
+                "decline": (oncall_swaps.decline_swap, "Declined; {requester} is told."),
+                "cancel": (oncall_swaps.cancel_swap, "Request withdrawn; {colleague} is told.")}
+
+
+@bp.post("/oncall/swaps/<int:swap_id>/<any(accept, decline, cancel):action>")
+def answer_oncall_swap(swap_id: int, action: str):
+    swap = db.session.get(OnCallSwap, swap_id) if swap_id < 2**31 else None
+    if swap is None:
+        abort(404, description=f"No swap request with id {swap_id}.")
+    change, words = SWAP_ANSWERS[action]
+    try:
+        change(swap, actor())
+    except oncall.OnCallError as exc:
+        db.session.rollback()
+        if exc.status == 403:
+            refuse_because(exc)
+        return _my_oncall_page(actor(), problem=exc, status=exc.status)
+    flash(words.format(requester=swap.requester.name, colleague=swap.colleague.name), "ok")
+    return redirect(url_for("dashboard.my_oncall", _anchor="swaps"), code=303)
 
 
 # --- schedules and their layers, as the JSON API changes them (app/triage/oncall.py validates) ---------
