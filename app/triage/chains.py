@@ -329,6 +329,13 @@ def step_dict(step: EscalationStep) -> dict:
     return out
 
 
+def all_chains() -> list[EscalationChain]:
+    """Every stored chain: the defaults first, then by service and severity (gravest first)."""
+    found = db.session.execute(select(EscalationChain)).scalars().all()
+    return sorted(found, key=lambda c: (c.service_id is not None, c.service.name if c.service else "",
+                                        -SEVERITIES.index(c.severity), c.id))
+
+
 def built_in(severity: str) -> Plan | None:
     if severity not in BUILT_IN:
         return None

@@ -99,10 +99,10 @@ def can_direct_escalations(actor: Developer) -> bool:
 
 def can_manage_escalation_chain(actor: Developer, service) -> bool:
     """Create, change or remove an escalation chain: admins any (the default chains, ``service`` None,
-    only they); a lead or manager the chains of the services they lead."""
+    only they); a lead or manager the chains of their services (``editable_service_ids``)."""
     if is_admin(actor):
         return True
-    return service is not None and actor.is_supervisor and service.lead_id == actor.id
+    return service is not None and service.id in editable_service_ids(actor)
 
 
 def can_retry_notifications(actor: Developer) -> bool:
