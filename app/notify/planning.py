@@ -227,6 +227,8 @@ def plan_error_event(error: ErrorLog, event: str, marker: str, now: dt.datetime,
     if event != "error.severity_raised":
         planned += _webhook_deliveries(notice_key, event, error.service_id)
     planned += extra
+    # A chain's Slack step without a channel is the team channel's post the event makes anyway.
+    planned = list({d.key: d for d in planned}.values())
     return planned, outcome
 
 

@@ -23,7 +23,7 @@ writes as the default chains.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import select
 
@@ -76,7 +76,6 @@ class Entry:
     index: int
     step: dict
     wait_before: int
-    waits: list = field(default_factory=list)
 
 
 # --- the rule of what a chain holds ------------------------------------------------------------
@@ -382,7 +381,7 @@ def wait_minutes(step: dict, values: dict | None = None) -> int:
 
 def walk(plan: Plan, values: dict | None = None):
     """The notifying steps of every run of the chain in order, each with the minutes to wait before it."""
-    level, pending, waits = 0, 0, []
+    level, pending = 0, 0
     for run in range(plan.repeat_times + 1):
         started = False
         if run:
@@ -391,14 +390,12 @@ def walk(plan: Plan, values: dict | None = None):
             if step["kind"] == "wait":
                 if run and not started:
                     continue  # the leading waits are the first run's
-                minutes = wait_minutes(step, values)
-                pending += minutes
-                waits.append(minutes)
+                pending += wait_minutes(step, values)
                 continue
             started = True
             level += 1
-            yield Entry(level, run, index, step, pending, waits)
-            pending, waits = 0, []
+            yield Entry(level, run, index, step, pending)
+            pending = 0
 
 
 def describe_step(step: dict, names: dict | None = None) -> str:
