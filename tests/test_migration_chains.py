@@ -16,32 +16,36 @@ UTC = dt.timezone.utc
 
 def _seed_before_chains(url: str) -> None:
     """At 0016: Lena leads Checkout; two admins; a critical error open since 09:00, escalated to Lena at
-    10:01 (level 1, automatic); the critical wait changed to 30 minutes at run time."""
+    10:01 (level 1, automatic); the critical wait changed to 30 minutes at run time. Moments are written
+    as SQLAlchemy writes them (on SQLite, text compared as text)."""
     engine = create_engine(url)
+    zone = "" if url.startswith("sqlite") else "+00:00"
+
+    def moment(text_: str) -> str:
+        return f"{text_}.000000{zone}"
+
     with engine.begin() as connection:
         for developer_id, name, role in ((1, "Lena", "lead"), (2, "Ada", "admin"), (3, "Abe", "admin")):
             connection.execute(text(
                 "INSERT INTO developers (id, name, email, role, max_load, active, session_version, "
-                "must_change_password, created_at) VALUES (:id, :name, :email, :role, 10, :yes, 0, :no, "
-                "'2026-05-01 00:00:00+00:00')"),
+                "must_change_password, created_at) VALUES (:id, :name, :email, :role, 10, :yes, 0, :no, :at)"),
                 {"id": developer_id, "name": name, "email": f"{name.lower()}@example.test", "role": role,
-                 "yes": True, "no": False})
+                 "yes": True, "no": False, "at": moment("2026-05-01 00:00:00")})
         connection.execute(text(
             "INSERT INTO services (id, name, slug, platform, ingest_key, dropped_events, active, lead_id, created_at) "
-            "VALUES (1, 'Checkout', 'checkout', 'python', 'k1', 0, :yes, 1, '2026-05-01 00:00:00+00:00')"),
-            {"yes": True})
+            "VALUES (1, 'Checkout', 'checkout', 'python', 'k1', 0, :yes, 1, :at)"),
+            {"yes": True, "at": moment("2026-05-01 00:00:00")})
         connection.execute(text(
             "INSERT INTO error_logs (id, service_id, fingerprint, severity, severity_level, error_type, message, "
             "status, occurrence_count, regression_count, first_seen, last_seen, kind) VALUES ('e1', 1, 'f', "
-            "'critical', 4, 'E', 'm', 'new', 1, 0, '2026-05-04 09:00:00+00:00', '2026-05-04 09:00:00+00:00', "
-            "'error')"))
+            "'critical', 4, 'E', 'm', 'new', 1, 0, :opened, :opened, 'error')"), {"opened": moment("2026-05-04 09:00:00")})
         connection.execute(text(
             "INSERT INTO error_escalations (id, error_id, escalated_to_id, level, reason, automatic, created_at, "
-            "open_since) VALUES (1, 'e1', 1, 1, 'critical error unresolved for more than 1 h', :yes, "
-            "'2026-05-04 10:01:00+00:00', '2026-05-04 09:00:00+00:00')"), {"yes": True})
+            "open_since) VALUES (1, 'e1', 1, 1, 'critical error unresolved for more than 1 h', :yes, :at, :opened)"),
+            {"yes": True, "at": moment("2026-05-04 10:01:00"), "opened": moment("2026-05-04 09:00:00")})
         connection.execute(text(
-            "INSERT INTO settings (key, value, updated_at) VALUES ('escalate_critical_after_minutes', '30', "
-            "'2026-05-01 00:00:00+00:00')"))
+            "INSERT INTO settings (key, value, updated_at) VALUES ('escalate_critical_after_minutes', '30', :at)"),
+            {"at": moment("2026-05-01 00:00:00")})
     engine.dispose()
 
 

@@ -145,10 +145,8 @@ def validate_step(raw, at: int) -> dict:
     if kind == "oncall":
         step["schedule_id"] = _get(OnCallSchedule, raw.get("schedule_id"), f"{prefix}.schedule_id", "schedule").id
     elif kind == "person":
-        person = _get(Developer, raw.get("developer_id"), f"{prefix}.developer_id", "developer")
-        if not person.active:
-            raise ChainError(f"'{prefix}.developer_id': {person.name}'s account is inactive", f"{prefix}.developer_id")
-        step["developer_id"] = person.id
+        # An inactive developer's step stays valid (it is passed over while they are inactive).
+        step["developer_id"] = _get(Developer, raw.get("developer_id"), f"{prefix}.developer_id", "developer").id
     elif kind == "role":
         role = str(raw.get("role") or "").strip().lower()
         if role not in ROLES:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import (
-    NOTIFY_CHANNELS, ROLES, SEVERITIES, Developer, EscalationChain, OnCallSchedule, Service, WebhookSubscription,
+    ROLES, SEVERITIES, Developer, EscalationChain, OnCallSchedule, Service, WebhookSubscription,
 )
 from app.notify import channels as registry
 from app.triage import chains, permissions
@@ -35,8 +35,8 @@ def _services_for(user) -> list[Service]:
 def _choices() -> dict:
     """What the step form offers: the channels configured here, and the existing targets."""
     return {
-        "channels": registry.offered_channels(), "all_channels": NOTIFY_CHANNELS, "roles": ROLES,
-        "severities": tuple(reversed(SEVERITIES)), "kinds": chains.STEP_LABELS, "settings": chains.WAIT_SETTINGS,
+        "offered": registry.offered_channels(), "roles": ROLES,
+        "severities": tuple(reversed(SEVERITIES)), "step_kinds": chains.STEP_LABELS, "wait_settings": chains.WAIT_SETTINGS,
         "slack_by_name": registry.slack_web_api(),
         "schedules": db.session.execute(select(OnCallSchedule).order_by(OnCallSchedule.name)).scalars().all(),
         "people": db.session.execute(select(Developer).where(Developer.active.is_(True))
