@@ -1,4 +1,4 @@
-"""Escalation of unresolved errors along their escalation chains (app/triage/chains.py).
+"""Escalation of unresolved errors along their escalation chains (app/triage/chains.py, chain_plans.py).
 
 By hand (the API's and the dashboard's escalate action: one level up, to the service's lead and then
 an admin) and automatically (``escalate_unresolved``, the scheduled job), which walks each candidate
@@ -27,7 +27,7 @@ from app.models import OPEN_STATUSES, SEVERITY_LEVEL, Developer, ErrorEscalation
 from app.models.types import utcnow
 from app.platform import outbox
 from app.platform.audit import record_audit
-from app.triage import acknowledge, chains, kinds, permissions, schedules
+from app.triage import acknowledge, chain_plans, chains, kinds, permissions, schedules
 from app.triage.changes import TriageError, hand_off, queue_event
 
 log = logging.getLogger("heartwatch.escalation")
@@ -117,7 +117,7 @@ def escalation_candidates(now: dt.datetime):
     """SQL: the ids of the errors the sweep may escalate at ``now``: open, routable, of a severity some
     chain escalates, and not held by an acknowledgement (by its time; one settled by progress is found
     row by row). The sweep lists them with it and checks each again with it under the row's lock."""
-    levels = [SEVERITY_LEVEL[s] for s in chains.escalating_severities()]
+    levels = [SEVERITY_LEVEL[s] for s in chain_plans.escalating_severities()]
     return select(ErrorLog.id).where(ErrorLog.status.in_(OPEN_STATUSES), ErrorLog.severity_level.in_(levels),
                                      kinds.routable_clause(), ~acknowledge.held_clause(now))
 
@@ -165,10 +165,10 @@ def step_targets(error: ErrorLog, step: dict, now: dt.datetime) -> list[Develope
     return chosen or None
 
 
-def next_step(error: ErrorLog, plan: chains.Plan, now: dt.datetime, values: dict | None = None):
+def next_step(error: ErrorLog, plan: chain_plans.Plan, now: dt.datetime, values: dict | None = None):
     """The chain step due for the error at ``now`` with its targets, or None (not yet, or the chain is done)."""
     reached, since = _reached(error)
-    for entry in chains.walk(plan, values):
+    for entry in chain_plans.walk(plan, values):
         if entry.level <= reached:
             continue
         due = since + dt.timedelta(minutes=entry.wait_before)
@@ -185,7 +185,7 @@ def _span(minutes: int) -> str:
     return f"{minutes / 60:g} h" if minutes >= 60 else f"{minutes:g} min"
 
 
-def _reason(error: ErrorLog, plan: chains.Plan, entry: chains.Entry, reached: int) -> str:
+def _reason(error: ErrorLog, plan: chain_plans.Plan, entry: chain_plans.Entry, reached: int) -> str:
     minutes = entry.wait_before
     if reached == 0:
         text = f"{error.severity} error unresolved for more than {_span(minutes)}" if minutes \
@@ -211,7 +211,7 @@ def advance_error(error_id: str, now: dt.datetime, values: dict | None = None) -
                 is None or acknowledge.holds(error, now):
             db.session.rollback()
             break
-        plan = chains.chain_for(error.service_id, error.severity)
+        plan = chain_plans.chain_for(error.service_id, error.severity)
         due = next_step(error, plan, now, values) if plan is not None else None
         if due is None:
             db.session.rollback()

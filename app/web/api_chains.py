@@ -7,7 +7,7 @@ from flask import Blueprint, g
 from app.extensions import db
 from app.models import EscalationChain
 from app.notify import channels as registry
-from app.triage import chains
+from app.triage import chain_plans, chains
 from app.web import api, schemas
 from app.web import schemas_chains as s
 from app.web.errors import ApiError, register_json_errors
@@ -20,16 +20,16 @@ bp.before_request(api.authenticate)
 def chain_out(chain: EscalationChain, names: dict) -> s.Chain:
     steps = []
     for position, step in enumerate(chain.steps):
-        fields = chains.step_dict(step)
-        steps.append(s.Step(position=position, description=chains.describe_step(fields, names),
-                            **{name: getattr(step, name) for name in ("kind", *chains.STEP_FIELDS)}))
+        fields = chain_plans.step_dict(step)
+        steps.append(s.Step(position=position, description=chain_plans.describe_step(fields, names),
+                            **{name: getattr(step, name) for name in ("kind", *chain_plans.STEP_FIELDS)}))
     return s.Chain(id=chain.id, name=chain.name, service_id=chain.service_id, severity=chain.severity,
                    repeat_times=chain.repeat_times or 0, repeat_every_minutes=chain.repeat_every_minutes, steps=steps,
                    created_at=chain.created_at, updated_at=chain.updated_at)
 
 
 def _one(chain: EscalationChain) -> dict:
-    return schemas.dump(chain_out(chain, chains.target_names([chains.plan_of(chain)])))
+    return schemas.dump(chain_out(chain, chain_plans.target_names([chain_plans.plan_of(chain)])))
 
 
 def _chain_or_404(chain_id: int) -> EscalationChain:
@@ -48,8 +48,8 @@ def _fields() -> dict:
 
 @bp.get("/escalation-chains/")
 def list_chains():
-    items = chains.all_chains()
-    names = chains.target_names([chains.plan_of(c) for c in items])
+    items = chain_plans.all_chains()
+    names = chain_plans.target_names([chain_plans.plan_of(c) for c in items])
     return schemas.dump(s.ChainList(items=[chain_out(c, names) for c in items], total=len(items),
                                     channels=registry.offered_channels()))
 

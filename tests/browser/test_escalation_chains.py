@@ -7,7 +7,7 @@ from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import EscalationChain
-from app.triage import chains, oncall
+from app.triage import chain_plans, oncall
 from tests.browser.conftest import screenshot
 from tests.browser.test_dashboard_flows import sign_in
 from tests.factories import make_developer
@@ -67,7 +67,7 @@ def test_a_lead_builds_reorders_and_trims_a_chain(page, live_server, app, servic
     db.session.expire_all()
     chain = db.session.query(EscalationChain).one()
     assert (chain.service_id, chain.severity) == (service.id, "critical")
-    assert [chains.step_dict(s)["kind"] for s in chain.steps] == ["oncall", "person"]
+    assert [chain_plans.step_dict(s)["kind"] for s in chain.steps] == ["oncall", "person"]
 
     page.reload()
     for width in WIDTHS:

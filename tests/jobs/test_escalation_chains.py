@@ -11,7 +11,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import ErrorEscalation, ErrorLog, ErrorNotification
 from app.notify import subscriptions as webhooks_out
-from app.triage import acknowledge, chains, oncall
+from app.triage import acknowledge, chain_plans, chains, oncall
 from app.triage import changes as triage
 from app.triage.escalation import advance_error, escalate_unresolved, escalation_candidates
 from tests.factories import make_developer, make_service
@@ -207,7 +207,7 @@ def test_slack_and_webhook_steps_post_where_they_say(app, team, slack_receiver, 
 def test_migrated_default_chain_reproduces_the_fixed_rule(app, team):
     """The default chains as migration 0017 writes them, stored: the same escalations as the built-in rule."""
     service, lead, admins = team
-    for severity, (setting, channels) in chains.BUILT_IN.items():
+    for severity, (setting, channels) in chain_plans.BUILT_IN.items():
         wait = {"kind": "wait", "setting": setting}
         chains.create_chain(None, name=f"Default {severity}", service_id=None, severity=severity,
                             steps=[wait, {"kind": "lead", "channels": channels}, wait,

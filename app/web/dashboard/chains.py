@@ -11,7 +11,7 @@ from app.models import (
     ROLES, SEVERITIES, Developer, EscalationChain, OnCallSchedule, Service, WebhookSubscription,
 )
 from app.notify import channels as registry
-from app.triage import chains, permissions
+from app.triage import chain_plans, chains, permissions
 from app.web.dashboard.base import bp
 from app.web.dashboard.common import actor, fragment, htmx_target
 
@@ -36,7 +36,7 @@ def _choices() -> dict:
     """What the step form offers: the channels configured here, and the existing targets."""
     return {
         "offered": registry.offered_channels(), "roles": ROLES,
-        "severities": tuple(reversed(SEVERITIES)), "step_kinds": chains.STEP_LABELS, "wait_settings": chains.WAIT_SETTINGS,
+        "severities": tuple(reversed(SEVERITIES)), "step_kinds": chain_plans.STEP_LABELS, "wait_settings": chains.WAIT_SETTINGS,
         "slack_by_name": registry.slack_web_api(),
         "schedules": db.session.execute(select(OnCallSchedule).order_by(OnCallSchedule.name)).scalars().all(),
         "people": db.session.execute(select(Developer).where(Developer.active.is_(True))
@@ -46,11 +46,11 @@ def _choices() -> dict:
 
 
 def _editor_context(chain: EscalationChain, problem=None, draft: dict | None = None) -> dict:
-    plan = chains.plan_of(chain)
-    names = chains.target_names([plan])
+    plan = chain_plans.plan_of(chain)
+    names = chain_plans.target_names([plan])
     user = actor()
-    return {"chain": chain, "steps": [(step, chains.describe_step(step, names)) for step in plan.steps],
-            "levels": {entry.index for entry in chains.walk(plan) if entry.round == 0},
+    return {"chain": chain, "steps": [(step, chain_plans.describe_step(step, names)) for step in plan.steps],
+            "levels": {entry.index for entry in chain_plans.walk(plan) if entry.round == 0},
             "may_edit": permissions.can_manage_escalation_chain(user, chain.service),
             "services": _services_for(user), "may_edit_default": permissions.is_admin(user),
             "problem": problem, "draft": draft or {}, **_choices()}
@@ -75,9 +75,9 @@ def _chain_fields() -> dict:
 
 def _list_page(problem=None, draft=None):
     user = actor()
-    items = chains.all_chains()
-    names = chains.target_names([chains.plan_of(c) for c in items])
-    rows = [{"chain": c, "steps": [chains.describe_step(chains.step_dict(s), names) for s in c.steps],
+    items = chain_plans.all_chains()
+    names = chain_plans.target_names([chain_plans.plan_of(c) for c in items])
+    rows = [{"chain": c, "steps": [chain_plans.describe_step(chain_plans.step_dict(s), names) for s in c.steps],
              "may_edit": permissions.can_manage_escalation_chain(user, c.service)} for c in items]
     page = render_template("dashboard/escalation_chains.html", rows=rows, services=_services_for(user),
                            may_edit_default=permissions.is_admin(user), severities=tuple(reversed(SEVERITIES)),
