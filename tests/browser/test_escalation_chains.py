@@ -38,36 +38,46 @@ def test_a_lead_builds_reorders_and_trims_a_chain(page, live_server, app, servic
     add = page.locator("#add-step")
     # Only the configured channels are offered: SMS (Twilio) here, no e-mail or Slack.
     expect(add.locator("input[name=channels]")).to_have_count(1)
-    steps = [("oncall", {"schedule_id": str(rota.id)}), ("wait", {"minutes": "15"}),
-             ("person", {"developer_id": str(admin.id)})]
+    steps = [("oncall", {"schedule_id": str(rota.id)}), ("person", {"developer_id": str(admin.id)}),
+             ("wait", {"minutes": "15"}), ("role", {"role": "admin"})]
     for number, (kind, fields) in enumerate(steps, start=1):
         add = page.locator("#add-step")
         add.locator("select[name=kind]").select_option(kind)
         for name, value in fields.items():
             target = add.locator(f"[name={name}]")
-            target.select_option(value) if name.endswith("_id") else target.fill(value)
+            target.fill(value) if name == "minutes" else target.select_option(value)
         if kind != "wait":
             add.locator("input[name=channels][value=sms]").check()
         add.locator("button[type=submit]").click()
         expect(page.locator(".chain-step")).to_have_count(number)
-    assert _step_texts(page) == ["whoever is on call in AI rota by SMS", "wait 15 min", "Ada Admin by SMS"]
+    assert _step_texts(page) == ["whoever is on call in AI rota by SMS", "Ada Admin by SMS", "wait 15 min",
+                                 "every admin by SMS"]
 
-    page.get_by_role("button", name="Move step 3 up").click()
-    expect(page.locator(".chain-step").nth(1)).to_contain_text("Ada Admin")
-    page.get_by_role("button", name="Remove step 3").click()
-    expect(page.locator(".chain-step")).to_have_count(2)
+    page.get_by_role("button", name="Move step 2 down").click()
+    expect(page.locator(".chain-step").nth(2)).to_contain_text("Ada Admin")
+    expect(page.get_by_role("button", name="Move step 1 up")).to_be_disabled()
+    page.get_by_role("button", name="Remove step 4").click()
+    expect(page.locator(".chain-step")).to_have_count(3)
+    assert _step_texts(page) == ["whoever is on call in AI rota by SMS", "wait 15 min", "Ada Admin by SMS"]
 
     add = page.locator("#add-step")
     add.locator("select[name=kind]").select_option("wait")
     add.locator("input[name=minutes]").fill("0")
     add.locator("button[type=submit]").click()
-    expect(page.locator("#chain-editor .flash-error")).to_contain_text("'steps.2.minutes' must be between 1 and 10080")
-    expect(page.locator(".chain-step")).to_have_count(2)
+    expect(page.locator("#chain-editor .flash-error")).to_contain_text("'steps.3.minutes' must be between 1 and 10080")
+    expect(page.locator(".chain-step")).to_have_count(3)
+
+    settings = page.locator("#chain-settings")
+    settings.locator("input[name=repeat_times]").fill("2")
+    settings.locator("input[name=repeat_every_minutes]").fill("10")
+    settings.locator("button[type=submit]").click()
+    expect(page.locator("#chain-editor")).to_contain_text("Then again 10 min later, at most 2 more times")
 
     db.session.expire_all()
     chain = db.session.query(EscalationChain).one()
-    assert (chain.service_id, chain.severity) == (service.id, "critical")
-    assert [chain_plans.step_dict(s)["kind"] for s in chain.steps] == ["oncall", "person"]
+    assert (chain.service_id, chain.severity, chain.repeat_times, chain.repeat_every_minutes) == (
+        service.id, "critical", 2, 10)
+    assert [chain_plans.step_dict(s)["kind"] for s in chain.steps] == ["oncall", "wait", "person"]
 
     page.reload()
     for width in WIDTHS:
