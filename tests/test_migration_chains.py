@@ -40,8 +40,8 @@ def _seed_before_chains(url: str) -> None:
             "status, occurrence_count, regression_count, first_seen, last_seen, kind) VALUES ('e1', 1, 'f', "
             "'critical', 4, 'E', 'm', 'new', 1, 0, :opened, :opened, 'error')"), {"opened": moment("2026-05-04 09:00:00")})
         connection.execute(text(
-            "INSERT INTO error_escalations (id, error_id, escalated_to_id, level, reason, automatic, created_at, "
-            "open_since) VALUES (1, 'e1', 1, 1, 'critical error unresolved for more than 1 h', :yes, :at, :opened)"),
+            "INSERT INTO error_escalations (error_id, escalated_to_id, level, reason, automatic, created_at, "
+            "open_since) VALUES ('e1', 1, 1, 'critical error unresolved for more than 1 h', :yes, :at, :opened)"),
             {"yes": True, "at": moment("2026-05-04 10:01:00"), "opened": moment("2026-05-04 09:00:00")})
         connection.execute(text(
             "INSERT INTO settings (key, value, updated_at) VALUES ('escalate_critical_after_minutes', '30', :at)"),
