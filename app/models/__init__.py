@@ -5,7 +5,9 @@ from app.models.developer import ROLES, SUPERVISOR_ROLES, ApiToken, Developer, d
 from app.models.error import (
     KINDS, OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, ErrorFacet, ErrorLog, ErrorOccurrence,
 )
-from app.models.escalation import ErrorAcknowledgement, ErrorEscalation
+from app.models.escalation import (
+    NOTIFY_CHANNELS, STEP_KINDS, ErrorAcknowledgement, ErrorEscalation, EscalationChain, EscalationStep,
+)
 from app.models.notification import CHANNELS, NOTIFICATION_STATUSES, ErrorNotification, NotificationAttempt
 from app.models.pattern import ErrorPattern
 from app.models.service import PLATFORMS, Service
@@ -18,7 +20,7 @@ from app.models.webhook import WEBHOOK_EVENTS, WebhookSubscription
 
 __all__ = [
     "ApiToken", "AuditEvent", "ErrorAcknowledgement", "CHANNELS", "ClientDiscard", "KINDS", "Developer",
-    "ErrorEscalation", "ErrorFacet", "ErrorLog", "ErrorNotification", "ErrorOccurrence", "ErrorPattern",
+    "ErrorEscalation", "EscalationChain", "EscalationStep", "NOTIFY_CHANNELS", "STEP_KINDS", "ErrorFacet", "ErrorLog", "ErrorNotification", "ErrorOccurrence", "ErrorPattern",
     "NotificationAttempt", "ErrorStat", "NOTIFICATION_STATUSES",
     "OPEN_STATUSES", "PLATFORMS",
     "ROLES", "SEVERITIES", "SEVERITY_LEVEL", "STATUSES", "SUPERVISOR_ROLES", "Service", "developer_services",

@@ -25,7 +25,7 @@ from app.notify.channels import slack as slack_channel
 from app.notify.channels import sms as sms_channel
 from app.notify.channels import webhook as webhook_channel
 from app.notify.channels.base import Channel, Message, Notice
-from app.notify.planning import ERROR_EVENTS, ROUTED_EVENTS, SHARED_SLACK, error_notice_key
+from app.notify.planning import ERROR_EVENTS, ROUTED_EVENTS, SHARED_SLACK, SLACK_TO, error_notice_key
 from app.reports.errors import latest_occurrence
 from app.reports.stats import summary_details
 from app.reports.thresholds import ACTIONS, HOUR
@@ -54,6 +54,12 @@ def compose_row(row: ErrorNotification) -> tuple[Message | None, Channel | str]:
         if subscription is None or not subscription.active:
             return None, "the webhook subscription was removed or switched off"
         return webhook_channel.compose(notice, subscription.url, key, subscription.secret), channel
+    if recipient_key.startswith(SLACK_TO):
+        if not registry.slack_web_api():
+            return Message(channel="slack", to="", subject=notice.title), "the Slack Web API is not configured"
+        notice.thread_ts = None
+        return slack_channel.compose(notice, recipient_key[len(SLACK_TO):], key,
+                                     answers=_slack_answers(notice)), channel
     if recipient_key == SHARED_SLACK:
         team = registry.shared_slack()
         if team is None:

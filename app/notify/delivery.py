@@ -30,7 +30,7 @@ from app.triage import kinds, permissions
 from app.notify.channels.base import DeliveryResult, Message
 from app.notify.compose import compose_row
 from app.notify.planning import (
-    ERROR_EVENTS, ROUTED_EVENTS, PlannedDelivery, ensure_dispatch, event_markers, plan_error_event, record_planned,
+    ERROR_EVENTS, ROUTED_EVENTS, SLACK_TO, PlannedDelivery, ensure_dispatch, event_markers, plan_error_event, record_planned,
     route_dispatch,
 )
 
@@ -180,7 +180,8 @@ def _record(row: ErrorNotification, result: DeliveryResult, started: dt.datetime
     if result.ok:
         row.status, row.sent_at, row.next_retry_at, row.last_error = "sent", now, None, None
         if row.channel == "slack" and row.error_id and result.provider_id and message is not None \
-                and not message.thread_ts and not message.to.startswith(("https://", "http://")):
+                and not message.thread_ts and not message.to.startswith(("https://", "http://")) \
+                and f"/{SLACK_TO}" not in row.idempotency_key:  # a chain step's channel is not the error's thread
             db.session.execute(update(ErrorLog).where(ErrorLog.id == row.error_id, ErrorLog.slack_thread_ts.is_(None))
                                .values(slack_thread_ts=result.provider_id,
                                        slack_channel=(result.extra.get("channel") or message.to)[:64])

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from app.extensions import db
-from app.models import Developer, ErrorEscalation, ErrorEventDispatch, ErrorLog, ErrorNotification
+from app.models import Developer, ErrorEscalation, ErrorEventDispatch, ErrorLog, ErrorNotification, WebhookSubscription
 from app.models.types import utcnow
 from app.notify import channels as registry
 from app.notify import subscriptions as webhooks_out
@@ -30,6 +30,7 @@ ERROR_EVENTS = ("error.created", "error.regressed", "error.severity_raised", "er
 ROUTED_EVENTS = ("error.created", "error.regressed", "error.severity_raised")
 LOOKBACK = dt.timedelta(hours=24)
 SHARED_SLACK = "slack:channel"
+SLACK_TO = "slack:to:"  # a Slack channel an escalation chain's step names
 
 
 @dataclass
@@ -213,6 +214,7 @@ def plan_error_event(error: ErrorLog, event: str, marker: str, now: dt.datetime,
             return [], {"skipped": "the escalation is gone"}
         for developer in escalation_recipients(escalation):
             people.append((developer, escalation_channels(escalation, error, developer)))
+        extra = _escalation_step_deliveries(notice_key, escalation)
 
     mentions: list[str] = []
     for developer, channels in people:
@@ -225,6 +227,8 @@ def plan_error_event(error: ErrorLog, event: str, marker: str, now: dt.datetime,
     if event != "error.severity_raised":
         planned += _webhook_deliveries(notice_key, event, error.service_id)
     planned += extra
+    # A chain's Slack step without a channel is the team channel's post the event makes anyway.
+    planned = list({d.key: d for d in planned}.values())
     return planned, outcome
 
 
@@ -235,9 +239,31 @@ def _developers(ids: list[int]) -> list[Developer]:
     return [found[i] for i in ids if i in found and found[i].active]
 
 
+def _escalation_step_deliveries(notice_key: str, escalation: ErrorEscalation) -> list[PlannedDelivery]:
+    """A chain's Slack step posts in its channel (the team channel when it names none); its webhook
+    step goes to its subscription, whatever events that subscribes to."""
+    step = escalation.plan or {}
+    event = "error.escalated"
+    if step.get("kind") == "slack":
+        if step.get("slack_channel"):
+            return [PlannedDelivery(notice_key, event, "slack", f"{SLACK_TO}{step['slack_channel']}",
+                                    f"Slack channel {step['slack_channel']}")]
+        team = registry.shared_slack()
+        return [_shared_slack_delivery(notice_key, event, team)] if team is not None else []
+    if step.get("kind") == "webhook" and step.get("webhook_id"):
+        subscription = db.session.get(WebhookSubscription, step["webhook_id"])
+        if subscription is not None and subscription.active:
+            return [PlannedDelivery(notice_key, event, "webhook", f"webhook:{subscription.id}",
+                                    f"webhook {subscription.name} ({webhooks_out.safe_url(subscription.url)})")]
+    return []
+
+
 def escalation_recipients(escalation: ErrorEscalation) -> list[Developer]:
-    """Level 1 goes to its target (the lead, else a manager); automatic level 2 and above to every admin
-    but the one it escalates from."""
+    """A chain step's recipients are those it chose when it fired. Before chains: level 1 goes to its
+    target (the lead, else a manager); automatic level 2 and above to every admin but the one it
+    escalates from."""
+    if escalation.plan is not None:
+        return _developers(list(escalation.plan.get("recipients") or []))
     if escalation.automatic and escalation.level >= 2:
         admins = list(db.session.execute(select(Developer).where(Developer.role == "admin", Developer.active.is_(True))
                                          .order_by(Developer.id)).scalars())
@@ -249,10 +275,13 @@ def escalation_recipients(escalation: ErrorEscalation) -> list[Developer]:
 
 
 def escalation_channels(escalation: ErrorEscalation, error: ErrorLog, developer: Developer) -> list[str]:
-    """Automatic escalations: critical by e-mail and SMS, high by e-mail and Slack. Manual ones use
-    the severity's channels, with e-mail at least. Escalations are not filtered by preferences or
-    quiet hours: they go to the people whose job is to be told."""
-    if escalation.automatic and error.severity == "critical":
+    """A chain step's channels are its own; automatic escalations from before chains: critical by e-mail
+    and SMS, high by e-mail and Slack. Manual ones use the severity's channels, with e-mail at least.
+    Escalations are not filtered by preferences or quiet hours: they go to the people whose job is to
+    be told."""
+    if escalation.plan is not None:
+        wanted = list(escalation.plan.get("channels") or [])
+    elif escalation.automatic and error.severity == "critical":
         wanted = ["email", "sms"]
     elif escalation.automatic:
         wanted = ["email", "slack"]

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "can_acknowledge", "can_assign", "can_assign_others", "can_change_on_call", "can_direct_escalations", "can_edit_developer",
-    "can_escalate", "can_escalate_to", "can_manage_settings", "can_manage_token", "can_override_on_call",
+    "can_escalate", "can_escalate_to", "can_manage_escalation_chain", "can_manage_settings", "can_manage_token", "can_override_on_call",
     "can_plan_rotations", "can_remove_override", "can_retry_notifications",
     "can_see_receiver_answer", "can_upload_artifacts", "can_work_on", "editable_service_ids", "is_admin",
 ]
@@ -95,6 +95,14 @@ def can_escalate_to(actor: Developer, error: ErrorLog, target: Developer | None)
 def can_direct_escalations(actor: Developer) -> bool:
     """Choose whom an escalation goes to: leads, managers and admins."""
     return actor.is_supervisor
+
+
+def can_manage_escalation_chain(actor: Developer, service) -> bool:
+    """Create, change or remove an escalation chain: admins any (the default chains, ``service`` None,
+    only they); a lead or manager the chains of their services (``editable_service_ids``)."""
+    if is_admin(actor):
+        return True
+    return service is not None and service.id in editable_service_ids(actor)
 
 
 def can_retry_notifications(actor: Developer) -> bool:

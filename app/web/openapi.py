@@ -17,7 +17,7 @@ from app.models import CHANNELS, KINDS, NOTIFICATION_STATUSES, SEVERITIES, STATU
 from app.reports.errors import MAX_PER_PAGE, SORTS
 from app.web import openapi_ingest as ingest
 from app.web import openapi_oncall as oncall
-from app.web import openapi_schedules, openapi_security
+from app.web import openapi_chains, openapi_schedules, openapi_security
 from app.web import openapi_sourcemaps as sourcemaps
 from app.web.openapi_ingest import STR, UUID, json_content, parameter_ref, ref, response_ref
 from app.web.schema_document import component_schemas
@@ -245,7 +245,8 @@ def _paths() -> dict:
 @lru_cache(maxsize=4)
 def _document(base_url: str, with_sentry: bool) -> dict:
     paths = ingest.paths(with_sentry)
-    for path, item in {**_paths(), **sourcemaps.paths(), **oncall.paths(), **openapi_schedules.paths()}.items():
+    for path, item in {**_paths(), **sourcemaps.paths(), **oncall.paths(), **openapi_schedules.paths(),
+                       **openapi_chains.paths()}.items():
         paths[path] = {**paths.get(path, {}), **item}
     if with_sentry:
         paths["/api/{service_id}/security/"] = {"post": openapi_security.operation()}
@@ -256,7 +257,7 @@ def _document(base_url: str, with_sentry: bool) -> dict:
             "title": "Heartwatch API",
             "version": "1.0",
             "description": "Error ingest (the generic API, five webhooks and the Sentry-compatible endpoints) "
-                           "and the JSON API for errors, developers, on-call schedules, patterns and notifications. Every error "
+                           "and the JSON API for errors, developers, on-call schedules, escalation chains, patterns and notifications. Every error "
                            "answer is `{\"error\": {\"code\", \"message\", \"field\"}}`. Ingest and webhooks "
                            "authenticate with a service's ingest key; everything else with a personal token "
                            "(`flask --app wsgi create-token --email you@example.com`).",
@@ -264,7 +265,7 @@ def _document(base_url: str, with_sentry: bool) -> dict:
         "servers": [{"url": base_url}],
         "security": [{"BearerToken": []}],
         "tags": [{"name": n} for n in ("ingest", "webhooks", "sentry", "errors", "services", "developers", "patterns",
-                                       "notifications", "on-call", "tokens", "sourcemaps", "meta")],
+                                       "notifications", "on-call", "escalation", "tokens", "sourcemaps", "meta")],
         "paths": paths,
         "components": {
             "schemas": schemas,

@@ -17,7 +17,8 @@ PLANNERS = "Leads, managers and admins only."
 
 
 def _op(summary: str, answer: str | None, parameters: list, errors: tuple[str, ...], *, status: str = "200",
-        body: str | None = None, description: str | None = None, security: list | None = None) -> dict:
+        body: str | None = None, description: str | None = None, security: list | None = None,
+        tag: str = "on-call") -> dict:
     responses = {status: {"description": {"200": "OK", "201": "Created.", "204": "Done."}[status]}}
     if answer is not None:
         responses[status]["content"] = json_content(ref(answer))
@@ -25,7 +26,7 @@ def _op(summary: str, answer: str | None, parameters: list, errors: tuple[str, .
         responses["401"] = response_ref("Unauthorized")
     for code in errors:
         responses[code] = response_ref(ERRORS[code])
-    operation = {"tags": ["on-call"], "summary": summary, "parameters": parameters, "responses": responses}
+    operation = {"tags": [tag], "summary": summary, "parameters": parameters, "responses": responses}
     if body is not None:
         operation["requestBody"] = {"required": True, "content": json_content(ref(body))}
     if description:

@@ -58,6 +58,17 @@ def reachable(developer: Developer, channel: str) -> bool:
     return False
 
 
+def offered_channels() -> list[str]:
+    """The channels a step of an escalation chain may be given on this deployment (the editor offers
+    these): e-mail and SMS once configured, Slack with a team channel."""
+    return [c for c in ("email", "slack", "sms") if is_configured(c)]
+
+
+def slack_web_api() -> bool:
+    """Whether Slack posts go through the Web API, so a post can name its channel."""
+    return slack_channel.SlackChannel.from_config(current_app.config).uses_web_api
+
+
 @dataclass(frozen=True)
 class SharedSlack:
     """Where the team channel's posts go: ``to`` is the channel id (Web API, threaded) or the
