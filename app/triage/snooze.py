@@ -59,7 +59,7 @@ def _whole(values: Mapping, name: str, high: int) -> int | None:
     value = values.get(name)
     if value is None or value == "":
         return None
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, int):
         raise TriageError(f"'{name}' must be a whole number", name)

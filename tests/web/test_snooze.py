@@ -103,7 +103,7 @@ def test_events_through_the_ingest_endpoint_wake_a_snooze_at_its_count(api, clie
     assert fresh(error_id).snoozed_at is not None
     record(client, service)
     error = fresh(error_id)
-    assert error.snoozed_at is None and error.regression_count == 1 and error.status == "new"
+    assert error.snoozed_at is None and error.regression_count == 1 and error.status == "assigned"  # as it was
     assert actions(error_id)[-1] == ("error.woke", {"occurrence_id": actions(error_id)[-1][1]["occurrence_id"],
                                                    "reason": "2 more events since snoozed", "marker": "r1"})
     assert api.get(f"/api/errors/{error_id}/").json["regression_count"] == 1
