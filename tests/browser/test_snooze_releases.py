@@ -4,10 +4,14 @@ lists each release with its new errors and regressions and fits 1440 and 390 px 
 tests/artifacts/)."""
 from __future__ import annotations
 
+import datetime as dt
+
 from playwright.sync_api import expect
 
 from app.extensions import db
 from app.models import ErrorLog
+from app.models.types import utcnow
+from app.triage import changes
 from tests.browser.conftest import screenshot
 from tests.browser.test_dashboard_flows import post_error, sign_in, watch_console
 
@@ -26,6 +30,7 @@ def test_snoozing_from_the_error_page(page, live_server, service, lead):
     expect(note).to_contain_text("after 100 more events (at 101)")
     expect(page.locator("#error-badges")).to_contain_text("snoozed")
     expect(page.locator("#timeline")).to_contain_text("snoozed it")
+    screenshot(page, "dashboard-error-snoozed")
     db.session.expire_all()
     assert db.session.get(ErrorLog, error_id).snooze_events == 100
 
@@ -42,19 +47,26 @@ def test_snoozing_from_the_error_page(page, live_server, service, lead):
 
 def test_the_releases_page(page, live_server, service, lead):
     problems = watch_console(page)
-    for release, error_type, message in [
-        ("shop@2.3.0", "KeyError", "'basket'"), ("shop@2.3.0", "TimeoutError", "payment gateway took 30 s"),
-        ("shop@2.4.0", "AttributeError", "'NoneType' object has no attribute 'price'"),
-        ("shop@2.4.1", "ValueError", "invalid literal for int() with base 10: 'two'"),
-        ("shop@2.4.1", "ZeroDivisionError", "division by zero in shipping.estimate"),
-    ]:
-        post_error(live_server, service, error_type=error_type, message=message, release=release, severity="high")
-    regressed = post_error(live_server, service, error_type="KeyError", message="'basket'", release="shop@2.3.0")
-    db.session.expire_all()
-    from app.triage import changes
+    start = utcnow() - dt.timedelta(days=6)
 
+    def at(days: float) -> str:
+        return (start + dt.timedelta(days=days)).isoformat()
+
+    for days, release, error_type, message, severity in [
+        (0, "shop@2.3.0", "KeyError", "'basket'", "high"),
+        (0.5, "shop@2.3.0", "TimeoutError", "payment gateway took 30 s", "medium"),
+        (2, "shop@2.4.0", "AttributeError", "'NoneType' object has no attribute 'price'", "critical"),
+        (4, "shop@2.4.1", "ValueError", "invalid literal for int() with base 10: 'two'", "low"),
+        (4.2, "shop@2.4.1", "ZeroDivisionError", "division by zero in shipping.estimate", "high"),
+    ]:
+        post_error(live_server, service, error_type=error_type, message=message, release=release, severity=severity,
+                   timestamp=at(days))
+    regressed = post_error(live_server, service, error_type="KeyError", message="'basket'", release="shop@2.3.0",
+                           timestamp=at(1))
+    db.session.expire_all()
     changes.resolve_error(db.session.get(ErrorLog, regressed), lead)
-    post_error(live_server, service, error_type="KeyError", message="'basket'", release="shop@2.4.1")
+    post_error(live_server, service, error_type="KeyError", message="'basket'", release="shop@2.4.1",
+               timestamp=at(5))
 
     sign_in(page, live_server, lead.email)
     page.goto(f"{live_server}/releases")
