@@ -23,6 +23,7 @@ from app.extensions import db
 from app.recording import rate_limit
 from app.platform.outage import forget_outages
 from app.recording.keys import forget_cached_keys
+from app.recording.releases import forget_cached_releases
 from app.recording.spool import close_spools
 from tests.http_browser import visitor  # noqa: F401  (a plain HTTP browser on the live server)
 
@@ -76,6 +77,7 @@ def app(tmp_path):
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=uri, REDIS_URL=REDIS_URL,
                      INGEST_SPOOL_DIR=str(tmp_path / "spool"))
     forget_cached_keys()
+    forget_cached_releases()
     rate_limit.reset_local_state()
     forget_outages()
     _reset_redis()

@@ -258,3 +258,52 @@ def test_sqlite_upgrade_to_schedules_keeps_flags_shifts_and_overrides(tmp_path):
 
 def test_postgres_upgrade_to_schedules_keeps_flags_shifts_and_overrides(scratch_postgres, tmp_path):
     check_on_call_kept_through_0016(scratch_postgres, tmp_path)
+
+
+def check_releases_filled_through_0018(url: str, tmp_path) -> None:
+    """0018 numbers each service's releases in the order the facets first saw them and gives the errors
+    their first and newest release; its downgrade keeps error_logs' triggers."""
+    flask_db(url, tmp_path, "upgrade", "0016")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO services (id, name, slug, platform, ingest_key, dropped_events, active, created_at) "
+            "VALUES (1, 'Checkout', 'checkout', 'python', 'k1', 0, :yes, '2026-05-01 00:00:00.000000')"),
+            {"yes": True})
+        for error_id in ("e1", "e2", "e3"):
+            connection.execute(text(
+                "INSERT INTO error_logs (id, service_id, fingerprint, kind, severity, severity_level, error_type, "
+                "message, status, occurrence_count, regression_count, first_seen, last_seen) VALUES (:id, 1, :id, "
+                "'error', 'high', 4, 'E', 'm', 'new', 2, 0, '2026-05-01 09:00:00.000000', "
+                "'2026-05-03 09:00:00.000000')"), {"id": error_id})
+        # "10.0" came before "9.0" here: the order first seen, not the spelling, numbers them.
+        for error_id, key, value, first in (("e1", "release", "10.0", "2026-05-01 09:00:00.000000"),
+                                            ("e1", "release", "9.0", "2026-05-03 09:00:00.000000"),
+                                            ("e2", "release", "9.0", "2026-05-02 09:00:00.000000"),
+                                            ("e3", "environment", "production", "2026-05-01 09:00:00.000000")):
+            connection.execute(text(
+                "INSERT INTO error_facets (error_id, key, value, events, first_seen, last_seen) VALUES "
+                "(:error, :key, :value, 1, :first, :first)"), {"error": error_id, "key": key, "value": value,
+                                                               "first": first})
+    engine.dispose()
+    flask_db(url, tmp_path, "upgrade")
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        releases = dict(connection.execute(text("SELECT version, id FROM releases ORDER BY id")).all())
+        errors = {row[0]: tuple(row[1:]) for row in connection.execute(text(
+            "SELECT id, first_release_id, last_release_id, snoozed_at FROM error_logs"))}
+    engine.dispose()
+    assert list(releases) == ["10.0", "9.0"]
+    assert errors == {"e1": (releases["10.0"], releases["9.0"], None), "e2": (releases["9.0"], releases["9.0"], None),
+                      "e3": (None, None, None)}
+    flask_db(url, tmp_path, "downgrade", "0016")
+    assert "releases" not in table_names(url)
+    assert _expected_triggers("postgresql" if url.startswith("postgresql") else "sqlite") <= _triggers_of(url)
+
+
+def test_sqlite_upgrade_to_releases_numbers_them_in_first_seen_order(tmp_path):
+    check_releases_filled_through_0018(f"sqlite:///{tmp_path / 'releases.db'}", tmp_path)
+
+
+def test_postgres_upgrade_to_releases_numbers_them_in_first_seen_order(scratch_postgres, tmp_path):
+    check_releases_filled_through_0018(scratch_postgres, tmp_path)

@@ -1,5 +1,5 @@
-"""Scheduled work: retries, the outbox's drain, pattern analysis, escalation, retention, the daily summary,
-thresholds.
+"""Scheduled work: retries, the outbox's drain, pattern analysis, escalation, waking snoozed errors, retention,
+the daily summary, thresholds.
 
 One Huey periodic task (``run_scheduled_work``) ticks every minute in every consumer and starts
 the jobs that are due, each as its own task. Intervals are runtime settings
@@ -51,6 +51,8 @@ SCHEDULE = (
     ScheduledWork("drain_outbox", "interval_outbox_minutes"),
     ScheduledWork("analyze_error_patterns", "interval_patterns_minutes"),
     ScheduledWork("escalate_unresolved_errors", "interval_escalation_minutes"),
+    # Snoozes end on the minute: the job runs as often as the outbox's drain.
+    ScheduledWork("wake_snoozed_errors", "interval_outbox_minutes"),
     ScheduledWork("clean_old_error_logs", "interval_retention_minutes"),
     ScheduledWork("generate_daily_error_summary", daily_time_setting="daily_summary_time"),
     ScheduledWork("check_error_thresholds", "interval_thresholds_minutes"),
@@ -263,6 +265,12 @@ def _escalate() -> dict:
     return {"escalations": len(escalate_unresolved())}
 
 
+def _wake_snoozed() -> dict:
+    from app.triage.snooze import wake_due
+
+    return {"woken": len(wake_due())}
+
+
 def _thresholds() -> dict:
     from app.notify.alerts import send_threshold_alert
     from app.reports.thresholds import check_thresholds
@@ -305,7 +313,8 @@ def _summary() -> dict:
 WORK = {
     "retry_failed_notifications": _retry_failed_notifications, "drain_outbox": _drain_outbox,
     "analyze_error_patterns": _patterns,
-    "escalate_unresolved_errors": _escalate, "clean_old_error_logs": _retention,
+    "escalate_unresolved_errors": _escalate, "wake_snoozed_errors": _wake_snoozed,
+    "clean_old_error_logs": _retention,
     "generate_daily_error_summary": _summary, "check_error_thresholds": _thresholds,
     "send_oncall_handoffs": _handoffs,
 }  # app/jobs/mirror.py registers the mirror

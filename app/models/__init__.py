@@ -10,6 +10,7 @@ from app.models.escalation import (
 )
 from app.models.notification import CHANNELS, NOTIFICATION_STATUSES, ErrorNotification, NotificationAttempt
 from app.models.pattern import ErrorPattern
+from app.models.release import Release
 from app.models.service import PLATFORMS, Service
 from app.models.stats import ClientDiscard, ErrorStat
 from app.models.alerts import AlertState, ErrorEventDispatch, MetricSnapshot
@@ -21,7 +22,7 @@ from app.models.webhook import WEBHOOK_EVENTS, WebhookSubscription
 __all__ = [
     "ApiToken", "AuditEvent", "ErrorAcknowledgement", "CHANNELS", "ClientDiscard", "KINDS", "Developer",
     "ErrorEscalation", "EscalationChain", "EscalationStep", "NOTIFY_CHANNELS", "STEP_KINDS", "ErrorFacet", "ErrorLog", "ErrorNotification", "ErrorOccurrence", "ErrorPattern",
-    "NotificationAttempt", "ErrorStat", "NOTIFICATION_STATUSES",
+    "NotificationAttempt", "ErrorStat", "Release", "NOTIFICATION_STATUSES",
     "OPEN_STATUSES", "PLATFORMS",
     "ROLES", "SEVERITIES", "SEVERITY_LEVEL", "STATUSES", "SUPERVISOR_ROLES", "Service", "developer_services",
     "AlertState", "ErrorEventDispatch", "MetricSnapshot", "FREQUENCIES", "OnCallFeed", "OnCallLayer", "OnCallOverride", "OnCallSchedule", "OnCallSwap", "SWAP_STATUSES", "ScheduledJob",

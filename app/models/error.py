@@ -35,6 +35,9 @@ class ErrorLog(db.Model):
         Index("ix_error_logs_last_seen", "last_seen"),
         Index("ix_error_logs_occurrence_count", "occurrence_count"),
         Index("ix_error_logs_kind_last_seen", "kind", "last_seen"),
+        Index("ix_error_logs_snoozed_until", "snoozed_until"),
+        Index("ix_error_logs_first_release_id", "first_release_id"),
+        Index("ix_error_logs_regressed_release_id", "regressed_release_id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
@@ -64,6 +67,22 @@ class ErrorLog(db.Model):
     regressed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     regression_count: Mapped[int] = mapped_column(Integer, default=0)
     severity_raised_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    # Snoozed (app/triage/snooze.py): since when, and what wakes it (any of them): a time, the
+    # occurrence count reaching ``snooze_wake_count`` (``snooze_events`` more than when snoozed), more
+    # than ``snooze_per_hour`` events in an hour. ``snoozed_at`` NULL: not snoozed.
+    snoozed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    snoozed_until: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    snooze_events: Mapped[int | None] = mapped_column(Integer)
+    snooze_wake_count: Mapped[int | None] = mapped_column(Integer)
+    snooze_per_hour: Mapped[int | None] = mapped_column(Integer)
+    # Releases (app/models/release.py, ids in first-seen order; plain ids, no foreign keys, so that the
+    # ingest's cached ids can never fail a batch): the first and the newest release the error's events
+    # came from, the release of its last regression, and, for "resolve in next release", the release
+    # current at the resolution: events of it and older releases leave the error resolved.
+    first_release_id: Mapped[int | None] = mapped_column(Integer)
+    last_release_id: Mapped[int | None] = mapped_column(Integer)
+    regressed_release_id: Mapped[int | None] = mapped_column(Integer)
+    resolved_in_release_id: Mapped[int | None] = mapped_column(Integer)
     # The error's first Slack message (Web API), so what happens next is posted in its thread.
     slack_channel: Mapped[str | None] = mapped_column(String(64))
     slack_thread_ts: Mapped[str | None] = mapped_column(String(32))

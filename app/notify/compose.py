@@ -29,6 +29,7 @@ from app.notify.planning import ERROR_EVENTS, ROUTED_EVENTS, SHARED_SLACK, SLACK
 from app.reports.errors import latest_occurrence
 from app.reports.stats import summary_details
 from app.reports.thresholds import ACTIONS, HOUR
+from app.triage import snooze
 
 
 def error_url(error_id: str) -> str:
@@ -166,8 +167,11 @@ def _error_notice(event: str, error_id: str, marker: str, recipient_id: int | No
     if event == "error.created":
         headline = f"New {sev} error in {name}"
     elif event == "error.regressed":
-        headline = f"A resolved error came back in {name}"
+        woke = snooze.woke_reason(error.id, marker)
+        headline = f"A snoozed error woke in {name}" if woke else f"A resolved error came back in {name}"
         details["regression_count"] = error.regression_count
+        if woke:
+            word, details["woke"] = "woke", woke
     elif event == "error.severity_raised":
         headline = f"An error in {name} is now {sev}"
     elif event == "error.assigned":
@@ -201,6 +205,8 @@ def _error_notice(event: str, error_id: str, marker: str, recipient_id: int | No
             summary = f"Assigned to you ({routing_outcome.get('reason')})."
         elif facts["assignee_name"]:
             summary = f"Assigned to {facts['assignee_name']}."
+    if details.get("woke"):
+        summary = f"woke: {details['woke']}" + (f". {summary}" if summary else "")
     details["summary"] = summary
     title = f"[{sev.upper()}] {facts['service']}: {error.error_type} ({word})"
     return Notice(event=event, key=error_notice_key(event, error.id, marker), title=title, headline=headline,

@@ -36,9 +36,9 @@ from app.ingest.incoming import IncomingError
 from app.models import SEVERITY_LEVEL, AuditEvent, ErrorLog, ErrorOccurrence
 from app.models.types import UTCDateTime, new_uuid, utcnow
 from app.platform import hooks, outbox
-from app.recording import facets
+from app.recording import facets, releases
 from app.recording.prepare import PreparedEvent, error_values, prepare
-from app.triage import kinds
+from app.triage import kinds, snooze
 
 log = logging.getLogger("heartwatch.ingest")
 
@@ -80,18 +80,22 @@ class RecordResult:
 # Columns of a new error that vary per error; status and regression_count start the same.
 VARYING_COLUMNS = ("id", "service_id", "fingerprint", "kind", "severity", "severity_level", "error_type", "message",
                    "culprit", "endpoint", "platform", "occurrence_count", "first_seen", "last_seen",
-                   "environment", "release")
+                   "environment", "release", "first_release_id", "last_release_id")
 NEW_ERROR = {"status": "new", "regression_count": 0}
 RETURNED_COLUMNS = ("service_id", "fingerprint", "id", "status", "severity", "occurrence_count", "regressed_at",
-                    "severity_raised_at", "regression_count")
+                    "severity_raised_at", "regression_count", "snoozed_at")
 
 
 def _on_conflict(stmt):
-    """Add a batch's events to the existing error: counts, first/last seen, the highest severity, and a
-    resolved error reopens (a regression). ``marker`` (the batch's time) tells which rows this statement
+    """Add a batch's events to the existing error: counts, first/last seen, the highest severity, the
+    first and newest release, and a resolved error reopens (a regression), unless it was resolved "in next
+    release" and none of the events comes from a release newer than the one current then (releases.id
+    order: app/recording/releases.py). ``marker`` (the batch's time) tells which rows this statement
     reopened or made graver."""
     excluded = stmt.excluded
-    was_resolved = ERRORS.c.status == "resolved"
+    # A NULL release id (an event without a release) is newer than nothing: the error stays resolved.
+    was_resolved = (ERRORS.c.status == "resolved") & (
+        ERRORS.c.resolved_in_release_id.is_(None) | (excluded.last_release_id > ERRORS.c.resolved_in_release_id))
     rises = excluded.severity_level > ERRORS.c.severity_level
     mark = bindparam("marker", type_=UTCDateTime())
     return stmt.on_conflict_do_update(
@@ -113,6 +117,12 @@ def _on_conflict(stmt):
             "environment": case((excluded.environment.is_(None), ERRORS.c.environment),
                                 else_=excluded.environment),
             "release": case((excluded.release.is_(None), ERRORS.c.release), else_=excluded.release),
+            "first_release_id": func.coalesce(ERRORS.c.first_release_id, excluded.first_release_id),
+            "last_release_id": case((excluded.last_release_id > func.coalesce(ERRORS.c.last_release_id, 0),
+                                     excluded.last_release_id), else_=ERRORS.c.last_release_id),
+            "regressed_release_id": case((was_resolved, excluded.last_release_id),
+                                         else_=ERRORS.c.regressed_release_id),
+            "resolved_in_release_id": case((was_resolved, None), else_=ERRORS.c.resolved_in_release_id),
         },
     ).returning(*(ERRORS.c[name] for name in RETURNED_COLUMNS))
 
@@ -245,22 +255,32 @@ def _write_batch(conn, batch: list[PreparedEvent]) -> list[RecordResult]:
             groups[(p.incoming.service_id, p.fingerprint)].append(index)
 
     keys = sorted(groups)
-    errors = statements.upsert_errors(conn, [error_values([batch[i] for i in groups[key]]) for key in keys],
-                                      marker) if keys else {}
+    errors = {}
+    if keys:
+        grouped = [[batch[i] for i in groups[key]] for key in keys]
+        values = [error_values(group) for group in grouped]
+        releases.number(conn, grouped, values)
+        errors = statements.upsert_errors(conn, values, marker)
     for key in keys:
         for index in groups[key]:
             p = batch[index]
             p.occurrence["id"], p.occurrence["error_id"] = p.occurrence_id, errors[key].id
     resent = _insert_occurrences(conn, statements, [batch[i] for key in keys for i in groups[key]]) \
         if keys else {}
+    # Snoozed errors only (their row says so): has their count or rate come (app/triage/snooze.py)?
+    snoozed = [errors[key] for key in keys if errors[key].snoozed_at is not None]
+    woken = snooze.wake_at_ingest(conn, snoozed, marker) if snoozed else {}
 
     audit_rows, outbox_rows = [], []
     seen: dict = {}  # the stored events' facets (app/recording/facets.py)
     for key in keys:
         row = errors[key]
         is_new = row.occurrence_count == len(groups[key])
-        regressed = not is_new and row.regressed_at == marker
-        raised = not is_new and row.severity_raised_at == marker
+        wake = woken.get(row.id) if woken else None
+        regressed = not is_new and (row.regressed_at == marker or wake is not None)
+        # A snoozed error's rise in severity is told to nobody (it is told when it wakes).
+        raised = not is_new and row.severity_raised_at == marker and (row.snoozed_at is None or wake is not None)
+        regression_count = wake[0] if wake is not None else row.regression_count
         stored = []
         for index in groups[key]:
             p = batch[index]
@@ -280,15 +300,18 @@ def _write_batch(conn, batch: list[PreparedEvent]) -> list[RecordResult]:
                 severity_raised=raised and position == 0,
             )
         if regressed and stored:
-            audit_rows.append({"actor_label": "system", "action": "error.regressed", "object_type": "error",
-                               "object_id": row.id, "error_id": row.id, "created_at": marker,
-                               "details": {"occurrence_id": batch[stored[0]].occurrence_id}})
+            details = {"occurrence_id": batch[stored[0]].occurrence_id}
+            if wake is not None:
+                details.update(snooze.woke_details(wake[1], regression_count))
+            audit_rows.append({"actor_label": "system", "action": "error.woke" if wake else "error.regressed",
+                               "object_type": "error", "object_id": row.id, "error_id": row.id,
+                               "created_at": marker, "details": details})
         if (is_new or regressed or raised) and stored and batch[stored[0]].incoming.kind in kinds.ROUTED_KINDS:
             # The event's outbox row, committed with the error (the first of RecordResult.event's events).
             if is_new:
                 event, event_marker = "error.created", outbox.created_marker()
             elif regressed:
-                event, event_marker = "error.regressed", outbox.regressed_marker(row.regression_count)
+                event, event_marker = "error.regressed", outbox.regressed_marker(regression_count)
             else:
                 event, event_marker = "error.severity_raised", outbox.raised_marker(SEVERITY_LEVEL[row.severity],
                                                                                     marker)

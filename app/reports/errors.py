@@ -16,6 +16,7 @@ from app.models.types import utcnow
 from app.platform.sql import hour_bucket, seconds_between
 from app.platform.refusal import Refused
 from app.reports import search
+from app.triage import snooze
 from app.reports.events import latest as latest_occurrence  # noqa: F401  (one order of events)
 
 MAX_PER_PAGE = 100
@@ -49,6 +50,7 @@ class ErrorFilters:
     first_seen_since: dt.datetime | None = None
     first_seen_until: dt.datetime | None = None
     sort: str = "-last_seen"
+    hide_snoozed: bool = False  # the default status filter leaves snoozed errors out (``is:snoozed`` lists them)
     page: int = 1
     per_page: int = 25
 
@@ -81,7 +83,7 @@ def parse_error_filters(args, *, current_developer_id: int | None = None,
     """Read filters from a query-string mapping; raises QueryError naming the bad parameter (a bad
     search is a ``search.SearchError``, a QueryError naming ``q``). ``default_status`` applies when
     neither ``status`` nor an ``is:`` status term of the search chooses statuses (the dashboard's open
-    errors)."""
+    errors, snoozed ones left out)."""
     from app.ingest.incoming import InvalidPayload, parse_timestamp, strip_nul
 
     # PostgreSQL refuses NUL in any text parameter; it can never match anything stored.
@@ -109,6 +111,7 @@ def parse_error_filters(args, *, current_developer_id: int | None = None,
     filters.statuses = _csv(args.get("status"))
     if "status" not in args and default_status and not search.sets_status(filters.terms):
         filters.statuses = [default_status]
+        filters.hide_snoozed = True
     for status in filters.statuses:
         if status not in STATUSES and status != "open":
             raise QueryError(f"status must be among {', '.join(STATUSES)} or open", "status")
@@ -150,6 +153,8 @@ def _filtered(stmt, filters: ErrorFilters):
             statuses.discard("open")
             statuses.update(OPEN_STATUSES)
         stmt = stmt.where(ErrorLog.status.in_(sorted(statuses)))
+    if filters.hide_snoozed:
+        stmt = stmt.where(~snooze.snoozed_clause())
     if filters.unassigned:
         stmt = stmt.where(ErrorLog.assigned_to_id.is_(None))
     elif filters.assigned_to is not None:

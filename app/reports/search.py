@@ -15,22 +15,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import and_, exists, false, not_, or_, select
+from sqlalchemy import and_, exists, not_, or_, select
 
 from app.extensions import db
 from app.models import OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, Developer, ErrorFacet, ErrorLog, Service
 from app.platform.refusal import Refused
 from app.platform.sql import contains_ci
+from app.triage import snooze
 
 MAX_QUERY = 500
 MAX_TERMS = 20
 MAX_VALUE = 200
 MAX_KEY = 64  # a tag's key is cut to this at ingest (app/ingest/incoming.py)
 
-# is: terms. The status ones replace a list's default status filter (the dashboard's "open").
-STATUS_TERMS = {"unresolved": OPEN_STATUSES, "resolved": ("resolved",), "ignored": ("ignored",),
-                # Heartwatch has no snooze state yet: nothing is snoozed.
-                "snoozed": ()}
+# is: terms. The status ones replace a list's default status filter (the dashboard's "open", which leaves
+# snoozed errors out); ``is:snoozed`` is snoozed errors (app/triage/snooze.py), whatever their status.
+STATUS_TERMS = {"unresolved": OPEN_STATUSES, "resolved": ("resolved",), "ignored": ("ignored",), "snoozed": None}
 ASSIGNMENT_TERMS = ("assigned", "unassigned")
 # Keys of error_facets a term asks directly; any other key is a tag (``t.<key>``).
 FACET_KEYS = {"env": ("environment",), "environment": ("environment",), "release": ("release",),
@@ -231,7 +231,7 @@ def _condition(term: Term, current_developer_id: int | None):
         if word == "unassigned":
             return ErrorLog.assigned_to_id.is_(None)
         statuses = STATUS_TERMS[word]
-        return ErrorLog.status.in_(statuses) if statuses else false()
+        return ErrorLog.status.in_(statuses) if statuses is not None else snooze.snoozed_clause()
     if key in SEVERITY_KEYS:
         # The level, not the name: it is the indexed column (and always agrees with the name).
         return ErrorLog.severity_level.in_(_severity_levels(term))

@@ -69,13 +69,16 @@ def assign_error(error: ErrorLog, developer: Developer | None, actor: Developer 
 
 def update_error(error: ErrorLog, actor: Developer | None, *, assignee: Developer | None | object = KEEP,
                  severity: str | None = None, status: str | None = None, note: str | None = None,
-                 reason: str | None = None) -> ErrorLog:
+                 reason: str | None = None, in_next_release: bool = False) -> ErrorLog:
     """Change an error's assignee, severity and status at once: all of it or nothing.
 
     Every rule is checked against the error as it stands before anything changes; then the changes
     are applied in that order with their audit rows, committed once, and handed off after the commit
     (a refused status must not leave a new severity or assignee behind). ``None`` leaves severity and
-    status as they are; ``assignee`` is ``KEEP`` unless it changes. ``note`` goes with ``status="resolved"``.
+    status as they are; ``assignee`` is ``KEEP`` unless it changes. ``note`` goes with ``status="resolved"``,
+    and so does ``in_next_release``: the error then stays resolved until an event comes from a release newer
+    than the service's newest now (app/recording/releases.py). An error that is no longer open is no longer
+    snoozed (app/triage/snooze.py).
     """
     if severity is not None and severity not in SEVERITIES:
         raise TriageError(f"severity must be one of {', '.join(SEVERITIES)}", "severity")
@@ -87,6 +90,16 @@ def update_error(error: ErrorLog, actor: Developer | None, *, assignee: Develope
         _require(actor, error)
     if status == "resolved" and error.status == "resolved":
         raise TriageError("the error is resolved already", "status", status=409)
+    release = None
+    if in_next_release:
+        from app.recording.releases import latest_release
+
+        if status != "resolved":
+            raise TriageError("in_next_release goes with resolving the error", "in_next_release")
+        release = latest_release(error.service_id)
+        if release is None:
+            raise TriageError("no release of this service has been seen yet: resolve it without in_next_release",
+                              "in_next_release", status=409)
 
     events: list[str] = []
     if assignee is not KEEP:
@@ -105,8 +118,11 @@ def update_error(error: ErrorLog, actor: Developer | None, *, assignee: Develope
         error.status, error.resolved_at = "resolved", utcnow()
         error.resolved_by_id = actor.id if actor else None
         error.resolution_note = (note or "").strip()[:4000] or None
-        record_audit(actor, "error.resolved", "error", error.id, error_id=error.id,
-                     details={"note": error.resolution_note})
+        error.resolved_in_release_id = release.id if release else None
+        details = {"note": error.resolution_note}
+        if release is not None:
+            details["in_next_release"] = release.version
+        record_audit(actor, "error.resolved", "error", error.id, error_id=error.id, details=details)
         _close_escalations(error, f"resolved: {error.resolution_note}" if error.resolution_note else "resolved")
         events.append("error.resolved")
     elif status is not None and status != error.status:
@@ -115,9 +131,13 @@ def update_error(error: ErrorLog, actor: Developer | None, *, assignee: Develope
         if status not in OPEN_STATUSES:
             _close_escalations(error, status)
         if previous == "resolved":
-            error.resolved_at, error.resolved_by_id = None, None
+            error.resolved_at, error.resolved_by_id, error.resolved_in_release_id = None, None, None
         record_audit(actor, "error.status_changed", "error", error.id, error_id=error.id,
                      details={"from": previous, "to": status})
+    if error.status not in OPEN_STATUSES and error.snoozed_at is not None:
+        from app.triage import snooze
+
+        snooze.clear(error)
     for event in events:
         queue_event(error, event)
     db.session.commit()
@@ -133,9 +153,11 @@ def _close_escalations(error: ErrorLog, note: str) -> None:
                        .values(resolved_at=utcnow(), note=note[:255]).execution_options(synchronize_session=False))
 
 
-def resolve_error(error: ErrorLog, actor: Developer | None, note: str | None = None) -> ErrorLog:
-    """Mark an error resolved; a later occurrence reopens it as a regression."""
-    return update_error(error, actor, status="resolved", note=note)
+def resolve_error(error: ErrorLog, actor: Developer | None, note: str | None = None, *,
+                  in_next_release: bool = False) -> ErrorLog:
+    """Mark an error resolved; a later occurrence reopens it as a regression (with ``in_next_release``,
+    only one from a release newer than the service's newest now)."""
+    return update_error(error, actor, status="resolved", note=note, in_next_release=in_next_release)
 
 
 def set_status(error: ErrorLog, status: str, actor: Developer | None, note: str | None = None) -> ErrorLog:

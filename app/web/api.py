@@ -9,10 +9,11 @@ from app.models import Developer, ErrorLog, Service
 from app.accounts import developers as accounts
 from app.accounts import tokens
 from app.notify import delivery
-from app.triage import acknowledge, escalation
+from app.triage import acknowledge, escalation, snooze
 from app.reports import discards
 from app.reports import errors as queries
 from app.reports import events
+from app.reports import releases
 from app.reports import team
 from app.triage import changes as triage
 from app.triage import deletion
@@ -65,7 +66,7 @@ def _developer_or_error(developer_id: int, field: str) -> Developer:
 
 
 def _service_or_404(service_id: int) -> Service:
-    service = db.session.get(Service, service_id)
+    service = db.session.get(Service, service_id) if service_id < 2**31 else None
     if service is None:
         raise ApiError(404, f"no service with id {service_id}")
     return service
@@ -165,8 +166,23 @@ def delete_error(error_id: str):
 @bp.post("/errors/<error_id>/resolve/")
 def resolve_error(error_id: str):
     error = _error_or_404(error_id)
-    note = schemas.read(schemas.Resolution, _json_body()).note
-    triage.resolve_error(error, g.actor, note)
+    body = schemas.read(schemas.Resolution, _json_body())
+    triage.resolve_error(error, g.actor, body.note, in_next_release=body.in_next_release)
+    return schemas.dump(out.error_detail(error, None))
+
+
+@bp.post("/errors/<error_id>/snooze/")
+def snooze_error(error_id: str):
+    error = _error_or_404(error_id)
+    body = schemas.read(schemas.SnoozeRequest, _json_body())
+    snooze.snooze_error(error, g.actor, snooze.read_rule(body.model_dump()))
+    return schemas.dump(out.error_detail(error, None))
+
+
+@bp.post("/errors/<error_id>/unsnooze/")
+def unsnooze_error(error_id: str):
+    error = _error_or_404(error_id)
+    snooze.unsnooze_error(error, g.actor)
     return schemas.dump(out.error_detail(error, None))
 
 
@@ -263,6 +279,14 @@ def openapi():
 @bp.get("/services/<int:service_id>/")
 def get_service(service_id: int):
     return schemas.dump(out.service(_service_or_404(service_id)))
+
+
+@bp.get("/services/<int:service_id>/releases/")
+def service_releases(service_id: int):
+    service = _service_or_404(service_id)
+    page, per_page = _page_args()
+    rows, total = releases.service_releases(service.id, page, per_page)
+    return schemas.dump(out.page(schemas.ReleasePage, [out.release(r) for r in rows], total, page, per_page))
 
 
 @bp.patch("/services/<int:service_id>/")

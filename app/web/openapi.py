@@ -168,8 +168,19 @@ def _paths() -> dict:
                           "401": response_ref("Unauthorized"), "404": response_ref("NotFound")}}},
         "/api/errors/{error_id}/resolve/": {"post": _action(
             "Resolve", ref("Resolution"), "200", "ErrorDetail", ("400", "403", "404", "409"),
-            "A later occurrence reopens it as a regression. `latest_occurrence` is null in this answer.",
-            body_required=False)},
+            "A later occurrence reopens it as a regression; with `in_next_release`, only an occurrence from a "
+            "release newer than the service's newest now. A snooze ends. `latest_occurrence` is null in this "
+            "answer.", body_required=False)},
+        "/api/errors/{error_id}/snooze/": {"post": _action(
+            "Snooze", ref("SnoozeRequest"), "200", "ErrorDetail", ("400", "403", "404", "409"),
+            "The error stays open but sends no notification, escalates no further and leaves the dashboard's "
+            "default list (`is:snoozed` finds it) until the first of its conditions comes: the time, `events` "
+            "more events, more than `per_hour` events in an hour. Then it wakes and is told like a regression, "
+            "saying why (\"woke: 100 more events since snoozed\"). Snoozing again replaces the conditions. Only "
+            "open errors (`409`).")},
+        "/api/errors/{error_id}/unsnooze/": {"post": _action(
+            "Unsnooze", None, "200", "ErrorDetail", ("403", "404", "409"),
+            "End the snooze now, telling nobody. No body. An error that is not snoozed is a `409`.")},
         "/api/errors/{error_id}/acknowledge/": {"post": _action(
             "Acknowledge", None, "200", "ErrorDetail", ("403", "404", "409"),
             "You have it: the automatic escalation of the error's current open stretch waits while the "
@@ -188,6 +199,12 @@ def _paths() -> dict:
             "Sentry SDKs' client reports count the events they dropped before sending (sampling, `before_send`, "
             "a full queue, a rate limit); Heartwatch adds them up per UTC day, reason and category.",
             ("400", "404")), "tags": ["services"]}},
+        "/api/services/{service_id}/releases/": {"get": {**_read(
+            "Releases of a service", "ReleasePage", [parameter_ref("ServiceId"), parameter_ref("Page"),
+                                                     parameter_ref("PerPage")],
+            "Newest first: the order Heartwatch first saw them (not the versions' spelling), which also decides "
+            "what \"resolve in next release\" waits for. Each with its first-seen time, the errors first seen in "
+            "it and those whose latest regression came with it.", ("400", "404")), "tags": ["services"]}},
         "/api/developers/": {"get": {**_read("Developers", "DeveloperList"), "tags": ["developers"]}},
         "/api/developers/workload/": {"get": {**_read("Workload", "WorkloadList",
                                                       description="Open errors per developer, by severity."),

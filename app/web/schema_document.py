@@ -7,18 +7,18 @@ from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from app.web.schemas import (
     REF_TEMPLATE, Assignment, Developer, DeveloperList, ErrorChange, ErrorDetail, ErrorList, ErrorPage, Escalation,
     EscalationRequest, Notification, NotificationPage, OccurrenceInPlace, OccurrencePage,
-    OnCallChange, PatternPage, Resolution, Stats,
+    OnCallChange, PatternPage, ReleasePage, Resolution, SnoozeRequest, Stats,
     TokenList, WorkloadList,
 )
 from app.web.schemas_services import ClientDiscarded, Service, ServiceChange
 from app.web import schemas_chains as chains
 from app.web import schemas_schedules as oncall
 
-REQUESTS = (ErrorChange, Resolution, Assignment, EscalationRequest, OnCallChange, ServiceChange,
+REQUESTS = (ErrorChange, Resolution, SnoozeRequest, Assignment, EscalationRequest, OnCallChange, ServiceChange,
             oncall.ScheduleCreate, oncall.ScheduleChange, oncall.LayerCreate, oncall.LayerChange,
             oncall.OverrideCreate, oncall.OverrideChange, oncall.SwapCreate, chains.ChainBody)
 ANSWERS = (ErrorDetail, Escalation, Developer, Stats, ErrorPage, OccurrencePage, PatternPage, NotificationPage,
-           ErrorList, DeveloperList, WorkloadList, Notification, TokenList, ClientDiscarded, Service, OccurrenceInPlace,
+           ReleasePage, ErrorList, DeveloperList, WorkloadList, Notification, TokenList, ClientDiscarded, Service, OccurrenceInPlace,
            oncall.Schedule, oncall.ScheduleList, oncall.Layer, oncall.Override, oncall.OverrideList, oncall.OnCall,
            oncall.FeedAddress, oncall.Swap, oncall.SwapList, chains.Chain, chains.ChainList)
 

@@ -2,7 +2,8 @@
 app/web/schemas.py, the same class the OpenAPI document's schema of that answer comes from."""
 from __future__ import annotations
 
-from app.triage import permissions
+from app.reports.releases import error_releases
+from app.triage import permissions, snooze
 from app.triage.acknowledge import acknowledgement
 from app.web import schemas as s
 from app.web import schemas_services
@@ -24,6 +25,7 @@ def _summary_fields(error) -> dict:
         "occurrence_count": error.occurrence_count, "first_seen": error.first_seen,
         "last_seen": error.last_seen, "environment": error.environment, "release": error.release,
         "platform": error.platform, "regression_count": error.regression_count,
+        "snoozed": snooze.is_snoozed(error),
     }
 
 
@@ -33,6 +35,7 @@ def error_summary(error) -> s.ErrorSummary:
 
 def error_detail(error, latest) -> s.ErrorDetail:
     ack = acknowledgement(error)
+    versions = error_releases(error)
     return s.ErrorDetail(
         **_summary_fields(error),
         fingerprint=error.fingerprint, resolved_at=error.resolved_at,
@@ -41,7 +44,19 @@ def error_detail(error, latest) -> s.ErrorDetail:
         acknowledged_at=ack.at if ack else None, acknowledged_by=developer_brief(ack.by) if ack else None,
         acknowledgement_holds=bool(ack and ack.holds),
         latest_occurrence=occurrence(latest) if latest else None,
+        snooze=s.Snooze(since=error.snoozed_at, until=error.snoozed_until, events=error.snooze_events,
+                        wake_at_count=error.snooze_wake_count, per_hour=error.snooze_per_hour)
+        if snooze.is_snoozed(error) else None,
+        first_release=versions.first, last_release=versions.last, resolved_in_release=versions.resolved_in,
     )
+
+
+def release(row) -> s.ReleaseItem:
+    """A service's release with its new errors and regressions (``app.reports.releases.ReleaseRow``)."""
+    return s.ReleaseItem(id=row.release.id, version=row.release.version, first_seen=row.release.first_seen,
+                         new_error_count=row.new_count, new_errors=[error_summary(e) for e in row.new_errors],
+                         regression_count=row.regression_count,
+                         regressions=[error_summary(e) for e in row.regressions])
 
 
 def occurrence(occ) -> s.Occurrence:

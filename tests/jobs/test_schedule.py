@@ -21,8 +21,9 @@ from app.platform import settings
 ROOT = Path(__file__).resolve().parents[2]
 T0 = dt.datetime(2026, 5, 4, 10, 0, 5, tzinfo=dt.timezone.utc)
 EVERY = {"retry_failed_notifications", "drain_outbox", "analyze_error_patterns", "escalate_unresolved_errors",
-         "clean_old_error_logs", "generate_daily_error_summary", "check_error_thresholds", "send_oncall_handoffs"}
+         "clean_old_error_logs", "generate_daily_error_summary", "check_error_thresholds", "send_oncall_handoffs", "wake_snoozed_errors"}
 DRAIN = "drain_outbox"  # every minute: at each tick (ticks land a minute apart, a run is due from 30 s)
+WAKE = "wake_snoozed_errors"  # with the drain's interval
 HANDOFF = "send_oncall_handoffs"  # every 5 minutes
 
 
@@ -35,22 +36,22 @@ def test_each_job_is_due_by_its_interval(app):
     # A fresh installation owes every interval job a first run; the summary waits for its time.
     assert due(T0) == EVERY - {"generate_daily_error_summary"}
     assert due(T0 + dt.timedelta(seconds=20)) == set()
-    assert due(T0 + dt.timedelta(minutes=1)) == {DRAIN}
+    assert due(T0 + dt.timedelta(minutes=1)) == {DRAIN, WAKE}
     # The next ticks land a few seconds early or late; a run is not skipped for that.
-    assert due(T0 + dt.timedelta(minutes=4, seconds=58)) == {HANDOFF, DRAIN}
+    assert due(T0 + dt.timedelta(minutes=4, seconds=58)) == {HANDOFF, DRAIN, WAKE}
     assert due(T0 + dt.timedelta(minutes=14, seconds=58)) == {"escalate_unresolved_errors", "check_error_thresholds",
-                                                              DRAIN, HANDOFF}
+                                                              DRAIN, WAKE, HANDOFF}
     assert due(T0 + dt.timedelta(minutes=29, seconds=40)) == {"escalate_unresolved_errors", "check_error_thresholds",
-                                                              DRAIN, HANDOFF}
+                                                              DRAIN, WAKE, HANDOFF}
     assert due(T0 + dt.timedelta(minutes=60, seconds=1)) == {"retry_failed_notifications", "escalate_unresolved_errors",
-                                                             "check_error_thresholds", DRAIN, HANDOFF}
+                                                             "check_error_thresholds", DRAIN, WAKE, HANDOFF}
     assert "analyze_error_patterns" in due(T0 + dt.timedelta(days=1, seconds=1))
 
 
 def test_intervals_are_settings_that_apply_at_the_next_tick(app):
     due(T0)
     settings.update_setting("interval_thresholds_minutes", 5, None)
-    assert due(T0 + dt.timedelta(minutes=5)) == {"check_error_thresholds", DRAIN, HANDOFF}
+    assert due(T0 + dt.timedelta(minutes=5)) == {"check_error_thresholds", DRAIN, WAKE, HANDOFF}
 
 
 def test_the_mirror_is_only_scheduled_with_mongodb(app):

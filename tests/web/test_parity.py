@@ -22,7 +22,7 @@ PASSWORD = "correct horse battery"
 ROLES = ("developer", "lead", "manager", "admin")
 ASSIGNEES = ("nobody", "actor", "someone else")
 ERROR_ACTIONS = ("assign to self", "assign to other", "unassign", "change status", "change severity", "resolve",
-                 "escalate", "escalate with to")
+                 "resolve in next release", "snooze", "escalate", "escalate with to")
 OTHER_ACTIONS = ("on-call self", "on-call other", "retry notification")
 
 
@@ -73,7 +73,8 @@ _serial = iter(range(1, 10**6))
 
 
 def fresh_error(world: World, assignee: str) -> ErrorLog:
-    error = make_error(world.service, f"ParityError{next(_serial)}", "the same every time", severity="medium")
+    error = make_error(world.service, f"ParityError{next(_serial)}", "the same every time", severity="medium",
+                       release="1.2.3")
     owner = {"nobody": None, "actor": world.actor, "someone else": world.someone}[assignee]
     if owner is not None:
         triage.assign_error(error, owner, None)
@@ -108,7 +109,7 @@ def state(world: World, action: str, subject) -> tuple:
         escalations = db.session.execute(db.select(ErrorEscalation).where(ErrorEscalation.error_id == error.id)
                                          .order_by(ErrorEscalation.level)).scalars()
         return (world.label(error.assigned_to_id), error.status, error.severity, error.resolved,
-                error.resolution_note, [(e.level, world.label(e.escalated_to_id)) for e in escalations])
+                error.resolution_note, error.resolved_in_release_id is not None, error.snooze_per_hour, [(e.level, world.label(e.escalated_to_id)) for e in escalations])
     if action == "retry notification":
         row = db.session.get(ErrorNotification, subject.id)
         return row.status, row.retry_count
@@ -128,6 +129,8 @@ def call_api(api: ApiClient, world: World, action: str, subject) -> int:
         "change status": ("patch", "", {"status": "in_progress"}),
         "change severity": ("patch", "", {"severity": "critical"}),
         "resolve": ("post", "resolve/", {"note": "fixed in 1.2.4"}),
+        "resolve in next release": ("post", "resolve/", {"note": "fixed in 1.2.4", "in_next_release": True}),
+        "snooze": ("post", "snooze/", {"minutes": 60, "per_hour": 20}),
         "escalate": ("post", "escalate/", {"reason": "customers are blocked"}),
         "escalate with to": ("post", "escalate/", {"reason": "customers are blocked", "to": world.manager.id}),
     }
@@ -147,6 +150,8 @@ def submit_form(browser, world: World, action: str, subject) -> int:
         "change status": ("status", {"status": "in_progress"}),
         "change severity": ("severity", {"severity": "critical"}),
         "resolve": ("resolve", {"note": "fixed in 1.2.4"}),
+        "resolve in next release": ("resolve", {"note": "fixed in 1.2.4", "in_next_release": "1"}),
+        "snooze": ("snooze", {"minutes": "60", "per_hour": "20"}),
         "escalate": ("escalate", {"reason": "customers are blocked"}),
         "escalate with to": ("escalate", {"reason": "customers are blocked", "to": str(world.manager.id)}),
     }

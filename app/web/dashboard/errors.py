@@ -16,10 +16,10 @@ from app.reports import events
 from app.reports import overview as dashboard
 from app.reports import team as team_view
 from app.triage import acknowledge as acknowledgements
-from app.triage import deletion, escalation
+from app.triage import deletion, escalation, snooze
 from app.triage import permissions
 from app.reports import errors as queries
-from app.reports import search
+from app.reports import releases, search
 from app.triage import changes as triage
 from app.web.dashboard.base import bp
 from app.web.event_file import event_file
@@ -31,7 +31,7 @@ from app.web.dashboard.common import (
 
 RANGES = {"1h": dt.timedelta(hours=1), "24h": dt.timedelta(hours=24), "7d": dt.timedelta(days=7),
           "30d": dt.timedelta(days=30)}
-BULK_ACTIONS = ("assign", "resolve", "ignore")
+BULK_ACTIONS = ("assign", "resolve", "ignore", "snooze")
 OCCURRENCES_PER_PAGE = 10
 
 
@@ -86,6 +86,7 @@ def _list_context(args: MultiDict, endpoint: str = "dashboard.errors") -> tuple[
         "severities": list(reversed(SEVERITIES)), "statuses": STATUSES, "ranges": list(RANGES),
         "sorts": queries.SORTS, "list_url": link(page=filters.page if filters.page > 1 else None),
         "list_endpoint": endpoint, "kind": filters.kind, "search_sets_status": search.sets_status(filters.terms),
+        "snooze_choices": snooze.CHOICES,
     }
     return context, status
 
@@ -110,7 +111,7 @@ def security():
 
 @bp.post("/errors/bulk")
 def bulk_errors():
-    """Assign, resolve or ignore the checked errors. Every error is checked first: if the role does
+    """Assign, resolve, ignore or snooze the checked errors. Every error is checked first: if the role does
     not allow the action on one of them, the answer is 403 and none changes."""
     user = actor()
     back = safe_back(request.form.get("next"), url_for("dashboard.errors"))
@@ -123,7 +124,12 @@ def bulk_errors():
     if not ids:
         return _bulk_answer(back, "Select at least one error.", "error", 400)
     chosen = [error_or_404(i) for i in dict.fromkeys(ids)]
-    target = None
+    target = rule = None
+    if action == "snooze":
+        try:
+            rule = snooze.read_rule({"minutes": request.form.get("minutes")})
+        except triage.TriageError as exc:
+            return _bulk_answer(back, f"{exc.message}.", "error", exc.status)
     if action == "assign":
         developer_id = (request.form.get("developer_id") or "").strip()
         target = user if developer_id == "me" else (
@@ -147,6 +153,10 @@ def bulk_errors():
                 if error.status != "resolved":
                     triage.resolve_error(error, user, request.form.get("note"))
                     changed += 1
+            elif action == "snooze":
+                if error.is_open and not snooze.is_snoozed(error):
+                    snooze.snooze_error(error, user, rule)
+                    changed += 1
             elif error.status != "ignored":
                 triage.set_status(error, "ignored", user)
                 changed += 1
@@ -154,7 +164,7 @@ def bulk_errors():
         db.session.rollback()
         return _bulk_answer(back, f"{exc.message} ({changed} changed before this one).", "error", exc.status)
     verb = {"assign": f"assigned to {target.name}" if target else "assigned", "resolve": "resolved",
-            "ignore": "ignored"}[action]
+            "ignore": "ignored", "snooze": "snoozed"}[action]
     return _bulk_answer(back, f"{changed} error{'s' if changed != 1 else ''} {verb}.", "ok", 200)
 
 
@@ -201,6 +211,8 @@ def _triage_context(error, problem: str | None = None) -> dict:
         "assignable": team_view.assignable_developers(error) if permissions.can_assign_others(user) else [],
         "statuses": [s for s in STATUSES if s != "resolved"], "severities": list(reversed(SEVERITIES)),
         "timeline": activity.timeline(error), "escalations": activity.escalations_of(error.id),
+        "snooze_choices": snooze.CHOICES, "snooze_wakes": snooze.wakes(error),
+        "releases": releases.error_releases(error),
     }
 
 
@@ -317,7 +329,21 @@ def change_severity(error_id: str):
 @bp.post("/errors/<error_id>/resolve")
 def resolve(error_id: str):
     error = error_or_404(error_id)
-    return _triage(error, lambda: triage.resolve_error(error, actor(), request.form.get("note")), "Resolved.")
+    in_next = bool(request.form.get("in_next_release"))
+    return _triage(error, lambda: triage.resolve_error(error, actor(), request.form.get("note"), in_next_release=in_next),
+                   "Resolved until a newer release." if in_next else "Resolved.")
+
+
+@bp.post("/errors/<error_id>/snooze")
+def snooze_error(error_id: str):
+    error = error_or_404(error_id)
+    return _triage(error, lambda: snooze.snooze_error(error, actor(), snooze.read_rule(request.form)), "Snoozed.")
+
+
+@bp.post("/errors/<error_id>/unsnooze")
+def unsnooze(error_id: str):
+    error = error_or_404(error_id)
+    return _triage(error, lambda: snooze.unsnooze_error(error, actor()), "Unsnoozed.")
 
 
 @bp.post("/errors/<error_id>/acknowledge")
