@@ -3,7 +3,8 @@ from app.models.action_token import UsedActionToken
 from app.models.audit import AuditEvent
 from app.models.developer import ROLES, SUPERVISOR_ROLES, ApiToken, Developer, developer_services
 from app.models.error import (
-    KINDS, OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, ErrorFacet, ErrorLog, ErrorOccurrence,
+    KINDS, MERGED_KIND, OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, ErrorComment, ErrorFacet, ErrorLog,
+    ErrorMerge, ErrorOccurrence,
 )
 from app.models.escalation import ErrorAcknowledgement, ErrorEscalation
 from app.models.notification import CHANNELS, NOTIFICATION_STATUSES, ErrorNotification, NotificationAttempt
@@ -18,7 +19,7 @@ from app.models.webhook import WEBHOOK_EVENTS, WebhookSubscription
 
 __all__ = [
     "ApiToken", "AuditEvent", "ErrorAcknowledgement", "CHANNELS", "ClientDiscard", "KINDS", "Developer",
-    "ErrorEscalation", "ErrorFacet", "ErrorLog", "ErrorNotification", "ErrorOccurrence", "ErrorPattern",
+    "ErrorComment", "ErrorEscalation", "ErrorFacet", "ErrorMerge", "MERGED_KIND", "ErrorLog", "ErrorNotification", "ErrorOccurrence", "ErrorPattern",
     "NotificationAttempt", "ErrorStat", "NOTIFICATION_STATUSES",
     "OPEN_STATUSES", "PLATFORMS",
     "ROLES", "SEVERITIES", "SEVERITY_LEVEL", "STATUSES", "SUPERVISOR_ROLES", "Service", "developer_services",

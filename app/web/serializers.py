@@ -21,7 +21,8 @@ def _summary_fields(error) -> dict:
         "error_type": error.error_type, "message": error.message, "culprit": error.culprit,
         "endpoint": error.endpoint, "severity": error.severity, "status": error.status,
         "resolved": error.resolved, "assigned_to": developer_brief(error.assigned_to),
-        "occurrence_count": error.occurrence_count, "first_seen": error.first_seen,
+        "occurrence_count": error.occurrence_count, "users": error.users_count or 0,
+        "merged_into": error.merged_into_id, "first_seen": error.first_seen,
         "last_seen": error.last_seen, "environment": error.environment, "release": error.release,
         "platform": error.platform, "regression_count": error.regression_count,
     }
