@@ -157,7 +157,7 @@ def test_the_error_page_shows_breakdowns_with_shares_and_its_users(client, sprea
     page = client.get(f"/errors/{spread}").get_data(as_text=True)
     section = page[page.index('id="tags-breakdown"'):page.index('id="affected-users"')]
     assert "production" in section and "67%" in section and "of 6 events," in section
-    assert 'class="share-fill" width="66.7"' in section
+    assert 'class="share-fill" d="M0 0H66.7V8H0Z"' in section
     users = page[page.index('id="affected-users"'):]
     users = users[:users.index("</section>")]
     assert "3 affected" in users
