@@ -50,7 +50,7 @@ def test_a_comment_is_shown_escaped_with_its_line_breaks(page, live_server, serv
     error_id = post_error(live_server, service, error_type="KeyError", message="'sku'")
     sign_in(page, live_server, lead.email)
     page.goto(f"{live_server}/errors/{error_id}")
-    page.get_by_label("Comment", exact=True).fill("first line\n<b>second</b> line")
+    page.get_by_label("Your comment").fill("first line\n<b>second</b> line")
     page.get_by_role("button", name="Comment").click()
     body = page.locator(".comment-body")
     expect(body).to_have_count(1)
@@ -88,6 +88,5 @@ def test_the_error_page_with_its_tag_breakdowns_at_two_widths(browser, live_serv
         expect(breakdown.locator(".share-row").first).to_contain_text("of 5 events")
         overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
         assert overflow <= 0, f"the page scrolls sideways at {width} px"
-        breakdown.scroll_into_view_if_needed()
         screenshot(page, f"error-tags-{width}")
         context.close()
