@@ -8,7 +8,7 @@ from app.extensions import db
 from app.ingest.sources import NORMALISERS
 from app.models import AuditEvent, ErrorFacet, ErrorLog, ErrorOccurrence
 from app.recording.record import record_errors
-from tests.factories import ApiClient, ingest, make_developer, make_service, make_token
+from tests.factories import ApiClient, drain_ingest_writer, ingest, make_developer, make_service, make_token
 
 PASSWORD = "correct horse battery"
 
@@ -70,6 +70,7 @@ def test_merge_moves_events_counts_and_facets_and_audits_it(api, pair, lead):
     assert (source.kind, source.status, source.merged_into_id, source.assigned_to_id) == ("merged", "ignored", a, None)
     # Listed once: the merged error is in no list.
     assert [e["error_id"] for e in api.get("/api/errors/?status=").json["items"]] == [a]
+    assert [e["error_id"] for e in api.get("/api/errors/?status=&kind=all").json["items"]] == [a]
     actions = db.session.execute(db.select(AuditEvent.action, AuditEvent.error_id, AuditEvent.actor_id)
                                  .where(AuditEvent.action.like("error.merged%")).order_by(AuditEvent.id)).all()
     assert actions == [("error.merged_into", b, lead.id), ("error.merged", a, lead.id)]
@@ -92,6 +93,31 @@ def test_new_events_of_either_fingerprint_arrive_in_the_merged_error(api, client
     assert (stored.error_id, stored.fingerprint) == (a, fresh(b).fingerprint)
     # The merged error's own row keeps counting its fingerprint's events (the unmerge gives them back).
     assert fresh(b).occurrence_count == 3
+
+
+def test_the_group_commit_writer_sends_both_fingerprints_to_the_merged_error(app, api, service, pair):
+    import threading
+
+    a, b = pair
+    api.post(f"/api/errors/{a}/merge/", json={"error_ids": [b]})
+    app.config.update(INGEST_BATCH_MAX=50, INGEST_BATCH_WAIT_MS=30)
+    answers = []
+
+    def post(n: int):
+        response = ingest(app.test_client(), service, {"error_type": "E", "message": "m",
+                                                        "fingerprint": ["ab"[n % 2]], "user": {"id": 100 + n % 3}})
+        answers.append(response.json["error_id"])
+
+    threads = [threading.Thread(target=post, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    drain_ingest_writer(service)
+    assert answers == [a] * 8
+    target = fresh(a)
+    assert (target.occurrence_count, target.users_count) == (5 + 8, 3 + 3)
+    assert len(events_of(a)) == 13 and fresh(b).occurrence_count == 2 + 4
 
 
 def test_one_batch_with_both_fingerprints_and_a_regression(api, service, pair):
