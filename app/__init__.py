@@ -39,8 +39,8 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
     from app import models  # noqa: F401  (registers every table with the metadata)
     from app.jobs import build_queue
     from app.platform import feed, hooks, metrics
-    from app.web import (actions, api, api_chains, api_schedules, auth, dashboard, error_pages, headers, health, inbound,
-                         sessions, sourcemaps)
+    from app.web import (actions, api, api_chains, api_error_details, api_schedules, auth, dashboard, error_pages,
+                         headers, health, inbound, sessions, sourcemaps)
     from app.web import feed as live_feed
     from app.web.ingest import sentry, webhooks
     from app.web.ingest.common import count_ingest_answers
@@ -55,7 +55,8 @@ def create_app(config_class: type = Config, **overrides) -> Flask:
         count_ingest_answers(app)
     # Machines post to these with keys, tokens or signatures, not browser sessions: CSRF tokens do not
     # apply, and no cookie session is opened or saved for them (app/web/sessions.py).
-    machines = ((api.bp, "/api"), (api_schedules.bp, "/api"), (api_chains.bp, "/api"), (sentry.bp, "/api"), (sourcemaps.bp, "/api"),
+    machines = ((api.bp, "/api"), (api_schedules.bp, "/api"), (api_chains.bp, "/api"), (api_error_details.bp, "/api"),
+                (sentry.bp, "/api"), (sourcemaps.bp, "/api"),
                 (webhooks.bp, "/webhook"),
                 (inbound.bp, "/webhook"))
     for blueprint, prefix in machines:

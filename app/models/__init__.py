@@ -3,7 +3,8 @@ from app.models.action_token import UsedActionToken
 from app.models.audit import AuditEvent
 from app.models.developer import ROLES, SUPERVISOR_ROLES, ApiToken, Developer, developer_services
 from app.models.error import (
-    KINDS, OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, ErrorFacet, ErrorLog, ErrorOccurrence,
+    KINDS, MERGED_KIND, OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, ErrorComment, ErrorFacet, ErrorLog,
+    ErrorMerge, ErrorOccurrence,
 )
 from app.models.escalation import (
     NOTIFY_CHANNELS, STEP_KINDS, ErrorAcknowledgement, ErrorEscalation, EscalationChain, EscalationStep,
@@ -21,7 +22,8 @@ from app.models.webhook import WEBHOOK_EVENTS, WebhookSubscription
 
 __all__ = [
     "ApiToken", "AuditEvent", "ErrorAcknowledgement", "CHANNELS", "ClientDiscard", "KINDS", "Developer",
-    "ErrorEscalation", "EscalationChain", "EscalationStep", "NOTIFY_CHANNELS", "STEP_KINDS", "ErrorFacet", "ErrorLog", "ErrorNotification", "ErrorOccurrence", "ErrorPattern",
+    "ErrorComment", "ErrorEscalation", "EscalationChain", "EscalationStep", "NOTIFY_CHANNELS", "STEP_KINDS", "ErrorFacet",
+    "ErrorMerge", "MERGED_KIND", "ErrorLog", "ErrorNotification", "ErrorOccurrence", "ErrorPattern",
     "NotificationAttempt", "ErrorStat", "Release", "NOTIFICATION_STATUSES",
     "OPEN_STATUSES", "PLATFORMS",
     "ROLES", "SEVERITIES", "SEVERITY_LEVEL", "STATUSES", "SUPERVISOR_ROLES", "Service", "developer_services",

@@ -18,6 +18,9 @@ OPEN_STATUSES = ("new", "assigned", "in_progress")
 # What an error is: an application's error, or a browser's security report (listed apart, never
 # routed nor notified: app/triage/kinds.py).
 KINDS = ("error", "security")
+# An error merged into another keeps its row (its fingerprint still leads there) under this kind, so
+# that no list, count or sweep sees it twice (app/triage/merge.py).
+MERGED_KIND = "merged"
 
 
 class ErrorLog(db.Model):
@@ -38,6 +41,8 @@ class ErrorLog(db.Model):
         Index("ix_error_logs_snoozed_until", "snoozed_until"),
         Index("ix_error_logs_first_release_id", "first_release_id"),
         Index("ix_error_logs_regressed_release_id", "regressed_release_id"),
+        Index("ix_error_logs_users_count", "users_count"),
+        Index("ix_error_logs_merged_into_id", "merged_into_id"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
@@ -86,10 +91,16 @@ class ErrorLog(db.Model):
     # The error's first Slack message (Web API), so what happens next is posted in its thread.
     slack_channel: Mapped[str | None] = mapped_column(String(64))
     slack_thread_ts: Mapped[str | None] = mapped_column(String(32))
+    # Distinct users its events were seen with (the ``user`` facets: id, else e-mail, else address),
+    # kept by the ingest's facet upsert (app/recording/facets.py) and by merges.
+    users_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Merged into another error (app/triage/merge.py): its fingerprint's events go there.
+    merged_into_id: Mapped[str | None] = mapped_column(ForeignKey("error_logs.id", ondelete="CASCADE"))
     # The row's last change, kept by a trigger whoever writes it (app/models/triggers.py).
     updated_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, server_default=func.now())
 
     service = relationship("Service")
+    merged_into = relationship("ErrorLog", remote_side=[id], foreign_keys=[merged_into_id])
     assigned_to = relationship("Developer", foreign_keys=[assigned_to_id])
     resolved_by = relationship("Developer", foreign_keys=[resolved_by_id])
 
@@ -147,6 +158,8 @@ class ErrorOccurrence(db.Model):
     release: Mapped[str | None] = mapped_column(String(128))
     server_name: Mapped[str | None] = mapped_column(String(255))
     endpoint: Mapped[str | None] = mapped_column(String(512))
+    # The fingerprint it was grouped by: after a merge it tells which error it goes back to on unmerge.
+    fingerprint: Mapped[str | None] = mapped_column(String(64))
     raw_payload: Mapped[str | None] = mapped_column(Text)
 
     error = relationship("ErrorLog")
@@ -168,3 +181,34 @@ class ErrorFacet(db.Model):
     events: Mapped[int] = mapped_column(Integer, default=1)
     first_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     last_seen: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ErrorMerge(db.Model):
+    """An error merged into another (``ErrorLog.merged_into_id``): what it was before, for the unmerge."""
+
+    __tablename__ = "error_merges"
+
+    source_id: Mapped[str] = mapped_column(ForeignKey("error_logs.id", ondelete="CASCADE"), primary_key=True)
+    merged_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    merged_by_id: Mapped[int | None] = mapped_column(ForeignKey("developers.id", ondelete="SET NULL"))
+    previous_kind: Mapped[str] = mapped_column(String(16))
+    previous_status: Mapped[str] = mapped_column(String(16))
+    previous_assigned_to_id: Mapped[int | None] = mapped_column(ForeignKey("developers.id", ondelete="SET NULL"))
+
+
+class ErrorComment(db.Model):
+    """A developer's note on an error: plain text, shown in its timeline (app/triage/comments.py)."""
+
+    __tablename__ = "error_comments"
+    __table_args__ = (Index("ix_error_comments_error_created", "error_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    error_id: Mapped[str] = mapped_column(ForeignKey("error_logs.id", ondelete="CASCADE"))
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("developers.id", ondelete="SET NULL"))
+    author_label: Mapped[str] = mapped_column(String(255))
+    body: Mapped[str] = mapped_column(String(4000))
+    # The developers it mentions (ids), told at commit.
+    mentions: Mapped[list | None] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    author = relationship("Developer")

@@ -112,9 +112,12 @@ def build_notice(notice_key: str, recipient_id: int | None = None, channel: str 
         from app.notify.swaps import swap_notice
 
         return swap_notice(event, rest)
+    if event == "comment.mention":
+        return mention_notice(rest)
     return None
 
 
+MENTION_EXCERPT = 500
 EVENT_WORDS = {"error.created": "new error", "error.regressed": "regressed", "error.severity_raised": "severity raised",
                "error.assigned": "assigned", "error.resolved": "resolved", "error.escalated": "escalated"}
 
@@ -289,3 +292,20 @@ def handoff_notice(ref: str) -> Notice | None:
                   headline=f"Your on-call shift for {plan.name} starts", template="oncall_handoff",
                   url=f"{current_app.config['BASE_URL']}/oncall/mine", severity="high" if rows else "info",
                   details=details, occurred_at=starts.isoformat())
+
+
+def mention_notice(ref: str) -> Notice | None:
+    """``<comment id>``: who mentioned the recipient in which comment on which error (app/notify/mentions.py)."""
+    from app.models import ErrorComment
+
+    comment = db.session.get(ErrorComment, int(ref)) if ref.isdigit() else None
+    error = db.session.get(ErrorLog, comment.error_id) if comment is not None else None
+    if error is None:
+        return None
+    author = comment.author.name if comment.author else comment.author_label.split(" <")[0]
+    text = comment.body if len(comment.body) <= MENTION_EXCERPT else comment.body[:MENTION_EXCERPT - 1] + "…"
+    headline = f"{author} mentioned you on {error.error_type[:120]}"
+    return Notice(event="comment.mention", key=f"comment.mention:{ref}", title=f"[Heartwatch] {headline}",
+                  headline=headline, template="comment_mention", url=f"{error_url(error.id)}#comment-{comment.id}",
+                  severity=error.severity, error=error_facts(error), details={"summary": text, "comment": text},
+                  occurred_at=comment.created_at.isoformat())

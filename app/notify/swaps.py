@@ -3,7 +3,7 @@ the requester of the answer.
 
 The delivery row is recorded in the transaction that changes the request (app/triage/oncall_swaps.py),
 so a request is never saved without its e-mail; after the commit the worker sends it
-(``notice_queued``), and if the queue or the worker is down the retry sweep sends it when it runs
+(``notification_send``), and if the queue or the worker is down the retry sweep sends it when it runs
 again (the row is due from the start: app/notify/recovery.py).
 """
 from __future__ import annotations
@@ -34,7 +34,7 @@ def queue_swap_notice(swap: OnCallSwap, event: str) -> list[int]:
 
 def send_queued(notification_ids: list[int]) -> None:
     for notification_id in notification_ids:
-        hooks.after_commit("notice_queued", notification_id=notification_id)
+        hooks.after_commit("notification_send", notification_id=notification_id)
 
 
 def swap_notice(event: str, ref: str) -> Notice | None:

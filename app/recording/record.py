@@ -36,7 +36,7 @@ from app.ingest.incoming import IncomingError
 from app.models import SEVERITY_LEVEL, AuditEvent, ErrorLog, ErrorOccurrence
 from app.models.types import UTCDateTime, new_uuid, utcnow
 from app.platform import hooks, outbox
-from app.recording import facets, releases
+from app.recording import facets, merges, releases
 from app.recording.prepare import PreparedEvent, error_values, prepare
 from app.triage import kinds, snooze
 
@@ -83,7 +83,7 @@ VARYING_COLUMNS = ("id", "service_id", "fingerprint", "kind", "severity", "sever
                    "environment", "release", "first_release_id", "last_release_id")
 NEW_ERROR = {"status": "new", "regression_count": 0}
 RETURNED_COLUMNS = ("service_id", "fingerprint", "id", "status", "severity", "occurrence_count", "regressed_at",
-                    "severity_raised_at", "regression_count", "snoozed_at")
+                    "severity_raised_at", "regression_count", "snoozed_at", "merged_into_id")
 
 
 def _on_conflict(stmt):
@@ -160,6 +160,9 @@ class _Statements:
         self.insert_dispatches = outbox.insert_statement(insert)
         self.uncount = (update(ERRORS).where(ERRORS.c.id == bindparam("error"))
                         .values(occurrence_count=ERRORS.c.occurrence_count - bindparam("resent")))
+        # The errors merged ones lead to (app/triage/merge.py): read only by a batch that has such events.
+        self.merge_targets = (select(ERRORS.c.id, ERRORS.c.service_id, ERRORS.c.fingerprint)
+                              .where(ERRORS.c.id.in_(bindparam("ids", expanding=True))))
         self.known_occurrences = (
             select(OCCURRENCES.c.id, ERRORS.c.id, ERRORS.c.service_id, ERRORS.c.status, ERRORS.c.severity)
             .join(ERRORS, ERRORS.c.id == OCCURRENCES.c.error_id)
@@ -261,10 +264,13 @@ def _write_batch(conn, batch: list[PreparedEvent]) -> list[RecordResult]:
         values = [error_values(group) for group in grouped]
         releases.number(conn, grouped, values)
         errors = statements.upsert_errors(conn, values, marker)
+    if any(errors[key].merged_into_id is not None for key in keys):
+        keys = merges.follow(conn, statements, batch, groups, errors, marker)
     for key in keys:
         for index in groups[key]:
             p = batch[index]
             p.occurrence["id"], p.occurrence["error_id"] = p.occurrence_id, errors[key].id
+            p.occurrence["fingerprint"] = p.fingerprint
     resent = _insert_occurrences(conn, statements, [batch[i] for key in keys for i in groups[key]]) \
         if keys else {}
     # Snoozed errors only (their row says so): has their count or rate come (app/triage/snooze.py)?
@@ -293,7 +299,8 @@ def _write_batch(conn, batch: list[PreparedEvent]) -> list[RecordResult]:
             conn.execute(statements.uncount, {"error": row.id, "resent": len(groups[key]) - len(stored)})
         for position, index in enumerate(stored):
             p = batch[index]
-            facets.collect(seen, row.id, p.occurrence, p.incoming.user, p.incoming.tags, p.timestamp)
+            facets.collect(seen, row.id, p.occurrence, p.incoming.user, p.incoming.tags, p.incoming.extra,
+                           p.timestamp)
             results[index] = RecordResult(
                 row.id, p.occurrence_id, p.incoming.service_id, row.status, row.severity,
                 is_new=is_new and position == 0, regressed=regressed and position == 0,

@@ -6,14 +6,14 @@ from sqlalchemy import and_, select
 from sqlalchemy.orm import selectinload
 
 from app.extensions import db
-from app.models import OPEN_STATUSES, AuditEvent, Developer, ErrorEscalation, ErrorLog, ErrorNotification
+from app.models import OPEN_STATUSES, AuditEvent, Developer, ErrorComment, ErrorEscalation, ErrorLog, ErrorNotification
 from app.platform.sql import contains_ci
 from app.reports.errors import notifications_query, paged
 
 
 def timeline(error: ErrorLog, limit: int = 200) -> list[dict]:
     """What happened to an error, newest first: audit events (assigned, escalated, resolved, regressed,
-    ...) and notification attempts, with the people named."""
+    merged, ...), comments and notification attempts, with the people named."""
     events = list(db.session.execute(
         select(AuditEvent).where(AuditEvent.error_id == error.id)
         .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc()).limit(limit)
@@ -35,6 +35,11 @@ def timeline(error: ErrorLog, limit: int = 200) -> list[dict]:
               "details": e.details or {}, "names": names} for e in events]
     items += [{"kind": "notification", "at": n.created_at, "action": "notified", "notification": n}
               for n in notifications]
+    items += [{"kind": "comment", "at": c.created_at, "action": "commented", "comment": c}
+              for c in db.session.execute(select(ErrorComment).where(ErrorComment.error_id == error.id)
+                                          .options(selectinload(ErrorComment.author))
+                                          .order_by(ErrorComment.created_at.desc(), ErrorComment.id.desc())
+                                          .limit(limit)).scalars()]
     items.append({"kind": "first_seen", "at": error.first_seen, "action": "first_seen"})
     items.sort(key=lambda item: item["at"], reverse=True)
     return items[:limit]

@@ -9,7 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import (
-    KINDS, OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, ErrorLog, ErrorNotification, ErrorOccurrence, ErrorPattern,
+    KINDS, MERGED_KIND, OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, ErrorLog, ErrorNotification, ErrorOccurrence, ErrorPattern,
     Service,
 )
 from app.models.types import utcnow
@@ -22,7 +22,7 @@ from app.reports.events import latest as latest_occurrence  # noqa: F401  (one o
 MAX_PER_PAGE = 100
 SORTS = {
     "last_seen": ErrorLog.last_seen, "first_seen": ErrorLog.first_seen,
-    "occurrences": ErrorLog.occurrence_count, "severity": ErrorLog.severity_level,
+    "occurrences": ErrorLog.occurrence_count, "severity": ErrorLog.severity_level, "users": ErrorLog.users_count,
 }
 
 
@@ -142,6 +142,8 @@ def parse_error_filters(args, *, current_developer_id: int | None = None,
 def _filtered(stmt, filters: ErrorFilters):
     if filters.kind != "all":
         stmt = stmt.where(ErrorLog.kind == filters.kind)
+    else:  # an error merged into another is listed as that one (app/triage/merge.py)
+        stmt = stmt.where(ErrorLog.kind != MERGED_KIND)
     if filters.service_ids:
         stmt = stmt.where(ErrorLog.service_id.in_(filters.service_ids))
     if filters.severities:

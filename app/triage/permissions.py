@@ -52,6 +52,11 @@ def can_work_on(actor: Developer, error: ErrorLog) -> bool:
     return actor.is_supervisor or error.assigned_to_id in (None, actor.id)
 
 
+def can_merge(actor: Developer, errors: list[ErrorLog]) -> bool:
+    """Merge errors into one, or unmerge them (app/triage/merge.py): whoever may work on every one."""
+    return all(can_work_on(actor, error) for error in errors)
+
+
 def can_acknowledge(actor: Developer, error: ErrorLog) -> bool:
     """Acknowledge an error (``acknowledge.acknowledge_error``): whoever may work on it, and whoever one
     of its open escalations went to."""

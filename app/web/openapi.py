@@ -17,7 +17,7 @@ from app.models import CHANNELS, KINDS, NOTIFICATION_STATUSES, SEVERITIES, STATU
 from app.reports.errors import MAX_PER_PAGE, SORTS
 from app.web import openapi_ingest as ingest
 from app.web import openapi_oncall as oncall
-from app.web import openapi_chains, openapi_schedules, openapi_security
+from app.web import openapi_chains, openapi_error_details, openapi_schedules, openapi_security
 from app.web import openapi_sourcemaps as sourcemaps
 from app.web.openapi_ingest import STR, UUID, json_content, parameter_ref, ref, response_ref
 from app.web.schema_document import component_schemas
@@ -263,7 +263,7 @@ def _paths() -> dict:
 def _document(base_url: str, with_sentry: bool) -> dict:
     paths = ingest.paths(with_sentry)
     for path, item in {**_paths(), **sourcemaps.paths(), **oncall.paths(), **openapi_schedules.paths(),
-                       **openapi_chains.paths()}.items():
+                       **openapi_chains.paths(), **openapi_error_details.paths()}.items():
         paths[path] = {**paths.get(path, {}), **item}
     if with_sentry:
         paths["/api/{service_id}/security/"] = {"post": openapi_security.operation()}

@@ -12,15 +12,18 @@ from app.web.schemas import (
 )
 from app.web.schemas_services import ClientDiscarded, Service, ServiceChange
 from app.web import schemas_chains as chains
+from app.web import schemas_error_details as details
 from app.web import schemas_schedules as oncall
 
 REQUESTS = (ErrorChange, Resolution, SnoozeRequest, Assignment, EscalationRequest, OnCallChange, ServiceChange,
             oncall.ScheduleCreate, oncall.ScheduleChange, oncall.LayerCreate, oncall.LayerChange,
-            oncall.OverrideCreate, oncall.OverrideChange, oncall.SwapCreate, chains.ChainBody)
+            oncall.OverrideCreate, oncall.OverrideChange, oncall.SwapCreate, chains.ChainBody, details.MergeRequest,
+            details.UnmergeRequest, details.CommentCreate)
 ANSWERS = (ErrorDetail, Escalation, Developer, Stats, ErrorPage, OccurrencePage, PatternPage, NotificationPage,
            ReleasePage, ErrorList, DeveloperList, WorkloadList, Notification, TokenList, ClientDiscarded, Service, OccurrenceInPlace,
            oncall.Schedule, oncall.ScheduleList, oncall.Layer, oncall.Override, oncall.OverrideList, oncall.OnCall,
-           oncall.FeedAddress, oncall.Swap, oncall.SwapList, chains.Chain, chains.ChainList)
+           oncall.FeedAddress, oncall.Swap, oncall.SwapList, chains.Chain, chains.ChainList, details.TagBreakdown,
+           details.TagValuesPage, details.MergeResult, details.UnmergeResult, details.Comment, details.CommentList)
 
 
 class _Schema(GenerateJsonSchema):

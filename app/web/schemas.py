@@ -18,7 +18,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, WithJsonSchema, create_model
 
 
-from app.models import CHANNELS, KINDS, NOTIFICATION_STATUSES, ROLES, SEVERITIES, STATUSES
+from app.models import CHANNELS, KINDS, MERGED_KIND, NOTIFICATION_STATUSES, ROLES, SEVERITIES, STATUSES
 from app.models.notification import ANSWER_EXCERPT_LIMIT, ATTEMPT_OUTCOMES
 from app.web.errors import ApiError
 
@@ -172,8 +172,9 @@ class ErrorSummary(Answer):
     error_id: Uuid
     service_id: int
     service: str | None
-    kind: Literal[KINDS] = Field(description="`error`, or `security` for a browser's security report (CSP "
-                                             "violation): listed apart, never routed, notified or escalated.")
+    kind: Literal[(*KINDS, MERGED_KIND)] = Field(
+        description="`error`, or `security` for a browser's security report (CSP violation): listed apart, never "
+                    "routed, notified or escalated; `merged` for an error merged into another (`merged_into`).")
     error_type: str = Field(description="The exception type; a security report's title (\"Blocked 'script' from "
                                         "'cdn.example'\").")
     message: str
@@ -184,6 +185,8 @@ class ErrorSummary(Answer):
     resolved: bool
     assigned_to: DeveloperBrief | None
     occurrence_count: int
+    users: int = Field(description="Distinct users its events were seen with (a user's id, else e-mail, else "
+                                   "address), kept at ingest.")
     first_seen: Time
     last_seen: Time
     environment: str | None
@@ -192,6 +195,7 @@ class ErrorSummary(Answer):
     regression_count: int
     snoozed: bool = Field(description="Snoozed: it tells nobody and escalates no further until it wakes "
                                       "(`snooze` of the error's detail says what wakes it).")
+    merged_into: Uuid | None = Field(description="The error it was merged into (its events go there), else null.")
 
 
 class Occurrence(Answer):

@@ -16,7 +16,9 @@ from app.recording.record import record_errors
 from app.recording.writer import submit_error
 from tests.factories import drain_ingest_writer, ingest, make_service
 
-MIGRATION = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0014_error_facets.py"
+VERSIONS = Path(__file__).resolve().parents[2] / "migrations" / "versions"
+MIGRATION = VERSIONS / "0014_error_facets.py"
+USERS_MIGRATION = VERSIONS / "0019_merge_and_comments.py"
 
 
 def event(service_id, error_type="KeyError", **fields) -> IncomingError:
@@ -54,7 +56,7 @@ def test_every_event_adds_its_environment_release_server_user_and_tags(service):
         ("server", "web-2"): (1, third, third), ("user.id", "42"): (2, first, third),
         ("user.email", "ada@example.test"): (1, first, first), ("user.ip_address", "10.0.0.7"): (1, first, first),
         ("t.browser", "Firefox"): (2, first, third), ("t.os", "Linux"): (1, third, third),
-        ("t.browser", "Chrome"): (1, second, second),
+        ("t.browser", "Chrome"): (1, second, second), ("user", "id:42"): (2, first, third),
     }
 
 
@@ -106,11 +108,18 @@ def test_a_database_error_of_the_facets_is_sqlalchemy_s_so_the_writer_treats_it_
             conn.rollback()
 
 
-def backfill_statement(dialect: str) -> str:
-    spec = importlib.util.spec_from_file_location("migration_0014", MIGRATION)
+def _migration(path: Path):
+    spec = importlib.util.spec_from_file_location(path.stem, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    return module.backfill_statement(dialect)
+    return module
+
+
+def backfill(dialect: str) -> None:
+    """The facets of the stored events as the migrations fill them: 0014's, then 0019's users, browsers, OSes."""
+    db.session.execute(text(_migration(MIGRATION).backfill_statement(dialect)))
+    for statement in _migration(USERS_MIGRATION).backfill_statements(dialect):
+        db.session.execute(text(statement))
 
 
 def test_the_migration_s_backfill_writes_what_ingest_writes(client, service):
@@ -118,12 +127,16 @@ def test_the_migration_s_backfill_writes_what_ingest_writes(client, service):
     for n, payload in enumerate([
         {"error_type": "KeyError", "message": "a", "environment": "production", "release": "2.0",
          "server_name": "api-1", "user": {"id": 7, "email": "ada@example.test", "ip_address": "10.1.2.3",
-                                         "name": "Ada"}, "tags": {"browser": "Firefox", "empty": "", "n": 3}},
+                                         "name": "Ada"}, "tags": {"browser": "Firefox", "empty": "", "n": 3},
+         "extra": {"contexts": {"browser": {"name": "Chrome", "version": "120.0.1"}, "os": {"name": "Linux"}}}},
         {"error_type": "KeyError", "message": "a", "environment": "staging", "user": {"id": "7"},
          "tags": [["browser", "Firefox"], ["region", "eu-west-1"]]},
         {"error_type": "TypeError", "message": "b", "environment": "production", "release": "r" * 128,
          "user": {"id": 1.5, "email": None, "ip_address": ["x"]}, "tags": {"browser": "Chrome"}},
-        {"error_type": "TypeError", "message": "b", "user": {"id": False}, "server_name": "x" * 201},
+        {"error_type": "TypeError", "message": "b", "user": {"id": False, "email": "bob@example.test"},
+         "server_name": "x" * 201, "extra": {"contexts": {"browser": {"name": "Firefox", "version": 121},
+                                                          "os": {"name": "", "version": "1"}}}},
+        {"error_type": "TypeError", "message": "b", "user": {"ip_address": "10.9.9.9"}},
         {"error_type": "ValueError", "message": "c"},
     ]):
         response = ingest(client, service if n % 2 == 0 else other, {**payload, "timestamp": at(minutes=n).isoformat()})
@@ -131,7 +144,7 @@ def test_the_migration_s_backfill_writes_what_ingest_writes(client, service):
     written = facets()
     assert len(written) > 10
     db.session.execute(delete(ErrorFacet))
-    db.session.execute(text(backfill_statement(db.engine.dialect.name)))
+    backfill(db.engine.dialect.name)
     db.session.commit()
     assert facets() == written
 
@@ -141,8 +154,8 @@ def test_nul_characters_and_overlong_tag_keys_are_kept_as_the_occurrence_keeps_t
     result = record_errors([event(service.id, tags={f"k{nul}": f"v{nul}", "x" * 79: "long key"},
                                   user={"id": f"7{nul}"})])[0]
     written = of(result.error_id)
-    assert set(written) == {("t.k", "v"), ("user.id", "7")}
+    assert set(written) == {("t.k", "v"), ("user.id", "7"), ("user", "id:7")}
     db.session.execute(delete(ErrorFacet))
-    db.session.execute(text(backfill_statement(db.engine.dialect.name)))
+    backfill(db.engine.dialect.name)
     db.session.commit()
     assert of(result.error_id) == written

@@ -21,6 +21,7 @@ from app.triage import permissions
 from app.reports import errors as queries
 from app.reports import releases, search
 from app.triage import changes as triage
+from app.web.dashboard import error_details
 from app.web.dashboard.base import bp
 from app.web.event_file import event_file
 from app.web.dashboard.common import (
@@ -31,7 +32,7 @@ from app.web.dashboard.common import (
 
 RANGES = {"1h": dt.timedelta(hours=1), "24h": dt.timedelta(hours=24), "7d": dt.timedelta(days=7),
           "30d": dt.timedelta(days=30)}
-BULK_ACTIONS = ("assign", "resolve", "ignore", "snooze")
+BULK_ACTIONS = ("assign", "resolve", "ignore", "snooze", "merge")
 OCCURRENCES_PER_PAGE = 10
 
 
@@ -142,6 +143,8 @@ def bulk_errors():
     if refused:
         return _bulk_answer(back, f"Not allowed: {len(refused)} of the selected errors are assigned to someone "
                                   "else. Nothing was changed.", "error", 403)
+    if action == "merge":
+        return _bulk_merge(back, chosen)
     changed = 0
     try:
         for error in chosen:
@@ -166,6 +169,18 @@ def bulk_errors():
     verb = {"assign": f"assigned to {target.name}" if target else "assigned", "resolve": "resolved",
             "ignore": "ignored", "snooze": "snoozed"}[action]
     return _bulk_answer(back, f"{changed} error{'s' if changed != 1 else ''} {verb}.", "ok", 200)
+
+
+def _bulk_merge(back: str, chosen: list):
+    if len(chosen) < 2:
+        return _bulk_answer(back, "Select at least two errors to merge.", "error", 400)
+    try:
+        target, merged = error_details.merge_selected(chosen)
+    except triage.TriageError as exc:
+        db.session.rollback()
+        return _bulk_answer(back, f"Nothing was merged: {exc.message}.", "error", exc.status)
+    return _bulk_answer(back, f"{len(merged)} error{'s' if len(merged) != 1 else ''} merged into "
+                              f"{target.error_type} ({target.id[:8]}).", "ok", 200)
 
 
 def _context_of(url: str) -> dict:
@@ -239,6 +254,7 @@ def _detail_context(error, occurrence=None, problem: str | None = None) -> dict:
         context["pattern"] = db.session.get(ErrorPattern, error.pattern_id)
     context.update(_triage_context(error, problem))
     context.update(_occurrences_context(error, 1))
+    context.update(error_details.details_context(error))
     return context
 
 
