@@ -9,7 +9,7 @@ from app.models.escalation import ErrorAcknowledgement, ErrorEscalation
 from app.models.notification import CHANNELS, NOTIFICATION_STATUSES, ErrorNotification, NotificationAttempt
 from app.models.pattern import ErrorPattern
 from app.models.service import PLATFORMS, Service
-from app.models.stats import ClientDiscard, ErrorStat
+from app.models.stats import ClientDiscard, ErrorHourlyCount, ErrorStat, ServiceHourlyCount
 from app.models.alerts import AlertState, ErrorEventDispatch, MetricSnapshot
 from app.models.oncall import FREQUENCIES, SWAP_STATUSES, OnCallFeed, OnCallLayer, OnCallOverride, OnCallSchedule, OnCallSwap
 from app.models.settings import ScheduledJob, Setting
@@ -18,10 +18,10 @@ from app.models.webhook import WEBHOOK_EVENTS, WebhookSubscription
 
 __all__ = [
     "ApiToken", "AuditEvent", "ErrorAcknowledgement", "CHANNELS", "ClientDiscard", "KINDS", "Developer",
-    "ErrorEscalation", "ErrorFacet", "ErrorLog", "ErrorNotification", "ErrorOccurrence", "ErrorPattern",
+    "ErrorEscalation", "ErrorFacet", "ErrorHourlyCount", "ErrorLog", "ErrorNotification", "ErrorOccurrence", "ErrorPattern",
     "NotificationAttempt", "ErrorStat", "NOTIFICATION_STATUSES",
     "OPEN_STATUSES", "PLATFORMS",
-    "ROLES", "SEVERITIES", "SEVERITY_LEVEL", "STATUSES", "SUPERVISOR_ROLES", "Service", "developer_services",
+    "ROLES", "SEVERITIES", "SEVERITY_LEVEL", "STATUSES", "SUPERVISOR_ROLES", "Service", "ServiceHourlyCount", "developer_services",
     "AlertState", "ErrorEventDispatch", "MetricSnapshot", "FREQUENCIES", "OnCallFeed", "OnCallLayer", "OnCallOverride", "OnCallSchedule", "OnCallSwap", "SWAP_STATUSES", "ScheduledJob",
     "Setting", "WEBHOOK_EVENTS", "WebhookSubscription", "ARTIFACT_KINDS", "ArtifactBundle", "ArtifactFile",
     "UploadChunk", "UsedActionToken",

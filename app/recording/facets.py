@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy.exc import DBAPIError
+from app.platform.sql import driver_execute, sqlite_time
 
 MAX_VALUE = 200  # error_facets.value
 MAX_TAG_KEY = 78  # error_facets.key is 80 characters, "t." included
@@ -34,7 +34,6 @@ UPSERT_SQLITE = (
     "ON CONFLICT (error_id, key, value) DO UPDATE SET events = events + excluded.events, "
     "first_seen = min(first_seen, excluded.first_seen), last_seen = max(last_seen, excluded.last_seen)"
 )
-UTC = dt.timezone.utc
 
 
 def collect(into: dict, error_id: str, occurrence: dict, user, tags, timestamp: dt.datetime) -> None:
@@ -95,27 +94,7 @@ def write(conn, facets: dict) -> None:
         for key in keys:
             events, first, last = facets[key]
             # A batch's events share few times (one event: one): each is formatted once.
-            first_text = times.get(first) or times.setdefault(first, _sqlite_time(first))
-            last_text = first_text if last is first else times.get(last) or times.setdefault(last, _sqlite_time(last))
+            first_text = times.get(first) or times.setdefault(first, sqlite_time(first))
+            last_text = first_text if last is first else times.get(last) or times.setdefault(last, sqlite_time(last))
             params.append((*key, events, first_text, last_text))
-    # The driver's cursor, not Connection.execute: its per-statement work cost as much as the rows
-    # (docs/PERFORMANCE.md). Its errors are wrapped as SQLAlchemy's would be, so that a lost database
-    # still spools the batch and a deadlock is still retried (app/recording/record.py).
-    cursor = conn.connection.cursor()
-    try:
-        if conn.dialect.name == "postgresql":
-            cursor.execute(statement, params)
-        else:
-            cursor.executemany(statement, params)
-    except conn.dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(statement, params, exc, conn.dialect.loaded_dbapi.Error,
-                                  dialect=conn.dialect) from exc
-    finally:
-        cursor.close()
-
-
-def _sqlite_time(moment: dt.datetime) -> str:
-    # As SQLAlchemy's DateTime stores it on SQLite (UTC, naive, with microseconds), so comparisons hold.
-    if moment.tzinfo is not None:
-        moment = (moment.astimezone(UTC) if moment.utcoffset() else moment).replace(tzinfo=None)
-    return moment.isoformat(" ", "microseconds")
+    driver_execute(conn, statement, params)

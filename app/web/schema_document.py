@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from app.web.schemas import (
-    REF_TEMPLATE, Assignment, Developer, DeveloperList, ErrorChange, ErrorDetail, ErrorList, ErrorPage, Escalation,
+    REF_TEMPLATE, Assignment, Developer, DeveloperList, ErrorChange, ErrorChart, ErrorDetail, ErrorList, ErrorPage, Escalation,
     EscalationRequest, Notification, NotificationPage, OccurrenceInPlace, OccurrencePage,
     OnCallChange, PatternPage, Resolution, Stats,
     TokenList, WorkloadList,
@@ -19,7 +19,7 @@ REQUESTS = (ErrorChange, Resolution, Assignment, EscalationRequest, OnCallChange
 ANSWERS = (ErrorDetail, Escalation, Developer, Stats, ErrorPage, OccurrencePage, PatternPage, NotificationPage,
            ErrorList, DeveloperList, WorkloadList, Notification, TokenList, ClientDiscarded, Service, OccurrenceInPlace,
            oncall.Schedule, oncall.ScheduleList, oncall.Layer, oncall.Override, oncall.OverrideList, oncall.OnCall,
-           oncall.FeedAddress, oncall.Swap, oncall.SwapList)
+           oncall.FeedAddress, oncall.Swap, oncall.SwapList, ErrorChart)
 
 
 class _Schema(GenerateJsonSchema):
