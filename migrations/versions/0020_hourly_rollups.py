@@ -5,6 +5,9 @@ Revises: 0016
 Create Date: 2026-12-04 18:30:00
 
 """
+import importlib.util
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -32,6 +35,29 @@ def backfill_statements(dialect: str) -> list[str]:
     ]
 
 
+# PostgreSQL's reporting view of daily counts reads the hourly counts too, so it stays exact when events
+# are deleted (the same columns; per the error's service, as ingest counts them). A downgrade puts back
+# the definition of 0001.
+DAILY_COUNTS_VIEW = """
+        SELECT date_trunc('day', h.hour AT TIME ZONE 'UTC')::date AS day, e.service_id,
+               h.severity, sum(h.events) AS occurrences, count(DISTINCT h.error_id) AS errors
+        FROM error_hourly_counts h JOIN error_logs e ON e.id = h.error_id
+        GROUP BY 1, 2, 3"""
+
+
+def _daily_counts_view(definition: str) -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"CREATE OR REPLACE VIEW report_daily_error_counts AS {definition}")
+
+
+def _initial_definition() -> str:
+    path = Path(__file__).with_name("0001_initial_schema.py")
+    spec = importlib.util.spec_from_file_location("migration_0001", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.REPORTING_VIEWS["report_daily_error_counts"]
+
+
 def upgrade():
     op.create_table(
         "error_hourly_counts",
@@ -56,9 +82,11 @@ def upgrade():
     )
     for statement in backfill_statements(op.get_bind().dialect.name):
         op.execute(statement)
+    _daily_counts_view(DAILY_COUNTS_VIEW)
 
 
 def downgrade():
+    _daily_counts_view(_initial_definition())
     op.drop_table("service_hourly_counts")
     op.drop_index("ix_error_hourly_counts_hour", table_name="error_hourly_counts")
     op.drop_table("error_hourly_counts")
