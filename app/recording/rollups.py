@@ -10,7 +10,8 @@ that two writers lock rows in the same order, on the transaction's DBAPI cursor 
 Because they are written with the events, the counts stay exact whatever happens to the stored events
 afterwards: retention (app/recording/retention.py keeps the rollups longer) and the per-error event
 budget (app/recording/budget.py). The read side is app/reports/hourly.py. Migration 0020 fills both
-tables from the stored occurrences by the same rules; tests/reports/test_hourly.py checks they agree.
+tables from the stored occurrences by the same rules; tests/recording/test_rollups.py checks that the
+two agree, and that every report reading them gives the events' counts on whole hours.
 """
 from __future__ import annotations
 
