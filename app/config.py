@@ -138,6 +138,11 @@ class Config:
     DAILY_SUMMARY_TIME = os.environ.get("DAILY_SUMMARY_TIME", "08:00")
     RETENTION_RESOLVED_DAYS = _int("RETENTION_RESOLVED_DAYS", RETENTION_DAYS)
     RETENTION_NOTIFICATION_DAYS = _int("RETENTION_NOTIFICATION_DAYS", RETENTION_DAYS)
+    # The hourly rollups outlive the events they count (app/recording/retention.py).
+    RETENTION_ROLLUP_DAYS = _int("RETENTION_ROLLUP_DAYS", min(3650, 2 * RETENTION_DAYS))
+    # Events stored per error past which the budget job thins them (app/recording/budget.py).
+    EVENTS_PER_ERROR = _int("EVENTS_PER_ERROR", 10000)
+    INTERVAL_EVENT_BUDGET_MINUTES = _int("INTERVAL_EVENT_BUDGET_MINUTES", 60)
     PATTERN_WINDOW_DAYS = _int("PATTERN_WINDOW_DAYS", 30)
 
     HUEY_IMMEDIATE = _bool("HUEY_IMMEDIATE", False)

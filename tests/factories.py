@@ -70,6 +70,28 @@ def make_error(service: Service, error_type: str = "ValueError", message: str = 
     return db.session.get(ErrorLog, result.error_id, populate_existing=True)
 
 
+def submit_concurrently(app, events: list) -> list:
+    """Hand ``events`` (IncomingError) to the group-commit writer from a thread each, as concurrent
+    requests would; their answers, once the writer has finished with them."""
+    import threading
+
+    from app.recording.writer import submit_error
+
+    answers = []
+
+    def post(event):
+        with app.app_context():
+            answers.append(submit_error(event))
+
+    threads = [threading.Thread(target=post, args=(event,)) for event in events]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    drain_ingest_writer(events[0].service_id)
+    return answers
+
+
 def drain_ingest_writer(service: Service | int) -> None:
     """Return once the group-commit writer of the current app has finished its hand-offs.
 

@@ -154,20 +154,30 @@ def test_postgres_upgrade_builds_the_models_schema_and_the_reporting_views(scrat
     assert table_names(scratch_postgres) <= {"alembic_version"}
 
 
-def test_open_escalations_keep_their_error_s_open_stretch_through_the_upgrade(tmp_path):
-    """An error escalated before escalations knew their open stretch is not escalated again at that level."""
-    url = f"sqlite:///{tmp_path / 'stretch.db'}"
-    flask_db(url, tmp_path, "upgrade", "0004")
+def _upgraded_with_an_error(url: str, tmp_path, revision: str, **error):
+    """A database upgraded to ``revision`` with one service (id 1) and its error 'e1' (``error``: the
+    columns that differ from a new high error seen once); its engine."""
+    flask_db(url, tmp_path, "upgrade", revision)
+    columns = {"id": "e1", "service_id": 1, "fingerprint": "f", "severity": "high", "severity_level": 4,
+               "error_type": "E", "message": "m", "status": "new", "occurrence_count": 1, "regression_count": 0,
+               "first_seen": "2026-05-01 09:00:00.000000", "last_seen": "2026-05-01 09:00:00.000000", **error}
     engine = create_engine(url)
     with engine.begin() as connection:
         connection.execute(text(
             "INSERT INTO services (id, name, slug, platform, ingest_key, dropped_events, active, created_at) "
             "VALUES (1, 'Checkout', 'checkout', 'python', 'k1', 0, 1, '2026-05-01 00:00:00.000000')"))
-        connection.execute(text(
-            "INSERT INTO error_logs (id, service_id, fingerprint, severity, severity_level, error_type, message, "
-            "status, occurrence_count, regression_count, first_seen, last_seen, regressed_at) VALUES ('e1', 1, 'f', "
-            "'critical', 4, 'E', 'm', 'new', 2, 1, '2026-05-01 09:00:00.000000', '2026-05-03 09:00:00.000000', "
-            "'2026-05-03 09:00:00.000000')"))
+        connection.execute(text(f"INSERT INTO error_logs ({', '.join(columns)}) "
+                                f"VALUES ({', '.join(':' + name for name in columns)})"), columns)
+    return engine
+
+
+def test_open_escalations_keep_their_error_s_open_stretch_through_the_upgrade(tmp_path):
+    """An error escalated before escalations knew their open stretch is not escalated again at that level."""
+    url = f"sqlite:///{tmp_path / 'stretch.db'}"
+    engine = _upgraded_with_an_error(url, tmp_path, "0004", severity="critical", occurrence_count=2,
+                                     regression_count=1, last_seen="2026-05-03 09:00:00.000000",
+                                     regressed_at="2026-05-03 09:00:00.000000")
+    with engine.begin() as connection:
         # Level 1 before the error was resolved, closed then; a manual level 1 after its regression, open.
         for escalation_id, automatic, created, resolved in (
                 (1, 1, "2026-05-01 10:01:00.000000", "2026-05-02 00:00:00.000000"),
@@ -307,3 +317,30 @@ def test_sqlite_upgrade_to_releases_numbers_them_in_first_seen_order(tmp_path):
 
 def test_postgres_upgrade_to_releases_numbers_them_in_first_seen_order(scratch_postgres, tmp_path):
     check_releases_filled_through_0018(scratch_postgres, tmp_path)
+
+
+def test_the_hourly_counts_are_filled_from_the_stored_events_by_the_upgrade(tmp_path):
+    url = f"sqlite:///{tmp_path / 'rollups.db'}"
+    engine = _upgraded_with_an_error(url, tmp_path, "0016", occurrence_count=3,
+                                     last_seen="2026-05-01 10:30:00.000000")
+    with engine.begin() as connection:
+        for n, (moment, severity) in enumerate((("2026-05-01 09:05:00.000000", "high"),
+                                                ("2026-05-01 09:59:59.999999", "high"),
+                                                ("2026-05-01 10:30:00.000000", "critical"))):
+            connection.execute(text(
+                "INSERT INTO error_occurrences (id, error_id, service_id, source, timestamp, received_at, severity) "
+                "VALUES (:id, 'e1', 1, 'api', :moment, :moment, :severity)"),
+                {"id": f"o{n}", "moment": moment, "severity": severity})
+    engine.dispose()
+    flask_db(url, tmp_path, "upgrade")
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        errors = connection.execute(text("SELECT error_id, hour, severity, events FROM error_hourly_counts "
+                                         "ORDER BY hour")).all()
+        services = connection.execute(text("SELECT service_id, hour, severity, events FROM service_hourly_counts "
+                                           "ORDER BY hour")).all()
+    engine.dispose()
+    assert [tuple(r) for r in errors] == [("e1", "2026-05-01 09:00:00.000000", "high", 2),
+                                          ("e1", "2026-05-01 10:00:00.000000", "critical", 1)]
+    assert [tuple(r) for r in services] == [(1, "2026-05-01 09:00:00.000000", "high", 2),
+                                            (1, "2026-05-01 10:00:00.000000", "critical", 1)]

@@ -1,4 +1,5 @@
 """Scheduled work: retries, the outbox's drain, pattern analysis, escalation, waking snoozed errors, retention,
+the event budget,
 the daily summary, thresholds.
 
 One Huey periodic task (``run_scheduled_work``) ticks every minute in every consumer and starts
@@ -54,6 +55,7 @@ SCHEDULE = (
     # Snoozes end on the minute: the job runs as often as the outbox's drain.
     ScheduledWork("wake_snoozed_errors", "interval_outbox_minutes"),
     ScheduledWork("clean_old_error_logs", "interval_retention_minutes"),
+    ScheduledWork("trim_error_events", "interval_event_budget_minutes"),
     ScheduledWork("generate_daily_error_summary", daily_time_setting="daily_summary_time"),
     ScheduledWork("check_error_thresholds", "interval_thresholds_minutes"),
     ScheduledWork("send_oncall_handoffs", "interval_handoff_minutes"),
@@ -292,6 +294,12 @@ def _retention() -> dict:
     return purge()
 
 
+def _event_budget() -> dict:
+    from app.recording.budget import trim_to_budget
+
+    return trim_to_budget()
+
+
 def _handoffs() -> dict:
     from app.notify.handoff import send_handoffs
     from app.platform import settings
@@ -314,7 +322,7 @@ WORK = {
     "retry_failed_notifications": _retry_failed_notifications, "drain_outbox": _drain_outbox,
     "analyze_error_patterns": _patterns,
     "escalate_unresolved_errors": _escalate, "wake_snoozed_errors": _wake_snoozed,
-    "clean_old_error_logs": _retention,
+    "clean_old_error_logs": _retention, "trim_error_events": _event_budget,
     "generate_daily_error_summary": _summary, "check_error_thresholds": _thresholds,
     "send_oncall_handoffs": _handoffs,
 }  # app/jobs/mirror.py registers the mirror

@@ -13,7 +13,7 @@ from app.models.notification import CHANNELS, NOTIFICATION_STATUSES, ErrorNotifi
 from app.models.pattern import ErrorPattern
 from app.models.release import Release
 from app.models.service import PLATFORMS, Service
-from app.models.stats import ClientDiscard, ErrorStat
+from app.models.stats import ClientDiscard, ErrorHourlyCount, ErrorStat, ServiceHourlyCount
 from app.models.alerts import AlertState, ErrorEventDispatch, MetricSnapshot
 from app.models.oncall import FREQUENCIES, SWAP_STATUSES, OnCallFeed, OnCallLayer, OnCallOverride, OnCallSchedule, OnCallSwap
 from app.models.settings import ScheduledJob, Setting
@@ -23,10 +23,10 @@ from app.models.webhook import WEBHOOK_EVENTS, WebhookSubscription
 __all__ = [
     "ApiToken", "AuditEvent", "ErrorAcknowledgement", "CHANNELS", "ClientDiscard", "KINDS", "Developer",
     "ErrorComment", "ErrorEscalation", "EscalationChain", "EscalationStep", "NOTIFY_CHANNELS", "STEP_KINDS", "ErrorFacet",
-    "ErrorMerge", "MERGED_KIND", "ErrorLog", "ErrorNotification", "ErrorOccurrence", "ErrorPattern",
+    "ErrorHourlyCount", "ErrorMerge", "MERGED_KIND", "ErrorLog", "ErrorNotification", "ErrorOccurrence", "ErrorPattern",
     "NotificationAttempt", "ErrorStat", "Release", "NOTIFICATION_STATUSES",
     "OPEN_STATUSES", "PLATFORMS",
-    "ROLES", "SEVERITIES", "SEVERITY_LEVEL", "STATUSES", "SUPERVISOR_ROLES", "Service", "developer_services",
+    "ROLES", "SEVERITIES", "SEVERITY_LEVEL", "STATUSES", "SUPERVISOR_ROLES", "Service", "ServiceHourlyCount", "developer_services",
     "AlertState", "ErrorEventDispatch", "MetricSnapshot", "FREQUENCIES", "OnCallFeed", "OnCallLayer", "OnCallOverride", "OnCallSchedule", "OnCallSwap", "SWAP_STATUSES", "ScheduledJob",
     "Setting", "WEBHOOK_EVENTS", "WebhookSubscription", "ARTIFACT_KINDS", "ArtifactBundle", "ArtifactFile",
     "UploadChunk", "UsedActionToken",

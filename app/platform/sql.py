@@ -1,8 +1,10 @@
 """The few expressions that PostgreSQL and SQLite spell differently."""
 from __future__ import annotations
 
+import datetime as dt
+
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import func, literal_column
+from sqlalchemy import func, literal_column, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -13,22 +15,46 @@ def dialect() -> str:
     return db.engine.dialect.name
 
 
+def driver_execute(conn, statement: str, params, *, many: bool | None = None, fetch: bool = False):
+    """Run a batch's statement on the transaction's own DBAPI cursor: by default PostgreSQL once with
+    ``params`` (arrays to unnest), SQLite once per row of ``params`` (executemany); ``many`` says which
+    when the statement decides, and ``fetch`` returns its rows. The hot path's upserts go this way:
+    Connection.execute's per-statement work cost as much as their rows (docs/PERFORMANCE.md). The
+    driver's errors are wrapped as SQLAlchemy's would be, so that a lost database still spools the batch
+    and a deadlock is still retried (app/recording/record.py)."""
+    dbapi = conn.dialect.loaded_dbapi
+    cursor = conn.connection.cursor()
+    try:
+        if conn.dialect.name != "postgresql" if many is None else many:
+            cursor.executemany(statement, params)
+        else:
+            cursor.execute(statement, params)
+        return cursor.fetchall() if fetch else None
+    except dbapi.Error as exc:
+        raise sa_exc.DBAPIError.instance(statement, params, exc, dbapi.Error, dialect=conn.dialect) from exc
+    finally:
+        cursor.close()
+
+
+def sqlite_time(moment: dt.datetime) -> str:
+    """A time as SQLAlchemy's DateTime stores it on SQLite (UTC, naive, with microseconds), for
+    statements that bypass its bind processing, so comparisons with stored times hold."""
+    if moment.tzinfo is not None:
+        moment = (moment.astimezone(dt.timezone.utc) if moment.utcoffset() else moment).replace(tzinfo=None)
+    return moment.isoformat(" ", "microseconds")
+
+
+def database_now() -> dt.datetime:
+    """The database's clock (UTC), the one error_logs.updated_at is kept by (app/models/triggers.py)."""
+    if dialect() == "postgresql":
+        return db.session.execute(select(func.now())).scalar_one().astimezone(dt.timezone.utc)
+    stamp = db.session.execute(select(func.strftime("%Y-%m-%d %H:%M:%f", "now"))).scalar_one()
+    return dt.datetime.fromisoformat(stamp).replace(tzinfo=dt.timezone.utc)
+
+
 def dialect_insert():
     """The INSERT construct of the database in use (both have ON CONFLICT DO NOTHING / DO UPDATE)."""
     return pg_insert if dialect() == "postgresql" else sqlite_insert
-
-
-def hour_bucket(column):
-    """The timestamp truncated to the hour, as text 'YYYY-MM-DDTHH:00' on both databases."""
-    if dialect() == "postgresql":
-        return func.to_char(func.date_trunc("hour", func.timezone("UTC", column)), 'YYYY-MM-DD"T"HH24":00"')
-    return func.strftime("%Y-%m-%dT%H:00", column)
-
-
-def day_bucket(column):
-    if dialect() == "postgresql":
-        return func.to_char(func.timezone("UTC", column), "YYYY-MM-DD")
-    return func.strftime("%Y-%m-%d", column)
 
 
 def seconds_between(later, earlier):

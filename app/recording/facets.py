@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy.exc import DBAPIError
-
-from app.platform.sql import pg_array_text
+from app.platform.sql import driver_execute, pg_array_text, sqlite_time
 
 MAX_VALUE = 200  # error_facets.value
 MAX_TAG_KEY = 78  # error_facets.key is 80 characters, "t." included
@@ -52,7 +50,6 @@ UPSERT_POSTGRESQL_USERS = (
     "FROM written WHERE key = 'user' AND inserted GROUP BY error_id) AS new_users "
     "WHERE error_logs.id = new_users.error_id"
 )
-UTC = dt.timezone.utc
 
 
 def _context(contexts, name: str) -> str | None:
@@ -136,7 +133,7 @@ def write(conn, facets: dict) -> None:
         times: dict = {}
         firsts = [times.get(e[1]) or times.setdefault(e[1], e[1].isoformat()) for e in entries]
         lasts = [times.get(e[2]) or times.setdefault(e[2], e[2].isoformat()) for e in entries]
-        _execute(conn, UPSERT_POSTGRESQL_USERS if with_users else UPSERT_POSTGRESQL, (
+        driver_execute(conn, UPSERT_POSTGRESQL_USERS if with_users else UPSERT_POSTGRESQL, (
             pg_array_text([key[0] for key in keys]), pg_array_text([key[1] for key in keys]),
             pg_array_text([key[2] for key in keys]), "{" + ",".join([str(e[0]) for e in entries]) + "}",
             "{" + ",".join(firsts) + "}", "{" + ",".join(lasts) + "}"))
@@ -145,41 +142,23 @@ def write(conn, facets: dict) -> None:
     for key in keys:
         events, first, last = facets[key]
         # A batch's events share few times (one event: one): each is formatted once.
-        first_text = times.get(first) or times.setdefault(first, _sqlite_time(first))
-        last_text = first_text if last is first else times.get(last) or times.setdefault(last, _sqlite_time(last))
+        first_text = times.get(first) or times.setdefault(first, sqlite_time(first))
+        last_text = first_text if last is first else times.get(last) or times.setdefault(last, sqlite_time(last))
         (users if key[1] == USER else params).append((*key, events, first_text, last_text))
     if params:
-        _execute(conn, UPSERT_SQLITE, params, many=True)
+        driver_execute(conn, UPSERT_SQLITE, params, many=True)
     new_users: dict[str, int] = {}
     for start in range(0, len(users), SQLITE_USER_ROWS):
         chunk = users[start:start + SQLITE_USER_ROWS]
         statement = UPSERT_SQLITE.replace("(?, ?, ?, ?, ?, ?)", ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(chunk)), 1)
-        rows = _execute(conn, statement + " RETURNING error_id, value, events",
-                        [value for row in chunk for value in row], fetch=True)
+        rows = driver_execute(conn, statement + " RETURNING error_id, value, events",
+                              [value for row in chunk for value in row], many=False, fetch=True)
         for error_id, value, events in rows:
             if events == facets[(error_id, USER, value)][0]:  # nothing before this batch: a new user
                 new_users[error_id] = new_users.get(error_id, 0) + 1
     if new_users:
-        _execute(conn, "UPDATE error_logs SET users_count = users_count + ? WHERE id = ?",
-                 [(count, error_id) for error_id, count in sorted(new_users.items())], many=True)
-
-
-def _execute(conn, statement: str, params, *, many: bool = False, fetch: bool = False):
-    # The driver's cursor, not Connection.execute: its per-statement work cost as much as the rows
-    # (docs/PERFORMANCE.md). Its errors are wrapped as SQLAlchemy's would be, so that a lost database
-    # still spools the batch and a deadlock is still retried (app/recording/record.py).
-    cursor = conn.connection.cursor()
-    try:
-        if many:
-            cursor.executemany(statement, params)
-        else:
-            cursor.execute(statement, params)
-        return cursor.fetchall() if fetch else None
-    except conn.dialect.loaded_dbapi.Error as exc:
-        raise DBAPIError.instance(statement, params, exc, conn.dialect.loaded_dbapi.Error,
-                                  dialect=conn.dialect) from exc
-    finally:
-        cursor.close()
+        driver_execute(conn, "UPDATE error_logs SET users_count = users_count + ? WHERE id = ?",
+                       [(count, error_id) for error_id, count in sorted(new_users.items())], many=True)
 
 
 def rebuild(conn, error_ids: list[str]) -> None:
@@ -201,9 +180,3 @@ def rebuild(conn, error_ids: list[str]) -> None:
                 row.extra if type(row.extra) is dict else None, row.timestamp)
     write(conn, into)
 
-
-def _sqlite_time(moment: dt.datetime) -> str:
-    # As SQLAlchemy's DateTime stores it on SQLite (UTC, naive, with microseconds), so comparisons hold.
-    if moment.tzinfo is not None:
-        moment = (moment.astimezone(UTC) if moment.utcoffset() else moment).replace(tzinfo=None)
-    return moment.isoformat(" ", "microseconds")

@@ -13,7 +13,8 @@ in process, runs it once per distinct error. The occurrences go in one multi-row
 A new, regressed or graver error's event also gets its outbox row in the same transaction (one
 multi-row ``INSERT .. ON CONFLICT DO NOTHING`` per batch, only when the batch has such an event:
 app/platform/outbox.py), so the hand-off after commit may fail (Redis down) and the worker still
-finds the event; an occurrence of an error that stays as it was, the common case, writes nothing more.
+finds the event; an occurrence of an error that stays as it was, the common case, writes nothing more
+than its facets and its hourly counts (app/recording/facets.py, rollups.py: one upsert per table per batch).
 """
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from app.ingest.incoming import IncomingError
 from app.models import SEVERITY_LEVEL, AuditEvent, ErrorLog, ErrorOccurrence
 from app.models.types import UTCDateTime, new_uuid, utcnow
 from app.platform import hooks, outbox
-from app.recording import facets, merges, releases
+from app.recording import facets, merges, releases, rollups
 from app.recording.prepare import PreparedEvent, error_values, prepare
 from app.triage import kinds, snooze
 
@@ -279,6 +280,7 @@ def _write_batch(conn, batch: list[PreparedEvent]) -> list[RecordResult]:
 
     audit_rows, outbox_rows = [], []
     seen: dict = {}  # the stored events' facets (app/recording/facets.py)
+    counts: dict = {}  # and their hourly counts (app/recording/rollups.py)
     for key in keys:
         row = errors[key]
         is_new = row.occurrence_count == len(groups[key])
@@ -301,6 +303,7 @@ def _write_batch(conn, batch: list[PreparedEvent]) -> list[RecordResult]:
             p = batch[index]
             facets.collect(seen, row.id, p.occurrence, p.incoming.user, p.incoming.tags, p.incoming.extra,
                            p.timestamp)
+            rollups.collect(counts, row.id, p.incoming.service_id, p.severity, p.timestamp)
             results[index] = RecordResult(
                 row.id, p.occurrence_id, p.incoming.service_id, row.status, row.severity,
                 is_new=is_new and position == 0, regressed=regressed and position == 0,
@@ -328,6 +331,7 @@ def _write_batch(conn, batch: list[PreparedEvent]) -> list[RecordResult]:
     if outbox_rows:
         conn.execute(statements.insert_dispatches, outbox_rows).all()
     facets.write(conn, seen)
+    rollups.write(conn, counts)
 
     for index, p in enumerate(batch):
         if results[index] is None:  # an in-batch duplicate

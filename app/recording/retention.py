@@ -4,7 +4,9 @@ Occurrences after ``retention_days`` (by received time), resolved errors ``reten
 after their resolution (with everything that hangs off them), and the notification audit trail,
 handled error events and threshold snapshots after ``retention_notification_days`` (deliveries
 still pending are kept whatever their age), and the ids of used one-click links once the links have
-expired (ACTION_LINK_HOURS: an expired link is refused by its signature alone). Each batch is its own short transaction, so ingest
+expired (ACTION_LINK_HOURS: an expired link is refused by its signature alone), and the hourly rollups
+(app/recording/rollups.py) after ``retention_rollup_days`` by their hour, never before the events they
+count (at least ``retention_days``). Each batch is its own short transaction, so ingest
 never waits long on a lock; on PostgreSQL the batches are taken with SKIP LOCKED, so two workers
 share the work instead of queueing behind each other.
 """
@@ -14,11 +16,12 @@ import datetime as dt
 import logging
 
 from flask import current_app
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, tuple_
 
 from app.extensions import db
 from app.models import (
-    ErrorEventDispatch, ErrorLog, ErrorNotification, ErrorOccurrence, MetricSnapshot, UsedActionToken,
+    ErrorEventDispatch, ErrorHourlyCount, ErrorLog, ErrorNotification, ErrorOccurrence, MetricSnapshot,
+    ServiceHourlyCount, UsedActionToken,
 )
 from app.models.types import utcnow
 from app.platform import settings
@@ -46,6 +49,19 @@ def _delete_in_batches(model, condition, batch: int) -> int:
             return total
 
 
+def _delete_rollups(model, before: dt.datetime, batch: int) -> int:
+    """Rollup rows of the hours before ``before``, by their composite keys, a batch per transaction."""
+    keys = tuple_(*model.__table__.primary_key.columns)
+    total = 0
+    while True:
+        chosen = select(*model.__table__.primary_key.columns).where(model.hour < before).limit(batch)
+        result = db.session.execute(delete(model).where(keys.in_(chosen)).execution_options(synchronize_session=False))
+        db.session.commit()
+        total += result.rowcount or 0
+        if (result.rowcount or 0) < batch:
+            return total
+
+
 def purge(now: dt.datetime | None = None, batch: int = BATCH) -> dict[str, int]:
     """Delete everything past retention; returns the number of rows deleted per kind."""
     now = now or utcnow()
@@ -55,6 +71,7 @@ def purge(now: dt.datetime | None = None, batch: int = BATCH) -> dict[str, int]:
     trail_before = now - dt.timedelta(days=int(values["retention_notification_days"]))
     # A day's margin past the links' own expiry, so a clock a little behind still refuses a replay.
     links_before = now - dt.timedelta(hours=int(current_app.config.get("ACTION_LINK_HOURS") or 72) + 24)
+    rollups_before = now - dt.timedelta(days=max(int(values["retention_rollup_days"]), int(values["retention_days"])))
     counts = {
         "occurrences": _delete_in_batches(ErrorOccurrence, ErrorOccurrence.received_at < occurrences_before, batch),
         "resolved_errors": _delete_in_batches(
@@ -65,6 +82,8 @@ def purge(now: dt.datetime | None = None, batch: int = BATCH) -> dict[str, int]:
         "error_events": _delete_in_batches(ErrorEventDispatch, ErrorEventDispatch.created_at < trail_before, batch),
         "metric_snapshots": _delete_in_batches(MetricSnapshot, MetricSnapshot.taken_at < trail_before, batch),
         "used_action_links": _delete_in_batches(UsedActionToken, UsedActionToken.used_at < links_before, batch),
+        "error_hourly_counts": _delete_rollups(ErrorHourlyCount, rollups_before, batch),
+        "service_hourly_counts": _delete_rollups(ServiceHourlyCount, rollups_before, batch),
     }
     if any(counts.values()):
         log.info("retention: %s", ", ".join(f"{n} {kind}" for kind, n in counts.items() if n))

@@ -9,13 +9,13 @@ from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import (
-    KINDS, MERGED_KIND, OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, ErrorLog, ErrorNotification, ErrorOccurrence, ErrorPattern,
-    Service,
+    KINDS, MERGED_KIND, OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, STATUSES, ErrorLog, ErrorNotification, ErrorOccurrence,
+    ErrorPattern, Service, ServiceHourlyCount,
 )
 from app.models.types import utcnow
-from app.platform.sql import hour_bucket, seconds_between
+from app.platform.sql import seconds_between
 from app.platform.refusal import Refused
-from app.reports import search
+from app.reports import hourly, search
 from app.triage import snooze
 from app.reports.events import latest as latest_occurrence  # noqa: F401  (one order of events)
 
@@ -69,6 +69,14 @@ def parse_int_arg(value: str | None, name: str, default: int, low: int, high: in
     if not low <= number <= high:
         raise QueryError(f"'{name}' must be between {low} and {high}", name)
     return number
+
+
+def parse_choice_arg(value: str | None, name: str, default: str, choices) -> str:
+    if value in (None, ""):
+        return default
+    if value not in choices:
+        raise QueryError(f"'{name}' must be one of {', '.join(choices)}", name)
+    return value
 
 
 def _time_arg(value: str | None) -> str | None:
@@ -225,11 +233,13 @@ def error_stats(hours: int = 24) -> dict:
             .order_by(func.count(ErrorLog.id).desc())
         ).all()
     ]
-    bucket = hour_bucket(ErrorOccurrence.timestamp)
+    # Whole hours from the rollups (app/reports/hourly.py): the hours starting in the window.
+    rows = ServiceHourlyCount
     per_hour = [
-        {"hour": hour, "occurrences": count}
+        {"hour": f"{hour:%Y-%m-%dT%H:00}", "occurrences": int(count)}
         for hour, count in db.session.execute(
-            select(bucket, func.count()).where(ErrorOccurrence.timestamp >= since).group_by(bucket).order_by(bucket)
+            select(rows.hour, func.sum(rows.events)).where(hourly.in_window(rows, since))
+            .group_by(rows.hour).order_by(rows.hour)
         ).all()
     ]
     mean_resolution = db.session.execute(

@@ -5,7 +5,8 @@ masked message (``app.ingest.fingerprint.mask_message``: numbers, ids, e-mails a
 masked), and for every group of two or more errors writes one ``error_patterns`` row (upserted by
 its signature, so reruns and two workers converge): occurrences, affected services, the commonest
 endpoints, the severity distribution, first and last occurrence and the trend of the last 24 hours
-against the 24 hours before. Each error in a pattern points at it (``error_logs.pattern_id``).
+against the 24 hours before. Each error in a pattern points at it (``error_logs.pattern_id``). The
+windows and the severity distribution are counted from the hourly rollups (app/reports/hourly.py).
 """
 from __future__ import annotations
 
@@ -14,13 +15,14 @@ import hashlib
 from collections import Counter, defaultdict
 
 from flask import current_app
-from sqlalchemy import case, func, select, update
+from sqlalchemy import select, update
 
 from app.extensions import db
 from app.ingest.fingerprint import mask_message
-from app.models import ErrorLog, ErrorOccurrence, ErrorPattern, Service
+from app.models import ErrorHourlyCount, ErrorLog, ErrorPattern, Service
 from app.models.types import utcnow
 from app.platform.sql import dialect_insert
+from app.reports import hourly
 
 MIN_ERRORS = 2
 COMMON_ENDPOINTS = 5
@@ -58,7 +60,7 @@ def analyze_patterns(now: dt.datetime | None = None) -> dict:
     groups = {key: members for key, members in groups.items() if len(members) >= MIN_ERRORS}
     error_ids = [m.id for members in groups.values() for m in members]
     windows = _windows(error_ids, now)
-    severities = _severities(error_ids, since)
+    severities = _severities(error_ids, since, now)
     written = 0
     for (error_type, normalised), members in groups.items():
         last = sum(windows.get(m.id, (0, 0))[0] for m in members)
@@ -91,31 +93,30 @@ def analyze_patterns(now: dt.datetime | None = None) -> dict:
 
 
 def _windows(error_ids: list[str], now: dt.datetime) -> dict[str, tuple[int, int]]:
-    """Occurrences per error in the last 24 hours and in the 24 hours before."""
-    day = dt.timedelta(hours=24)
+    """Events per error in the last 24 hours and in the 24 hours before."""
+    day, rows = dt.timedelta(hours=24), ErrorHourlyCount
+    last, previous = hourly.window_sum(rows, now - day, now, now), hourly.window_sum(rows, now - 2 * day, now - day, now)
     result: dict[str, tuple[int, int]] = {}
     for start in range(0, len(error_ids), CHUNK):
-        chunk = error_ids[start:start + CHUNK]
-        recent = ErrorOccurrence.timestamp >= now - day
-        for error_id, last, previous in db.session.execute(
-                select(ErrorOccurrence.error_id, func.sum(case((recent, 1), else_=0)),
-                       func.sum(case((recent, 0), else_=1)))
-                .where(ErrorOccurrence.error_id.in_(chunk), ErrorOccurrence.timestamp >= now - 2 * day,
-                       ErrorOccurrence.timestamp < now)
-                .group_by(ErrorOccurrence.error_id)):
-            result[error_id] = (int(last or 0), int(previous or 0))
+        for error_id, recent, before in db.session.execute(
+                select(rows.error_id, last, previous)
+                .where(rows.error_id.in_(error_ids[start:start + CHUNK]), hourly.window_where(rows, now - 2 * day, now))
+                .group_by(rows.error_id)):
+            result[error_id] = (hourly.count(recent), hourly.count(before))
     return result
 
 
-def _severities(error_ids: list[str], since: dt.datetime) -> dict[str, dict[str, int]]:
+def _severities(error_ids: list[str], since: dt.datetime, now: dt.datetime) -> dict[str, dict[str, int]]:
+    rows = ErrorHourlyCount
+    events = hourly.window_sum(rows, since, None, now)
     result: dict[str, dict[str, int]] = defaultdict(dict)
     for start in range(0, len(error_ids), CHUNK):
-        chunk = error_ids[start:start + CHUNK]
         for error_id, severity, count in db.session.execute(
-                select(ErrorOccurrence.error_id, ErrorOccurrence.severity, func.count())
-                .where(ErrorOccurrence.error_id.in_(chunk), ErrorOccurrence.timestamp >= since)
-                .group_by(ErrorOccurrence.error_id, ErrorOccurrence.severity)):
-            result[error_id][severity] = int(count)
+                select(rows.error_id, rows.severity, events)
+                .where(rows.error_id.in_(error_ids[start:start + CHUNK]), hourly.window_where(rows, since))
+                .group_by(rows.error_id, rows.severity)):
+            if hourly.count(count):
+                result[error_id][severity] = hourly.count(count)
     return result
 
 

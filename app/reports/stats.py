@@ -3,7 +3,9 @@
 A day is a calendar day in HEARTWATCH_TIMEZONE. At the configured time (08:00 by default) the day
 before is rolled up; ``summary_details`` gives what the summary shows (counts by service and
 severity, the top errors, the unresolved critical errors, the mean time to resolve) and
-app/notify/alerts.py sends it to every active lead, manager and admin.
+app/notify/alerts.py sends it to every active lead, manager and admin. Events are counted from the
+hourly rollups (app/reports/hourly.py): a day is its hours, exact for every time zone whose offset is
+whole hours.
 """
 from __future__ import annotations
 
@@ -14,9 +16,12 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, ErrorLog, ErrorOccurrence, ErrorStat, Service
+from app.models import (
+    OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, ErrorHourlyCount, ErrorLog, ErrorStat, Service, ServiceHourlyCount,
+)
 from app.models.types import utcnow
 from app.platform.sql import dialect_insert
+from app.reports.hourly import in_window
 
 TOP_ERRORS = 10
 
@@ -63,13 +68,13 @@ def _resolution_seconds(start: dt.datetime, end: dt.datetime, service_id: int | 
 def rollup_day(day: dt.date) -> int:
     """Write (or rewrite) the rollup of one day for every service that had errors or resolutions."""
     start, end = day_bounds(day)
-    window = (ErrorOccurrence.timestamp >= start) & (ErrorOccurrence.timestamp < end)
     by_severity: dict[int, dict[str, int]] = {}
     for service_id, severity, count in db.session.execute(
-            select(ErrorOccurrence.service_id, ErrorOccurrence.severity, func.count()).where(window)
-            .group_by(ErrorOccurrence.service_id, ErrorOccurrence.severity)):
+            select(ServiceHourlyCount.service_id, ServiceHourlyCount.severity, func.sum(ServiceHourlyCount.events))
+            .where(in_window(ServiceHourlyCount, start, end))
+            .group_by(ServiceHourlyCount.service_id, ServiceHourlyCount.severity)):
         by_severity.setdefault(service_id, {})[severity] = int(count)
-    seen = select(ErrorOccurrence.error_id).where(window).distinct().subquery()
+    seen = select(ErrorHourlyCount.error_id).where(in_window(ErrorHourlyCount, start, end)).distinct().subquery()
     by_status: dict[int, dict[str, int]] = {}
     for service_id, status, count in db.session.execute(
             select(ErrorLog.service_id, ErrorLog.status, func.count()).join(seen, seen.c.error_id == ErrorLog.id)
@@ -103,10 +108,10 @@ def summary_details(day: dt.date) -> dict:
     by_service = sorted(({"service": services[s.service_id].name if s.service_id in services else str(s.service_id),
                           "total": s.total, "by_severity": s.by_severity or {}} for s in stats if s.total),
                         key=lambda row: (-row["total"], row["service"]))
+    events = func.sum(ErrorHourlyCount.events)
     top = db.session.execute(
-        select(ErrorOccurrence.error_id, func.count()).where(ErrorOccurrence.timestamp >= start,
-                                                             ErrorOccurrence.timestamp < end)
-        .group_by(ErrorOccurrence.error_id).order_by(func.count().desc(), ErrorOccurrence.error_id)
+        select(ErrorHourlyCount.error_id, events).where(in_window(ErrorHourlyCount, start, end))
+        .group_by(ErrorHourlyCount.error_id).order_by(events.desc(), ErrorHourlyCount.error_id)
         .limit(TOP_ERRORS)).all()
     top_errors = []
     for error_id, count in top:

@@ -5,6 +5,11 @@ alert: the same threshold is not alerted again until its cool-down has passed (`
 claimed with one conditional UPDATE, so two workers never both send). This module only measures;
 app/notify/alerts.py e-mails the admins (and ``threshold.breached`` webhook subscribers) with the
 figures, the services and errors behind them and what to do.
+
+Events are counted by their time (the event's timestamp, which is never later than its arrival) from
+the hourly rollups (app/reports/hourly.py): "the last hour" is exact when a check runs on the hour,
+and in between takes the hour it cuts pro rata, so a check a quarter past counts the quarter hour
+gone by and three quarters of the hour before.
 """
 from __future__ import annotations
 
@@ -13,14 +18,17 @@ import logging
 from dataclasses import asdict, dataclass
 
 from flask import current_app
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 
 from app.extensions import db
-from app.models import OPEN_STATUSES, AlertState, ErrorEscalation, ErrorLog, ErrorOccurrence, MetricSnapshot, Service
+from app.models import (
+    OPEN_STATUSES, AlertState, ErrorEscalation, ErrorHourlyCount, ErrorLog, MetricSnapshot, Service, ServiceHourlyCount,
+)
 from app.models.types import utcnow
 from app.platform import settings
 from app.platform.sql import dialect_insert
-from app.triage.kinds import routable_occurrence_clause
+from app.reports import hourly
+from app.triage.kinds import routable_clause
 
 log = logging.getLogger("heartwatch.thresholds")
 HOUR = dt.timedelta(hours=1)
@@ -46,20 +54,20 @@ class Figures:
 
 
 def measure(now: dt.datetime) -> Figures:
-    """Occurrences received in the last hour and the hour before (security reports left out), and the
-    escalation backlog."""
+    """Events in the last hour and the hour before (security reports left out), and the escalation backlog."""
     last, previous = now - HOUR, now - 2 * HOUR
-    recent = ErrorOccurrence.received_at >= last
+    rows = ErrorHourlyCount
+    critical = rows.severity == "critical"
     row = db.session.execute(
-        select(func.count().filter(recent), func.count().filter(recent & (ErrorOccurrence.severity == "critical")),
-               func.count().filter(ErrorOccurrence.received_at < last))
-        .where(ErrorOccurrence.received_at >= previous, ErrorOccurrence.received_at < now, routable_occurrence_clause())
+        select(hourly.window_sum(rows, last, now, now), hourly.window_sum(rows, last, now, now, only=critical),
+               hourly.window_sum(rows, previous, last, now))
+        .join(ErrorLog, ErrorLog.id == rows.error_id).where(hourly.window_where(rows, previous, now), routable_clause())
     ).one()
     backlog = db.session.execute(
         select(func.count()).select_from(ErrorEscalation).join(ErrorLog, ErrorLog.id == ErrorEscalation.error_id)
         .where(ErrorEscalation.resolved_at.is_(None), ErrorLog.status.in_(OPEN_STATUSES))
     ).scalar_one()
-    return Figures(int(row[0] or 0), int(row[1] or 0), int(row[2] or 0), int(backlog))
+    return Figures(hourly.count(row[0]), hourly.count(row[1]), hourly.count(row[2]), int(backlog))
 
 
 def find_breaches(figures: Figures, values: dict) -> list[dict]:
@@ -93,17 +101,21 @@ def find_breaches(figures: Figures, values: dict) -> list[dict]:
 
 
 def behind(now: dt.datetime, limit: int = 10) -> tuple[list[dict], list[dict]]:
-    """The services and errors with the most occurrences in the last hour."""
-    since = now - HOUR
-    critical = func.sum(case((ErrorOccurrence.severity == "critical", 1), else_=0))
-    services = [{"service": slug, "count": int(count), "critical": int(crit or 0)} for slug, count, crit in db.session.execute(
-        select(Service.slug, func.count(), critical).join(Service, Service.id == ErrorOccurrence.service_id)
-        .where(ErrorOccurrence.received_at >= since, ErrorOccurrence.received_at < now)
-        .group_by(Service.slug).order_by(func.count().desc(), Service.slug).limit(limit))]
-    top = db.session.execute(
-        select(ErrorOccurrence.error_id, func.count()).where(ErrorOccurrence.received_at >= since,
-                                                             ErrorOccurrence.received_at < now)
-        .group_by(ErrorOccurrence.error_id).order_by(func.count().desc()).limit(limit)).all()
+    """The services and errors with the most events in the last hour."""
+    since, by_service, by_error = now - HOUR, ServiceHourlyCount, ErrorHourlyCount
+    events = hourly.window_sum(by_service, since, now, now)
+    critical = hourly.window_sum(by_service, since, now, now, only=by_service.severity == "critical")
+    services = [{"service": slug, "count": hourly.count(n), "critical": hourly.count(crit)}
+                for slug, n, crit in db.session.execute(
+                    select(Service.slug, events, critical).join(Service, Service.id == by_service.service_id)
+                    .where(hourly.window_where(by_service, since, now))
+                    .group_by(Service.slug).order_by(events.desc(), Service.slug).limit(limit))
+                if hourly.count(n)]
+    events = hourly.window_sum(by_error, since, now, now)
+    top = [(error_id, n) for error_id, n in db.session.execute(
+        select(by_error.error_id, events).where(hourly.window_where(by_error, since, now))
+        .group_by(by_error.error_id).order_by(events.desc(), by_error.error_id).limit(limit)).all()
+        if hourly.count(n)]
     errors = []
     base = current_app.config["BASE_URL"]
     for error_id, count in top:
@@ -111,7 +123,7 @@ def behind(now: dt.datetime, limit: int = 10) -> tuple[list[dict], list[dict]]:
         if error is not None:
             errors.append({"id": error.id, "title": f"{error.error_type}: {(error.message or '')[:120]}",
                            "service": error.service.slug if error.service else str(error.service_id),
-                           "count": int(count), "status": error.status, "url": f"{base}/errors/{error.id}"})
+                           "count": hourly.count(count), "status": error.status, "url": f"{base}/errors/{error.id}"})
     return services, errors
 
 

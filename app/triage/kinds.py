@@ -4,16 +4,13 @@ An error of kind ``error`` is an application's failure: it is routed to whoever 
 and escalated. A ``security`` report (a browser's CSP violation, app/ingest/sources/security.py) is
 a finding to review at leisure, never a page: it is recorded and listed on its own (the dashboard's
 Security page, ``GET /api/errors/?kind=security``) and nothing else happens; the overview's counters
-and live feed, which are about errors to triage, leave it out too. Its occurrences carry
-the source ``security``, so occurrence counts that must leave them out (the threshold alerts) can do
-so without reading the error rows.
+and live feed, which are about errors to triage, leave it out too, and so do the threshold alerts.
 """
 from __future__ import annotations
 
-from app.models import ErrorLog, ErrorOccurrence
+from app.models import ErrorLog
 
 ROUTED_KINDS = ("error",)
-SECURITY_SOURCE = "security"
 
 
 def is_routable(error: ErrorLog) -> bool:
@@ -25,7 +22,3 @@ def routable_clause():
     """``is_routable`` as a WHERE clause on error_logs."""
     return ErrorLog.kind.in_(ROUTED_KINDS)
 
-
-def routable_occurrence_clause():
-    """Occurrences of routable errors, told apart by their source (no join to error_logs)."""
-    return ErrorOccurrence.source != SECURITY_SOURCE

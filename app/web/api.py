@@ -13,7 +13,7 @@ from app.triage import acknowledge, escalation, snooze
 from app.reports import discards
 from app.reports import errors as queries
 from app.reports import events
-from app.reports import releases
+from app.reports import overview, releases
 from app.reports import team
 from app.triage import changes as triage
 from app.triage import deletion
@@ -111,6 +111,13 @@ def critical_errors():
 def get_error(error_id: str):
     error = _error_or_404(error_id)
     return schemas.dump(out.error_detail(error, queries.latest_occurrence(error.id)))
+
+
+@bp.get("/errors/<error_id>/chart/")
+def error_chart(error_id: str):
+    error = _error_or_404(error_id)
+    period = queries.parse_choice_arg(request.args.get("period"), "period", "14d", tuple(overview.CHART_PERIODS))
+    return schemas.dump(schemas.ErrorChart.model_validate(overview.error_chart(error.id, period)))
 
 
 @bp.get("/errors/<error_id>/occurrences/")

@@ -144,6 +144,15 @@ def _paths() -> dict:
                 "responses": {"204": {"description": "Deleted."}, "401": response_ref("Unauthorized"),
                               "403": response_ref("Forbidden"), "404": response_ref("NotFound")}},
         },
+        "/api/errors/{error_id}/chart/": {"get": _read(
+            "An error's events over time", "ErrorChart",
+            [parameter_ref("ErrorId"),
+             {"name": "period", "in": "query", "description": "`24h`: 24 hourly buckets; `14d`, `90d`: daily "
+              "buckets (UTC days). The current hour or day is the last bucket.",
+              "schema": {"type": "string", "enum": ["24h", "14d", "90d"], "default": "14d"}}],
+            "Counted at ingest (the hourly rollups), so exact even when old events were deleted by retention "
+            "or the error's events were thinned to its budget; buckets without events are listed as 0.",
+            ("400", "404"))},
         "/api/errors/{error_id}/occurrences/": {"get": _read(
             "Occurrences of an error", "OccurrencePage",
             [parameter_ref("ErrorId"), parameter_ref("Page"), parameter_ref("PerPage")],

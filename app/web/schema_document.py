@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from app.web.schemas import (
-    REF_TEMPLATE, Assignment, Developer, DeveloperList, ErrorChange, ErrorDetail, ErrorList, ErrorPage, Escalation,
+    REF_TEMPLATE, Assignment, Developer, DeveloperList, ErrorChange, ErrorChart, ErrorDetail, ErrorList, ErrorPage, Escalation,
     EscalationRequest, Notification, NotificationPage, OccurrenceInPlace, OccurrencePage,
     OnCallChange, PatternPage, ReleasePage, Resolution, SnoozeRequest, Stats,
     TokenList, WorkloadList,
@@ -23,7 +23,8 @@ ANSWERS = (ErrorDetail, Escalation, Developer, Stats, ErrorPage, OccurrencePage,
            ReleasePage, ErrorList, DeveloperList, WorkloadList, Notification, TokenList, ClientDiscarded, Service, OccurrenceInPlace,
            oncall.Schedule, oncall.ScheduleList, oncall.Layer, oncall.Override, oncall.OverrideList, oncall.OnCall,
            oncall.FeedAddress, oncall.Swap, oncall.SwapList, chains.Chain, chains.ChainList, details.TagBreakdown,
-           details.TagValuesPage, details.MergeResult, details.UnmergeResult, details.Comment, details.CommentList)
+           details.TagValuesPage, details.MergeResult, details.UnmergeResult, details.Comment, details.CommentList,
+           ErrorChart)
 
 
 class _Schema(GenerateJsonSchema):

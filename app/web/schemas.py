@@ -325,6 +325,21 @@ class HourCount(Answer):
     occurrences: int
 
 
+class ChartBucket(Answer):
+    start: Time = Field(description="Start of the hour or UTC day.")
+    events: int = Field(description="The error's events in it (exact: counted at ingest, whatever was deleted since).")
+
+
+class ErrorChart(Answer):
+    """An error's events per hour (24h) or per UTC day (14d, 90d), every bucket listed, the current one last."""
+
+    error_id: Uuid
+    period: Literal["24h", "14d", "90d"]
+    interval: Literal["hour", "day"]
+    buckets: list[ChartBucket]
+    total: int
+
+
 class Stats(Answer):
     total: int
     open: int

@@ -58,3 +58,27 @@ def test_retention_periods_are_settings(app):
     record_events(service, 2, at=now - dt.timedelta(days=8))
     settings.update_setting("retention_days", 7, None)
     assert purge()["occurrences"] == 2
+
+
+def test_hourly_counts_outlive_the_events_and_go_after_their_own_retention(app):
+    from app.models import ErrorHourlyCount, ServiceHourlyCount
+
+    service = make_service()
+    now = utcnow()
+    record_events(service, 1, at=now - dt.timedelta(days=50))
+    record_events(service, 2, at=now - dt.timedelta(days=100))
+    record_events(service, 3, at=now - dt.timedelta(days=200))
+
+    def kept() -> list[int]:
+        db.session.expire_all()
+        return sorted(r.events for r in db.session.execute(select(ErrorHourlyCount)).scalars())
+
+    deleted = purge()
+    # Occurrences go after 90 days; their counts stay for twice as long by default.
+    assert deleted["occurrences"] == 5 and count(ErrorOccurrence) == 1
+    assert (deleted["error_hourly_counts"], deleted["service_hourly_counts"]) == (1, 1)
+    assert kept() == [1, 2] and count(ServiceHourlyCount) == 2
+    # Never before the events they count: a shorter setting waits for the occurrences' 90 days.
+    settings.update_setting("retention_rollup_days", 30, None)
+    assert purge(batch=1)["error_hourly_counts"] == 1
+    assert kept() == [1] and count(ServiceHourlyCount) == 1 and count(ErrorOccurrence) == 1

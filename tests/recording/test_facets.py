@@ -13,8 +13,7 @@ from app.ingest.incoming import IncomingError
 from app.models import ErrorFacet
 from app.models.types import utcnow
 from app.recording.record import record_errors
-from app.recording.writer import submit_error
-from tests.factories import drain_ingest_writer, ingest, make_service
+from tests.factories import ingest, make_service, submit_concurrently
 
 VERSIONS = Path(__file__).resolve().parents[2] / "migrations" / "versions"
 MIGRATION = VERSIONS / "0014_error_facets.py"
@@ -70,21 +69,8 @@ def test_a_resent_event_adds_nothing_and_values_past_the_column_are_left_out(ser
 
 def test_the_group_commit_writer_sums_a_batch_into_one_row_per_value(app, service):
     app.config.update(INGEST_BATCH_MAX=50, INGEST_BATCH_WAIT_MS=20)
-    import threading
-
-    service_id = service.id
-    answers = []
-
-    def post():
-        with app.app_context():
-            answers.append(submit_error(event(service_id, environment="production", tags={"k": "v"})))
-
-    threads = [threading.Thread(target=post) for _ in range(8)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    drain_ingest_writer(service_id)
+    answers = submit_concurrently(app, [event(service.id, environment="production", tags={"k": "v"})
+                                        for _ in range(8)])
     error_id = answers[0].error_id
     counts = {key: figures[0] for key, figures in of(error_id).items()}
     assert counts == {("environment", "production"): 8, ("t.k", "v"): 8}

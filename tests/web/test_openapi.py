@@ -163,6 +163,7 @@ def test_real_answers_match_the_response_schemas(app, api, lead, document):
         assert detail.json["latest_occurrence"] is not None
         occurrences = api.get(f"/api/errors/{item['error_id']}/occurrences/?per_page=5")
         assert_valid(document, "OccurrencePage", occurrences.json)
+        assert_valid(document, "ErrorChart", api.get(f"/api/errors/{item['error_id']}/chart/?period=24h").json)
 
     for url, name in [("/api/errors/stats/?hours=168", "Stats"), ("/api/errors/critical/", "ErrorList"),
                       ("/api/developers/", "DeveloperList"), ("/api/developers/workload/", "WorkloadList")]:

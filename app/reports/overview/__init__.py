@@ -1,10 +1,14 @@
 """What the dashboard's overview shows: counters, chart series, top services and errors; an error's
 and a pattern's small charts. (The team is ``app.reports.team``, timelines ``app.reports.activity``.)
 
+Every count of events here is read from the hourly rollups (app/reports/hourly.py: the charts' hours
+and days exactly, "the last 24 hours" with its first hour pro rata), not from error_occurrences, so it
+stays exact when old events are deleted or an error's events are thinned to its budget.
+
 The overview's figures are cached for ``DASHBOARD_CACHE_SECONDS`` in ``app.platform.kv`` (in Redis
 when ``REDIS_URL`` is set, so every web process shares one computation; in process otherwise): a
-page that many people keep open must not cost aggregates over a million occurrences per visit. The 30-day series is split: each past
-day is cached on its own for much longer (it changes only by late events and retention), today is
+page that many people keep open must not cost an aggregate per visit. The 30-day series is split: each past
+day is cached on its own for much longer (it changes only by late events), today is
 counted with the short cache. docs/PERFORMANCE.md (Dashboard) has the measurements behind this.
 """
 from __future__ import annotations
@@ -19,7 +23,8 @@ from flask import current_app
 from sqlalchemy import and_, func, select
 
 from app.extensions import db
-from app.models import OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, ErrorLog, ErrorOccurrence, Service
+from app.models import OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, ErrorHourlyCount, ErrorLog, Service, ServiceHourlyCount
+from app.reports import hourly
 from app.triage.kinds import routable_clause
 from app.models.types import utcnow
 from app.platform import kv
@@ -142,13 +147,12 @@ def _label(value, unit: str) -> str:
 
 
 def _counts(unit: str, since: dt.datetime, until: dt.datetime | None = None) -> list[list]:
-    """[label, severity, count] of the occurrences from ``since`` to ``until`` by hour or day."""
-    bucket = _truncated(unit, ErrorOccurrence.timestamp)
-    stmt = select(bucket, ErrorOccurrence.severity, func.count()).where(ErrorOccurrence.timestamp >= since)
-    if until is not None:
-        stmt = stmt.where(ErrorOccurrence.timestamp < until)
-    return [[_label(label, unit), severity, int(count)]
-            for label, severity, count in db.session.execute(stmt.group_by(bucket, ErrorOccurrence.severity))]
+    """[label, severity, count] of the events from ``since`` to ``until`` (whole hours) by hour or day."""
+    rows = ServiceHourlyCount
+    bucket = rows.hour if unit == "hour" else _truncated("day", rows.hour)
+    stmt = (select(bucket, rows.severity, func.sum(rows.events)).where(hourly.in_window(rows, since, until))
+            .group_by(bucket, rows.severity))
+    return [[_label(label, unit), severity, int(count)] for label, severity, count in db.session.execute(stmt)]
 
 
 def _stacked(labels: list[str], rows) -> dict:
@@ -210,10 +214,11 @@ def top_services(now: dt.datetime | None = None, limit: int = 6, open_by_service
     """Services by open errors, with their critical open errors and their events in the last 24 hours."""
     now = now or utcnow()
     per_service = open_by_service if open_by_service is not None else _open_by_service()
-    event_rows = dict(db.session.execute(
-        select(ErrorOccurrence.service_id, func.count())
-        .where(ErrorOccurrence.timestamp >= now - dt.timedelta(hours=24)).group_by(ErrorOccurrence.service_id)
-    ).all())
+    since, rows = now - dt.timedelta(hours=24), ServiceHourlyCount
+    event_rows = {service_id: hourly.count(events) for service_id, events in db.session.execute(
+        select(rows.service_id, hourly.window_sum(rows, since, None, now))
+        .where(hourly.window_where(rows, since)).group_by(rows.service_id)
+    ).all()}
     services = db.session.execute(select(Service.id, Service.name, Service.slug)).all()
     items = [{"id": sid, "name": name, "slug": slug, "open": per_service.get(sid, (0, 0, 0))[0],
               "critical_open": per_service.get(sid, (0, 0, 0))[1], "events_24h": event_rows.get(sid, 0)}
@@ -226,11 +231,12 @@ def top_services(now: dt.datetime | None = None, limit: int = 6, open_by_service
 def top_errors(now: dt.datetime | None = None, limit: int = 6) -> list[dict]:
     """The errors with the most events in the last 24 hours."""
     now = now or utcnow()
-    counts = db.session.execute(
-        select(ErrorOccurrence.error_id, func.count().label("events"))
-        .where(ErrorOccurrence.timestamp >= now - dt.timedelta(hours=24))
-        .group_by(ErrorOccurrence.error_id).order_by(func.count().desc(), ErrorOccurrence.error_id).limit(limit)
-    ).all()
+    since, rows = now - dt.timedelta(hours=24), ErrorHourlyCount
+    events = hourly.window_sum(rows, since, None, now)
+    counts = [(error_id, hourly.count(n)) for error_id, n in db.session.execute(
+        select(rows.error_id, events).where(hourly.window_where(rows, since))
+        .group_by(rows.error_id).order_by(events.desc(), rows.error_id).limit(limit)
+    ).all()]
     if not counts:
         return []
     errors = {e.id: e for e in db.session.execute(
@@ -258,17 +264,41 @@ def recent_errors(limit: int = 15) -> list[ErrorLog]:
 # --- one error -----------------------------------------------------------------------------------
 
 def occurrence_series(error_id: str, days: int = 14, now: dt.datetime | None = None) -> dict:
-    """An error's occurrences per day over the last ``days`` days (for its small chart)."""
+    """An error's events per day (UTC) over the last ``days`` days, today included (for its small chart)."""
     now = now or utcnow()
     today = now.replace(hour=0, minute=0, second=0, microsecond=0)
     first = today - dt.timedelta(days=days - 1)
-    bucket = _truncated("day", ErrorOccurrence.timestamp)
-    rows = {_label(day, "day"): count for day, count in db.session.execute(
-        select(bucket, func.count()).where(ErrorOccurrence.error_id == error_id, ErrorOccurrence.timestamp >= first)
-        .group_by(bucket)
-    ).all()}
     labels = [(first + dt.timedelta(days=d)).strftime("%Y-%m-%d") for d in range(days)]
+    rows = {label: count for label, count in _error_counts(error_id, "day", first)}
     return {"labels": labels, "values": [int(rows.get(label, 0)) for label in labels]}
+
+
+def _error_counts(error_id: str, unit: str, since: dt.datetime) -> list[tuple[str, int]]:
+    """(label, events) of one error by hour or UTC day from ``since`` (a whole hour) on."""
+    rows = ErrorHourlyCount
+    bucket = rows.hour if unit == "hour" else _truncated("day", rows.hour)
+    return [(_label(label, unit), int(count)) for label, count in db.session.execute(
+        select(bucket, func.sum(rows.events)).where(rows.error_id == error_id, hourly.in_window(rows, since))
+        .group_by(bucket)).all()]
+
+
+CHART_PERIODS = {"24h": ("hour", 24), "14d": ("day", 14), "90d": ("day", 90)}
+
+
+def error_chart(error_id: str, period: str, now: dt.datetime | None = None) -> dict:
+    """An error's events over ``period`` (a key of CHART_PERIODS): 24 hourly buckets, or 14 or 90 daily
+    (UTC) buckets, the current one included and every bucket listed, empty ones as 0."""
+    unit, size = CHART_PERIODS[period]
+    now = now or utcnow()
+    step = dt.timedelta(hours=1) if unit == "hour" else dt.timedelta(days=1)
+    current = now.replace(minute=0, second=0, microsecond=0)
+    if unit == "day":
+        current = current.replace(hour=0)
+    starts = [current - step * n for n in range(size - 1, -1, -1)]
+    counts = dict(_error_counts(error_id, unit, starts[0]))
+    buckets = [{"start": start, "events": counts.get(_label(start, unit), 0)} for start in starts]
+    return {"error_id": error_id, "period": period, "interval": unit, "buckets": buckets,
+            "total": sum(b["events"] for b in buckets)}
 
 
 # --- patterns ------------------------------------------------------------------------------------
@@ -281,11 +311,11 @@ def pattern_sparklines(pattern_ids: list[int], days: int = 14, now: dt.datetime 
     first = now.replace(hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(days=days - 1)
     labels = [(first + dt.timedelta(days=d)).strftime("%Y-%m-%d") for d in range(days)]
     index = {label: i for i, label in enumerate(labels)}
-    bucket = _truncated("day", ErrorOccurrence.timestamp)
+    bucket = _truncated("day", ErrorHourlyCount.hour)
     rows = db.session.execute(
-        select(ErrorLog.pattern_id, bucket, func.count())
-        .join(ErrorLog, and_(ErrorLog.id == ErrorOccurrence.error_id, ErrorLog.pattern_id.in_(pattern_ids)))
-        .where(ErrorOccurrence.timestamp >= first).group_by(ErrorLog.pattern_id, bucket)
+        select(ErrorLog.pattern_id, bucket, func.sum(ErrorHourlyCount.events))
+        .join(ErrorLog, and_(ErrorLog.id == ErrorHourlyCount.error_id, ErrorLog.pattern_id.in_(pattern_ids)))
+        .where(hourly.in_window(ErrorHourlyCount, first)).group_by(ErrorLog.pattern_id, bucket)
     ).all()
     result = {pid: [0] * days for pid in pattern_ids}
     for pid, day, count in rows:
