@@ -1,5 +1,5 @@
-"""Scheduled work: retries, the outbox's drain, pattern analysis, escalation, retention, the daily summary,
-thresholds.
+"""Scheduled work: retries, the outbox's drain, pattern analysis, escalation, retention and the events'
+partitions, the daily summary, thresholds.
 
 One Huey periodic task (``run_scheduled_work``) ticks every minute in every consumer and starts
 the jobs that are due, each as its own task. Intervals are runtime settings
@@ -52,6 +52,8 @@ SCHEDULE = (
     ScheduledWork("analyze_error_patterns", "interval_patterns_minutes"),
     ScheduledWork("escalate_unresolved_errors", "interval_escalation_minutes"),
     ScheduledWork("clean_old_error_logs", "interval_retention_minutes"),
+    # PostgreSQL's day partitions of the events, a week ahead (app/models/partitions.py).
+    ScheduledWork("create_event_partitions", "interval_retention_minutes"),
     ScheduledWork("generate_daily_error_summary", daily_time_setting="daily_summary_time"),
     ScheduledWork("check_error_thresholds", "interval_thresholds_minutes"),
     ScheduledWork("send_oncall_handoffs", "interval_handoff_minutes"),
@@ -284,6 +286,14 @@ def _retention() -> dict:
     return purge()
 
 
+def _event_partitions() -> dict:
+    from app.extensions import db
+    from app.models import partitions
+    from app.models.types import utcnow
+
+    return partitions.ensure_days(db.engine, utcnow().date())
+
+
 def _handoffs() -> dict:
     from app.notify.handoff import send_handoffs
     from app.platform import settings
@@ -306,6 +316,7 @@ WORK = {
     "retry_failed_notifications": _retry_failed_notifications, "drain_outbox": _drain_outbox,
     "analyze_error_patterns": _patterns,
     "escalate_unresolved_errors": _escalate, "clean_old_error_logs": _retention,
+    "create_event_partitions": _event_partitions,
     "generate_daily_error_summary": _summary, "check_error_thresholds": _thresholds,
     "send_oncall_handoffs": _handoffs,
 }  # app/jobs/mirror.py registers the mirror
