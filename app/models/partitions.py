@@ -26,6 +26,7 @@ import logging
 import re
 
 from sqlalchemy import DDL, PrimaryKeyConstraint, event, text
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.compiler import compiles
 
 log = logging.getLogger("heartwatch.retention")
@@ -167,8 +168,6 @@ def ensure_days(engine, today: dt.date, ahead: int = AHEAD_DAYS) -> dict:
 def drop_days_before(engine, before: dt.date) -> list[str]:
     """Drop every day partition whose whole day is before ``before``, oldest first, one transaction
     each. A partition another transaction holds past the lock timeout stays for the next run."""
-    from sqlalchemy.exc import OperationalError
-
     with engine.connect() as connection:
         if not is_partitioned(connection):
             return []
