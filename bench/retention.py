@@ -3,12 +3,15 @@
 Two fresh PostgreSQL databases on a loopback server, each dropped at the end: one migrated to the head
 (error_occurrences partitioned by day, app/models/partitions.py), one to 0016 (the plain table, where
 retention deletes in batches of 1,000 as it did before). Each gets the same events with
-INSERT ... SELECT generate_series: ``--rows`` received on a day 40 days ago and as many 5 days ago
-(about 2 KB each: message, stack text, tags, raw payload), then VACUUM ANALYZE as autovacuum would.
-With ``retention_days`` at 30, ``app/recording/retention.purge`` is timed on each, then what it leaves
-behind: the WAL it wrote, the dead rows, and the VACUUM that has to follow.
+INSERT ... SELECT generate_series: ``--rows`` received on a day 10 days past retention and as many
+5 days ago (about 2 KB each: message, stack text, tags, raw payload), then VACUUM ANALYZE as autovacuum
+would; the partitioned one also gets an empty partition for each other day retention keeps. On both, a
+look-up of one event by id and one step of the event navigation are timed (statements that read every
+partition); then ``app/recording/retention.purge`` with ``retention_days`` at ``--retention-days`` (30),
+and what it leaves behind: the WAL it wrote, the dead rows, and the VACUUM that has to follow.
 
-    .venv/bin/python bench/retention.py [--rows 200000] [--server postgresql://postgres@127.0.0.1:5432/postgres]
+    .venv/bin/python bench/retention.py [--rows 200000] [--retention-days 30] \
+        [--server postgresql://postgres@127.0.0.1:5432/postgres]
 
 BENCH_DATABASE_URL names the server too (its database part is ignored: the bench makes its own).
 """
@@ -33,8 +36,7 @@ from sqlalchemy import create_engine, text  # noqa: E402
 from app.config import normalise_database_url  # noqa: E402
 
 MAX_ROWS = 2_000_000
-RETENTION_DAYS = 30
-OLD_DAY, RECENT_DAY = 40, 5  # days ago
+RECENT_DAY = 5  # days ago; the old day is 10 days past retention
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 LOAD = """
 INSERT INTO error_occurrences (id, error_id, service_id, source, timestamp, received_at, message, severity,
@@ -79,10 +81,14 @@ def migrate(url: str, revision: str, instance: Path) -> None:
         raise SystemExit(done.stderr)
 
 
-def load(url: str, rows: int, today: dt.date) -> None:
+def load(url: str, rows: int, today: dt.date, retention_days: int) -> None:
     from app.models import partitions
 
     engine = create_engine(url)
+    with engine.begin() as connection:
+        if partitions.is_partitioned(connection):  # every day retention keeps
+            for ago in range(1, retention_days):
+                partitions.create_day(connection, today - dt.timedelta(days=ago), lock_timeout=False)
     with engine.begin() as connection:
         connection.execute(text(
             "INSERT INTO services (id, name, slug, platform, ingest_key, dropped_events, active, created_at) "
@@ -91,7 +97,7 @@ def load(url: str, rows: int, today: dt.date) -> None:
             "INSERT INTO error_logs (id, service_id, fingerprint, severity, severity_level, error_type, message, "
             "status, occurrence_count, regression_count, first_seen, last_seen) VALUES ('bench-error', 1, 'f', "
             "'high', 4, 'GatewayTimeout', 'payment gateway timed out', 'new', :n, 0, now(), now())"), {"n": 2 * rows})
-    for ago in (OLD_DAY, RECENT_DAY):
+    for ago in (retention_days + 10, RECENT_DAY):
         day = today - dt.timedelta(days=ago)
         with engine.begin() as connection:
             if partitions.is_partitioned(connection):
@@ -102,21 +108,47 @@ def load(url: str, rows: int, today: dt.date) -> None:
     engine.dispose()
 
 
-def measure(url: str, instance: Path) -> dict:
+def lookups(url: str, calls: int = 200) -> dict:
+    """Mean time of reading one event by id, and of one step of the event navigation (the older
+    event), over one connection: statements that cannot skip partitions."""
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        partitions_now = connection.execute(text(
+            "SELECT count(*) FROM pg_inherits WHERE inhparent = to_regclass('error_occurrences')")).scalar_one()
+        event_id, at = connection.execute(text(
+            "SELECT id, timestamp FROM error_occurrences ORDER BY received_at DESC LIMIT 1 OFFSET 1000")).one()
+        by_id = text("SELECT * FROM error_occurrences WHERE id = :id")
+        older = text("SELECT id FROM error_occurrences WHERE error_id = 'bench-error' AND (timestamp, id) < (:at, :id) "
+                     "ORDER BY timestamp DESC, id DESC LIMIT 1")
+        took = {}
+        for label, statement in (("by_id_ms", by_id), ("older_ms", older)):
+            connection.execute(statement, {"id": event_id, "at": at}).all()
+            began = time.perf_counter()
+            for _ in range(calls):
+                connection.execute(statement, {"id": event_id, "at": at}).all()
+            took[label] = (time.perf_counter() - began) / calls * 1000
+    engine.dispose()
+    return {"partitions": partitions_now, **took}
+
+
+def measure(url: str, instance: Path, retention_days: int) -> dict:
     from app import create_app
     from app.config import TestConfig
     from app.extensions import db
     from app.platform import settings
-    from app.recording.retention import purge
+    from app.recording.retention import BATCH, _purge_occurrences, purge
 
     app = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=url, INGEST_SPOOL_DIR=str(instance / "spool"))
     engine = create_engine(url)
     with app.app_context():
-        settings.update_setting("retention_days", RETENTION_DAYS, None)
+        settings.update_setting("retention_days", retention_days, None)
         with engine.connect() as connection:
             wal_before = connection.execute(text("SELECT pg_current_wal_lsn()")).scalar_one()
+        purge(now=dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=365))  # connections and settings warm
         began = time.perf_counter()
-        counts = purge()
+        _purge_occurrences(dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=retention_days), BATCH)
+        step = time.perf_counter() - began
+        purge()  # the whole run: nothing of the events is left to do
         took = time.perf_counter() - began
         db.session.remove()
         db.engine.dispose()
@@ -131,17 +163,20 @@ def measure(url: str, instance: Path) -> dict:
         connection.execute(text("VACUUM error_occurrences"))
         vacuum = time.perf_counter() - began
     engine.dispose()
-    return {"purge_s": took, "counts": counts, "wal_mb": float(wal) / 2**20, "dead_rows": int(dead),
+    return {"step_s": step, "purge_s": took, "wal_mb": float(wal) / 2**20, "dead_rows": int(dead),
             "vacuum_s": vacuum, "rows_left": int(left)}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=200_000, help="events per day (at most 2,000,000)")
+    parser.add_argument("--retention-days", type=int, default=30,
+                        help="retention_days (at most 400): the partitioned database has a partition for each day kept")
     parser.add_argument("--server", default=os.environ.get("BENCH_DATABASE_URL")
                         or "postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     rows = max(1, min(args.rows, MAX_ROWS))
+    retention_days = max(RECENT_DAY + 1, min(args.retention_days, 400))
     server = Server(args.server)
     today = dt.datetime.now(dt.timezone.utc).date()
     results = {}
@@ -153,19 +188,24 @@ def main() -> None:
                 instance = Path(workdir)
                 migrate(url, revision, instance)
                 began = time.perf_counter()
-                load(url, rows, today)
+                load(url, rows, today, retention_days)
                 print(f"{label}: loaded {2 * rows:,} events in {time.perf_counter() - began:.1f} s", flush=True)
-                results[label] = measure(url, instance)
+                found = lookups(url)
+                results[label] = {**measure(url, instance, retention_days), **found}
         finally:
             server.drop(name)
-    print(f"\none day of {rows:,} events past retention ({RETENTION_DAYS} days), as many kept\n")
-    print("| table | retention run | rows deleted one by one | days dropped | WAL written | dead rows left "
-          "| VACUUM after | events left |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print(f"\none day of {rows:,} events past retention ({retention_days} days), as many kept\n")
+    print("| table | events' step | whole retention run | WAL written | dead rows left | VACUUM after "
+          "| events left |")
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for label, r in results.items():
-        print(f"| {label} | {r['purge_s'] * 1000:,.0f} ms | {r['counts']['occurrences']:,} | "
-              f"{r['counts']['occurrence_days']} | {r['wal_mb']:,.1f} MB | {r['dead_rows']:,} | "
-              f"{r['vacuum_s'] * 1000:,.0f} ms | {r['rows_left']:,} |")
+        print(f"| {label} | {r['step_s'] * 1000:,.0f} ms | {r['purge_s'] * 1000:,.0f} ms | {r['wal_mb']:,.1f} MB | "
+              f"{r['dead_rows']:,} | {r['vacuum_s'] * 1000:,.0f} ms | {r['rows_left']:,} |")
+    print("\nbefore retention, mean of 200 calls\n")
+    print("| table | partitions | one event by id | one navigation step (older event) |")
+    print("|---|---:|---:|---:|")
+    for label, r in results.items():
+        print(f"| {label} | {r['partitions']} | {r['by_id_ms']:.2f} ms | {r['older_ms']:.2f} ms |")
 
 
 if __name__ == "__main__":
