@@ -172,7 +172,13 @@ def register_commands(app: Flask) -> None:
     @app.cli.command("bootstrap")
     def bootstrap():
         """Make sure an admin exists (ADMIN_EMAIL/ADMIN_PASSWORD, or a generated password printed
-        once) and say where Heartwatch listens and how to sign in."""
+        once) and, on PostgreSQL, the events' partitions of today and the next days; say where
+        Heartwatch listens and how to sign in."""
+        from app.extensions import db
+        from app.models import partitions
+        from app.models.types import utcnow
+
+        partitions.ensure_days(db.engine, utcnow().date())
         admin, generated = accounts.ensure_admin(current_app.config["ADMIN_EMAIL"],
                                                  current_app.config["ADMIN_PASSWORD"])
         url = current_app.config["BASE_URL"]

@@ -5,6 +5,8 @@ from flask import current_app
 
 from alembic import context
 
+from app.models import partitions
+
 # this is the Alembic Config object, which provides
 # access to the values within the .ini file in use.
 config = context.config
@@ -99,6 +101,8 @@ def run_migrations_online():
 
     conf_args = current_app.extensions['migrate'].configure_args
     conf_args.setdefault("render_item", render_item)
+    # The day partitions of error_occurrences (PostgreSQL) are the worker's, not tables of the models.
+    conf_args.setdefault("include_name", partitions.include_name)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

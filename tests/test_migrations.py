@@ -17,6 +17,7 @@ from sqlalchemy.engine import make_url
 from app import models  # noqa: F401  (every table registered with the metadata)
 from app.config import normalise_database_url
 from app.extensions import db
+from app.models import partitions
 
 ROOT = Path(__file__).resolve().parents[1]
 POSTGRES_URL = normalise_database_url(os.environ.get("TEST_DATABASE_URL"))
@@ -40,7 +41,8 @@ def schema_differences(url: str) -> list:
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True,
-                                                                   "compare_server_default": False})
+                                                                   "compare_server_default": False,
+                                                                   "include_name": partitions.include_name})
             return compare_metadata(context, db.metadata)
     finally:
         engine.dispose()
@@ -344,3 +346,55 @@ def test_the_hourly_counts_are_filled_from_the_stored_events_by_the_upgrade(tmp_
                                           ("e1", "2026-05-01 10:00:00.000000", "critical", 1)]
     assert [tuple(r) for r in services] == [(1, "2026-05-01 09:00:00.000000", "high", 2),
                                             (1, "2026-05-01 10:00:00.000000", "critical", 1)]
+def test_postgres_upgrade_partitions_the_events_by_day_and_keeps_every_one(scratch_postgres, tmp_path):
+    """0021 moves every existing event into its day's partition (UTC), makes today's and the week
+    ahead's and an empty DEFAULT one, keeps the reporting view working; the downgrade keeps them all."""
+    flask_db(scratch_postgres, tmp_path, "upgrade", "0016")
+    today = dt.datetime.now(dt.timezone.utc).replace(hour=12, minute=0, second=0, microsecond=0)
+    received = [today - dt.timedelta(days=40), today - dt.timedelta(days=40, hours=11, minutes=59),
+                today - dt.timedelta(days=3), today.replace(hour=23, minute=59, second=59), today,
+                today + dt.timedelta(days=30)]
+    engine = create_engine(scratch_postgres)
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO services (id, name, slug, platform, ingest_key, dropped_events, active, created_at) "
+            "VALUES (1, 'Checkout', 'checkout', 'python', 'k1', 0, true, now())"))
+        connection.execute(text(
+            "INSERT INTO error_logs (id, service_id, fingerprint, severity, severity_level, error_type, message, "
+            "status, occurrence_count, regression_count, first_seen, last_seen) VALUES ('e1', 1, 'f', 'high', 4, "
+            "'E', 'm', 'new', 6, 0, now(), now())"))
+        for n, moment in enumerate(received):
+            connection.execute(text(
+                "INSERT INTO error_occurrences (id, error_id, service_id, source, timestamp, received_at, severity) "
+                "VALUES (:id, 'e1', 1, 'api', :at, :at, 'high')"), {"id": f"o{n}", "at": moment})
+    engine.dispose()
+
+    flask_db(scratch_postgres, tmp_path, "upgrade")
+    engine = create_engine(scratch_postgres)
+    try:
+        with engine.connect() as connection:
+            where = dict(connection.execute(text(
+                "SELECT id, tableoid::regclass::text FROM error_occurrences")).all())
+            days = partitions.day_partitions(connection)
+            daily = connection.execute(text("SELECT sum(occurrences) FROM report_daily_error_counts")).scalar_one()
+            key = connection.execute(text(
+                "SELECT pg_get_constraintdef(oid) FROM pg_constraint WHERE conname = 'pk_error_occurrences'")).scalar_one()
+        assert where == {f"o{n}": partitions.partition_name(moment.date()) for n, moment in enumerate(received)}
+        assert set(partitions.days_ahead(today.date())) <= set(days)
+        assert partitions.partition_name((today - dt.timedelta(days=40)).date()) in days.values()
+        assert daily == len(received) and key == "PRIMARY KEY (id, received_at)"
+        assert not describe(schema_differences(scratch_postgres))
+    finally:
+        engine.dispose()
+
+    flask_db(scratch_postgres, tmp_path, "downgrade", "0016")
+    engine = create_engine(scratch_postgres)
+    try:
+        with engine.connect() as connection:
+            assert not partitions.is_partitioned(connection)
+            kept = connection.execute(text("SELECT id, received_at FROM error_occurrences ORDER BY id")).all()
+            assert connection.execute(text("SELECT count(*) FROM report_daily_error_counts")).scalar_one() > 0
+        assert [(i, at) for i, at in kept] == [(f"o{n}", moment) for n, moment in enumerate(received)]
+        assert not [name for name in table_names(scratch_postgres) if partitions.is_partition(name)]
+    finally:
+        engine.dispose()

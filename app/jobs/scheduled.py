@@ -1,6 +1,5 @@
-"""Scheduled work: retries, the outbox's drain, pattern analysis, escalation, waking snoozed errors, retention,
-the event budget,
-the daily summary, thresholds.
+"""Scheduled work: retries, the outbox's drain, pattern analysis, escalation, waking snoozed errors, retention
+and the events' partitions, the event budget, the daily summary, thresholds.
 
 One Huey periodic task (``run_scheduled_work``) ticks every minute in every consumer and starts
 the jobs that are due, each as its own task. Intervals are runtime settings
@@ -56,6 +55,8 @@ SCHEDULE = (
     ScheduledWork("wake_snoozed_errors", "interval_outbox_minutes"),
     ScheduledWork("clean_old_error_logs", "interval_retention_minutes"),
     ScheduledWork("trim_error_events", "interval_event_budget_minutes"),
+    # PostgreSQL's day partitions of the events, a week ahead (app/models/partitions.py).
+    ScheduledWork("create_event_partitions", "interval_retention_minutes"),
     ScheduledWork("generate_daily_error_summary", daily_time_setting="daily_summary_time"),
     ScheduledWork("check_error_thresholds", "interval_thresholds_minutes"),
     ScheduledWork("send_oncall_handoffs", "interval_handoff_minutes"),
@@ -300,6 +301,14 @@ def _event_budget() -> dict:
     return trim_to_budget()
 
 
+def _event_partitions() -> dict:
+    from app.extensions import db
+    from app.models import partitions
+    from app.models.types import utcnow
+
+    return partitions.ensure_days(db.engine, utcnow().date())
+
+
 def _handoffs() -> dict:
     from app.notify.handoff import send_handoffs
     from app.platform import settings
@@ -323,6 +332,7 @@ WORK = {
     "analyze_error_patterns": _patterns,
     "escalate_unresolved_errors": _escalate, "wake_snoozed_errors": _wake_snoozed,
     "clean_old_error_logs": _retention, "trim_error_events": _event_budget,
+    "create_event_partitions": _event_partitions,
     "generate_daily_error_summary": _summary, "check_error_thresholds": _thresholds,
     "send_oncall_handoffs": _handoffs,
 }  # app/jobs/mirror.py registers the mirror

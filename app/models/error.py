@@ -7,7 +7,7 @@ from sqlalchemy import ForeignKey, Index, Integer, SmallInteger, String, Text, U
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
-from app.models import triggers
+from app.models import partitions, triggers
 from app.models.types import JSONType, UTCDateTime, new_uuid, utcnow
 
 # Lowest to highest; the level is stored beside the name so "highest seen" and sorting are numeric.
@@ -126,10 +126,14 @@ triggers.attach(ErrorLog.__table__)
 
 class ErrorOccurrence(db.Model):
     """One event received for an error. Its id is the client's event id when it sent one,
-    so an SDK's retry of the same event is recognised and stored once."""
+    so an SDK's retry of the same event is recognised and stored once.
+
+    On PostgreSQL the table is partitioned by day of ``received_at`` (app/models/partitions.py), and
+    its primary key there is (id, received_at); events are still found by id alone."""
 
     __tablename__ = "error_occurrences"
     __table_args__ = (
+        partitions.PartitionedPrimaryKey("id"),
         # The order of an error's events (newest first, and the event navigation's keyset steps).
         Index("ix_error_occurrences_error_timestamp_id", "error_id", "timestamp", "id"),
         Index("ix_error_occurrences_received_at", "received_at"),
@@ -137,6 +141,7 @@ class ErrorOccurrence(db.Model):
         # columns make those index-only scans (see docs/PERFORMANCE.md, Dashboard).
         Index("ix_error_occurrences_timestamp", "timestamp",
               postgresql_include=["severity", "service_id", "error_id"]),
+        {"postgresql_partition_by": f"RANGE ({partitions.KEY})"},
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
@@ -163,6 +168,9 @@ class ErrorOccurrence(db.Model):
     raw_payload: Mapped[str | None] = mapped_column(Text)
 
     error = relationship("ErrorLog")
+
+
+partitions.attach(ErrorOccurrence.__table__)
 
 
 class ErrorFacet(db.Model):

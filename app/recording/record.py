@@ -26,7 +26,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 from sqlalchemy import (
-    ARRAY, JSON, Column, MetaData, Table, Text, bindparam, case, cast, func, literal, select, update,
+    ARRAY, JSON, Column, MetaData, Table, Text, bindparam, case, cast, func, literal, select, text, update,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -34,7 +34,7 @@ from sqlalchemy.exc import OperationalError
 
 from app.extensions import db
 from app.ingest.incoming import IncomingError
-from app.models import SEVERITY_LEVEL, AuditEvent, ErrorLog, ErrorOccurrence
+from app.models import SEVERITY_LEVEL, AuditEvent, ErrorLog, ErrorOccurrence, partitions
 from app.models.types import UTCDateTime, new_uuid, utcnow
 from app.platform import hooks, outbox
 from app.recording import facets, merges, releases, rollups
@@ -154,9 +154,16 @@ class _Statements:
         else:
             self.upsert = _on_conflict(insert(ERRORS))
         # RETURNING lets SQLAlchemy send every row in one multi-row INSERT; without it an ON CONFLICT
-        # insert falls back to the driver's executemany, a round trip per occurrence.
-        self.insert_occurrences = (insert(OCCURRENCES_WRITE).on_conflict_do_nothing(index_elements=["id"])
-                                   .returning(OCCURRENCES_WRITE.c.id))
+        # insert falls back to the driver's executemany, a round trip per occurrence. PostgreSQL's
+        # partitioned table is unique on (id, received_at) only: there a resend racing its original is
+        # kept apart by ``lock_event_ids`` instead (app/models/partitions.py).
+        self.insert_occurrences = (insert(OCCURRENCES_WRITE).on_conflict_do_nothing(
+            index_elements=["id", partitions.KEY] if self.postgresql else ["id"]).returning(OCCURRENCES_WRITE.c.id))
+        # Client event ids locked in one order for the transaction, so the check for an earlier copy
+        # sees a racing one committed.
+        self.lock_event_ids = text(
+            "SELECT count(pg_advisory_xact_lock(k)) FROM (SELECT DISTINCT hashtextextended(i, :seed) AS k "
+            "FROM unnest(CAST(:ids AS text[])) AS i ORDER BY k) AS keys").bindparams(seed=partitions.LOCK_KEY)
         # The outbox rows of the batch's new, regressed and graver errors (app/platform/outbox.py).
         self.insert_dispatches = outbox.insert_statement(insert)
         self.uncount = (update(ERRORS).where(ERRORS.c.id == bindparam("error"))
@@ -235,7 +242,10 @@ def _write_batch(conn, batch: list[PreparedEvent]) -> list[RecordResult]:
     marker = utcnow()
 
     # SDK retries and offline caches resend the same event id: store it once.
-    known = _stored_occurrences(conn, statements, [p.occurrence_id for p in batch if p.client_event_id])
+    client_ids = [p.occurrence_id for p in batch if p.client_event_id]
+    if client_ids and statements.postgresql:
+        conn.execute(statements.lock_event_ids, {"ids": client_ids})
+    known = _stored_occurrences(conn, statements, client_ids)
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
     first_copies: dict[str, int] = {}
 

@@ -9,6 +9,11 @@ expired (ACTION_LINK_HOURS: an expired link is refused by its signature alone), 
 count (at least ``retention_days``). Each batch is its own short transaction, so ingest
 never waits long on a lock; on PostgreSQL the batches are taken with SKIP LOCKED, so two workers
 share the work instead of queueing behind each other.
+
+On PostgreSQL occurrences are partitioned by day (app/models/partitions.py): a day whose whole
+partition is past retention is detached and dropped at once, and only the events that landed in the
+DEFAULT partition are deleted in batches. So an event stays until its whole day is past retention,
+up to a day longer than ``retention_days``.
 """
 from __future__ import annotations
 
@@ -16,23 +21,27 @@ import datetime as dt
 import logging
 
 from flask import current_app
-from sqlalchemy import delete, select, tuple_
+from sqlalchemy import Column, MetaData, String, Table, delete, select, tuple_
 
 from app.extensions import db
 from app.models import (
     ErrorEventDispatch, ErrorHourlyCount, ErrorLog, ErrorNotification, ErrorOccurrence, MetricSnapshot,
-    ServiceHourlyCount, UsedActionToken,
+    ServiceHourlyCount, UsedActionToken, partitions,
 )
-from app.models.types import utcnow
+from app.models.types import UTCDateTime, utcnow
 from app.platform import settings
 
 log = logging.getLogger("heartwatch.retention")
 BATCH = 1000
 ERROR_BATCH = 100  # an error takes its occurrences, notifications and audit rows with it
+# The events of the DEFAULT partition, deleted apart from the day partitions.
+DEFAULT_OCCURRENCES = Table(partitions.DEFAULT, MetaData(), Column("id", String(36), primary_key=True),
+                            Column(partitions.KEY, UTCDateTime()))
 
 
 def _delete_in_batches(model, condition, batch: int) -> int:
-    key = model.__table__.primary_key.columns.values()[0]
+    table = getattr(model, "__table__", model)
+    key = table.primary_key.columns.values()[0]
     total = 0
     while True:
         stmt = select(key).where(condition).limit(batch)
@@ -42,7 +51,7 @@ def _delete_in_batches(model, condition, batch: int) -> int:
         if not ids:
             db.session.commit()
             return total
-        result = db.session.execute(delete(model).where(key.in_(ids)).execution_options(synchronize_session=False))
+        result = db.session.execute(delete(table).where(key.in_(ids)).execution_options(synchronize_session=False))
         db.session.commit()
         total += result.rowcount or 0
         if len(ids) < batch:
@@ -62,6 +71,22 @@ def _delete_rollups(model, before: dt.datetime, batch: int) -> int:
             return total
 
 
+def _purge_occurrences(before: dt.datetime, batch: int) -> dict[str, int]:
+    """Occurrences received before ``before``: on PostgreSQL whole days (their partitions dropped),
+    then in batches the old ones of DEFAULT; on SQLite all in batches."""
+    db.session.commit()  # nothing of this session's may hold the table while a partition is detached
+    with db.engine.connect() as connection:
+        partitioned = partitions.is_partitioned(connection)
+    if not partitioned:
+        return {"occurrence_days": 0, "occurrences": _delete_in_batches(
+            ErrorOccurrence, ErrorOccurrence.received_at < before, batch)}
+    dropped = partitions.drop_days_before(db.engine, before.astimezone(dt.timezone.utc).date())
+    if dropped:
+        log.info("retention: partitions dropped: %s", ", ".join(dropped))
+    return {"occurrence_days": len(dropped), "occurrences": _delete_in_batches(
+        DEFAULT_OCCURRENCES, DEFAULT_OCCURRENCES.c.received_at < before, batch)}
+
+
 def purge(now: dt.datetime | None = None, batch: int = BATCH) -> dict[str, int]:
     """Delete everything past retention; returns the number of rows deleted per kind."""
     now = now or utcnow()
@@ -73,7 +98,7 @@ def purge(now: dt.datetime | None = None, batch: int = BATCH) -> dict[str, int]:
     links_before = now - dt.timedelta(hours=int(current_app.config.get("ACTION_LINK_HOURS") or 72) + 24)
     rollups_before = now - dt.timedelta(days=max(int(values["retention_rollup_days"]), int(values["retention_days"])))
     counts = {
-        "occurrences": _delete_in_batches(ErrorOccurrence, ErrorOccurrence.received_at < occurrences_before, batch),
+        **_purge_occurrences(occurrences_before, batch),
         "resolved_errors": _delete_in_batches(
             ErrorLog, (ErrorLog.status == "resolved") & (ErrorLog.resolved_at < resolved_before), min(batch, ERROR_BATCH)),
         "notifications": _delete_in_batches(

@@ -21,8 +21,8 @@ from app.platform import settings
 ROOT = Path(__file__).resolve().parents[2]
 T0 = dt.datetime(2026, 5, 4, 10, 0, 5, tzinfo=dt.timezone.utc)
 EVERY = {"retry_failed_notifications", "drain_outbox", "analyze_error_patterns", "escalate_unresolved_errors",
-         "clean_old_error_logs", "trim_error_events", "generate_daily_error_summary", "check_error_thresholds",
-         "send_oncall_handoffs", "wake_snoozed_errors"}
+         "clean_old_error_logs", "trim_error_events", "create_event_partitions", "generate_daily_error_summary",
+         "check_error_thresholds", "send_oncall_handoffs", "wake_snoozed_errors"}
 DRAIN = "drain_outbox"  # every minute: at each tick (ticks land a minute apart, a run is due from 30 s)
 WAKE = "wake_snoozed_errors"  # with the drain's interval
 HANDOFF = "send_oncall_handoffs"  # every 5 minutes
