@@ -122,7 +122,11 @@ def test_the_theme_toggle_is_remembered_and_applied_before_the_page_is_painted(b
         page.goto(f"{live_server}/errors")
         assert page.evaluate("window.themeAtBody") == "dark"
         assert page.evaluate("document.documentElement.dataset.theme") == "dark"
+        page.goto(f"{live_server}/developers")
+        chart = "Chart.getChart(document.querySelector('#workload-chart canvas, canvas#workload-chart'))"
+        assert page.evaluate(f"{chart}.options.scales.y.ticks.color") == "#e3e7ee"
         page.locator("button[data-theme-toggle]").click()
+        assert page.evaluate(f"{chart}.options.scales.y.ticks.color") == "#1b2230"  # the drawn chart follows
         page.reload()
         assert page.evaluate("document.documentElement.dataset.theme") == "light"
     finally:
