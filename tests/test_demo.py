@@ -7,7 +7,8 @@ import json
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import SEVERITIES, AuditEvent, Developer, ErrorEscalation, ErrorLog, ErrorOccurrence, Service
+from app.models import (SEVERITIES, AuditEvent, Developer, ErrorEscalation, ErrorLog, ErrorOccurrence, ErrorPattern,
+                        Service)
 from app.triage import schedules
 from app.models.types import utcnow
 from app.demo.loader import CATALOGUE, DEMO_PASSWORD, SERVICES, TEAM, load_demo
@@ -140,3 +141,19 @@ def test_demo_command_prints_the_sign_in_accounts(runner):
     assert summary["password"] == DEMO_PASSWORD
     assert "miriam.adeyemi@example.com (manager)" in summary["accounts"]
     assert summary["sign_in"].endswith("/login")
+
+
+def test_demo_shows_patterns_of_errors_that_share_a_signature(app, client):
+    summary = load_demo(400)
+
+    rows = db.session.execute(select(ErrorPattern)).scalars().all()
+    assert summary["patterns"] == len(rows) >= 3
+    across = {p.normalised_message: p.affected_services for p in rows}
+    assert across["Cannot read properties of undefined (reading '<value>')"] == ["angular-admin", "react-frontend"]
+    assert across["Failed to fetch"] == ["angular-admin", "react-frontend"]
+    database = next(m for m in across if m.startswith("connection to server at"))
+    assert '"<value>" (<ip>), port <n> failed' in database
+    admin = next(p for p in TEAM if p.role == "manager")
+    assert client.post("/login", data={"email": admin.email, "password": DEMO_PASSWORD}).status_code == 303
+    page = client.get("/patterns").get_data(as_text=True)
+    assert "Failed to fetch" in page and "(&lt;ip&gt;), port &lt;n&gt;" in page

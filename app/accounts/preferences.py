@@ -15,6 +15,7 @@ from app.extensions import db
 from app.models import SEVERITIES, Developer
 from app.platform.audit import record_audit
 from app.platform.refusal import Refused
+from app.notify import channels as registry
 from app.notify.channels.slack import slack_member_id
 from app.notify.subscriptions import WebhookError, check_url
 
@@ -58,6 +59,12 @@ def channels_for(developer: Developer) -> dict[str, list[str]]:
         else:
             result[severity] = list(DEFAULT_CHANNELS[severity])
     return result
+
+
+def offered_channels(developer: Developer) -> list[str]:
+    """The channels the preferences form offers: those the deployment has on, and Slack for a
+    developer with a personal webhook (which needs no team channel)."""
+    return [c for c in PERSONAL_CHANNELS if registry.is_configured(c) or registry.reachable(developer, c)]
 
 
 def preferences_of(developer: Developer) -> NotificationPreferences:

@@ -4,8 +4,9 @@ Everything goes through the real paths: each event is the payload its source wou
 catalogue in ``app/demo/data/``, see ``app.demo.events``), run through that source's normaliser and
 ``record_errors``, which prepares the events and hands them to ``record_prepared`` in batches, as the
 group-commit writer does with HTTP events; people and services through ``accounts``; assignment,
-resolution and escalation through ``triage`` and ``escalation``. The demo can be loaded again:
-existing services and people are kept, events are added.
+resolution and escalation through ``triage`` and ``escalation``; then the pattern analysis runs, as
+the daily job would, so the patterns page shows the errors that share a signature. The demo can be
+loaded again: existing services and people are kept, events are added.
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from app.models.types import utcnow
 from app.accounts import developers as accounts
 from app.demo.catalogue import CATALOGUE, SERVICES, TEAM, DemoError
 from app.demo.events import demo_events, event_payload
+from app.reports import patterns
 from app.triage import escalation
 from app.triage import changes as triage
 from app.recording.record import RecordResult, raw_payload_text, record_errors
@@ -181,6 +183,7 @@ def load_demo(count: int = DEFAULT_EVENTS, *, password: str = DEMO_PASSWORD, see
         regressed = sum(1 for r in _record(late) if r.regressed)
         main_count += len(late)
 
+    found = patterns.analyze_patterns()
     base = current_app.config["BASE_URL"]
     demo_service_ids = [s.id for s in services.values()]
     total_errors = db.session.execute(
@@ -200,4 +203,5 @@ def load_demo(count: int = DEFAULT_EVENTS, *, password: str = DEMO_PASSWORD, see
         "ignored": done["ignored"],
         "escalated": done["escalated"],
         "regressions": regressed,
+        "patterns": found["patterns"],
     }

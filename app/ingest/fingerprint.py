@@ -25,13 +25,20 @@ _MASKS = [
     (re.compile(r"\"[^\"\n]{0,200}\""), "\"<value>\""),
     (re.compile(r"\d+(?:\.\d+)?"), "<n>"),
 ]
+# Patterns are read by people: an IPv4 address (with or without a port) reads better as one token than
+# as the numbers it is made of. Fingerprints keep the masking above: they are stored, and a change
+# would split every error that has no frames from its earlier events.
+_ADDRESS = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
 _DEFAULT_MARKERS = {"{{ default }}", "{{default}}"}
 _FILENAME_NOISE = re.compile(r"[.-][0-9a-fA-F]{5,}(?=\.)|\?.*$|#.*$")
 
 
-def mask_message(message: str) -> str:
-    """The message with numbers, ids, hex, UUIDs, e-mails and quoted values masked."""
+def mask_message(message: str, *, addresses: bool = False) -> str:
+    """The message with numbers, ids, hex, UUIDs, e-mails and quoted values masked; with
+    ``addresses``, IPv4 addresses become ``<ip>`` first (10.0.0.5:5432 gives ``<ip>:<n>``)."""
     text = (message or "")[:MASK_LIMIT]
+    if addresses:
+        text = _ADDRESS.sub("<ip>", text)
     for pattern, replacement in _MASKS:
         text = pattern.sub(replacement, text)
     return text.strip()

@@ -2,8 +2,8 @@
 
 The daily analysis reads the errors seen within PATTERN_WINDOW_DAYS, groups them by type and
 masked message (``app.ingest.fingerprint.mask_message``: numbers, ids, e-mails and quoted values
-masked), and for every group of two or more errors writes one ``error_patterns`` row (upserted by
-its signature, so reruns and two workers converge): occurrences, affected services, the commonest
+masked; the message shown calls addresses ``<ip>``), and for every group of two or more errors writes
+one ``error_patterns`` row (upserted by its signature, so reruns and two workers converge): occurrences, affected services, the commonest
 endpoints, the severity distribution, first and last occurrence and the trend of the last 24 hours
 against the 24 hours before. Each error in a pattern points at it (``error_logs.pattern_id``). The
 windows and the severity distribution are counted from the hourly rollups (app/reports/hourly.py).
@@ -73,7 +73,8 @@ def analyze_patterns(now: dt.datetime | None = None) -> dict:
                 endpoints[m.endpoint] += m.occurrence_count
             distribution.update(severities.get(m.id, {}))
         values = {
-            "error_type": error_type[:255], "normalised_message": normalised,
+            # The signature keeps the fingerprints' masking, so patterns found before keep their row.
+            "error_type": error_type[:255], "normalised_message": mask_message(members[0].message, addresses=True),
             "occurrence_count": sum(m.occurrence_count for m in members), "error_count": len(members),
             "affected_services": sorted({slugs.get(m.service_id, str(m.service_id)) for m in members}),
             "common_endpoints": [e for e, _ in endpoints.most_common(COMMON_ENDPOINTS)],

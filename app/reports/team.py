@@ -69,7 +69,7 @@ def team(developers: list[Developer] | None = None) -> list[dict]:
         load = loads[developer.id]
         on_call = developer.id in answering
         rows.append({"developer": developer, "load": load.total, "by_severity": load.by_severity,
-                     "on_call": on_call, "switched_on": developer.id in switched, "over": load.total >= developer.max_load,
+                     "on_call": on_call, "switched_on": developer.id in switched, "over": load.total > developer.max_load,
                      "available": developer.active and on_call and load.total < developer.max_load})
     return rows
 

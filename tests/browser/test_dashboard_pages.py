@@ -52,7 +52,7 @@ PAGES = [
     ("/patterns", "patterns", "table.patterns"),
     ("/notifications", "notifications", "table.notifications"),
     ("/escalations", "escalations", "table.escalations-table"),
-    ("/preferences", "preferences", "table.channels"),
+    ("/preferences", "preferences", "form.form-card"),
     ("/tokens", "tokens", "h1"),
     ("/settings/services", "settings-services", "h2"),
     ("/settings/users", "settings-users", "table.users"),

@@ -22,7 +22,7 @@ PAGES = [
     ("/patterns", "h1"),
     ("/notifications", "h1"),
     ("/escalations", "h1"),
-    ("/preferences", "table.channels"),
+    ("/preferences", "form.form-card"),
     ("/tokens", "h1"),
     ("/account/password", "input[name=current_password]"),
     ("/settings/users", "table.users"),

@@ -122,6 +122,14 @@ def seven_passes(message: str) -> str:
     return text.strip()
 
 
+def test_addresses_read_as_one_token_where_people_read_the_mask():
+    message = "could not connect to 10.0.0.5:5432 (from 192.168.10.200)"
+    assert mask_message(message, addresses=True) == "could not connect to <ip>:<n> (from <ip>)"
+    assert mask_message("version 1.2.3.4.5 of 3.14", addresses=True) == "version <n>.<n>.<n> of <n>"
+    # What fingerprints hash stays as it was stored.
+    assert mask_message(message) == seven_passes(message) == "could not connect to <n>.<n>:<n> (from <n>.<n>)"
+
+
 def test_masking_gives_what_the_seven_substitutions_give():
     rng = random.Random(20261201)
     messages = [message for message, _ in MASKED] + [random_message(rng) for _ in range(10_000)]

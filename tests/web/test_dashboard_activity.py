@@ -25,6 +25,23 @@ def record(client, service, **fields) -> str:
     return response.json["error_id"]
 
 
+# --- notifications -------------------------------------------------------------------------------
+
+def test_an_empty_audit_trail_says_which_settings_turn_the_channels_on(app, client, lead):
+    login(client, lead)
+    body = client.get("/notifications").get_data(as_text=True)
+    assert "No notifications sent yet" in body and "No channel is configured" in body
+    for setting in ("SMTP_HOST", "SLACK_WEBHOOK_URL", "SLACK_BOT_TOKEN", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN",
+                    "TWILIO_FROM_NUMBER"):
+        assert setting in body
+    app.config.update(SMTP_HOST="127.0.0.1", SLACK_BOT_TOKEN="xoxb-1", SLACK_CHANNEL="C0123")
+    body = client.get("/notifications").get_data(as_text=True)
+    assert "No channel is configured" not in body and "Off in this deployment" in body
+    assert "TWILIO_ACCOUNT_SID" in body and "SMTP_HOST" not in body and "SLACK_WEBHOOK_URL" not in body
+    # Filters that match nothing are about the filters, not the settings.
+    assert "TWILIO_ACCOUNT_SID" not in client.get("/notifications?status=dead").get_data(as_text=True)
+
+
 # --- patterns ------------------------------------------------------------------------------------
 
 def test_patterns_page_shows_services_endpoints_severities_and_a_sparkline(client, service, lead):

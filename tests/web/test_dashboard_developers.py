@@ -125,7 +125,11 @@ def test_a_developer_cannot_edit_anyone(client, lead, team):
 
 # --- own preferences ------------------------------------------------------------------------------
 
-def test_preferences_show_the_defaults_then_save_choices(client, team):
+TWILIO = {"TWILIO_ACCOUNT_SID": "AC0123", "TWILIO_AUTH_TOKEN": "secret", "TWILIO_FROM_NUMBER": "+15550100"}
+
+
+def test_preferences_show_the_defaults_then_save_choices(app, client, team):
+    app.config.update(SMTP_HOST="127.0.0.1", **TWILIO)
     dana = team["dana"]
     login(client, dana)
     page = client.get("/preferences").get_data(as_text=True)
@@ -141,6 +145,42 @@ def test_preferences_show_the_defaults_then_save_choices(client, team):
     assert preferences.channels_for(dana)["medium"] == []
     assert (dana.phone, dana.quiet_hours_start, dana.quiet_hours_end, dana.timezone) == \
         ("+41795550199", "22:00", "07:00", "Europe/Zurich")
+
+
+def test_preferences_offer_only_the_channels_this_deployment_has_on(app, client, team):
+    dana = team["dana"]
+    login(client, dana)
+    page = client.get("/preferences").get_data(as_text=True)
+    assert 'type="checkbox" name="channels_critical"' not in page
+    assert "No channel is configured" in page
+    assert "SMTP_HOST" in page and "SLACK_WEBHOOK_URL" in page and "TWILIO_ACCOUNT_SID" in page
+
+    app.config.update(SMTP_HOST="127.0.0.1")
+    page = client.get("/preferences").get_data(as_text=True)
+    assert 'value="email" aria-label="email for critical" checked' in page
+    assert 'value="sms" aria-label' not in page and 'value="slack" aria-label' not in page
+    assert "Off in this deployment" in page and "SMTP_HOST" not in page and "TWILIO_FROM_NUMBER" in page
+    # Saving keeps the choices of the channels that are off (the defaults: SMS and Slack for critical).
+    assert client.post("/preferences", data={"channels_critical": ["email", "sms", "slack"], "phone": "+41795550199",
+                                              "slack_member_id": "U012AB3CD"}).status_code == 303
+    db.session.expire_all()
+    assert preferences.channels_for(db.session.get(Developer, dana.id))["critical"] == ["email", "slack", "sms"]
+
+    app.config.update(SLACK_WEBHOOK_URL="https://hooks.slack.example/T0/B0/x", **TWILIO)
+    page = client.get("/preferences").get_data(as_text=True)
+    for channel in ("email", "slack", "sms"):
+        assert f'value="{channel}" aria-label="{channel} for critical" checked' in page
+    assert "Off in this deployment" not in page
+
+
+def test_a_personal_slack_webhook_offers_slack_without_a_team_channel(app, client, team):
+    dana = team["dana"]
+    dana.slack_webhook_url = "https://hooks.slack.example/T0/B0/mine"
+    db.session.commit()
+    login(client, dana)
+    page = client.get("/preferences").get_data(as_text=True)
+    assert 'value="slack" aria-label="slack for critical" checked' in page
+    assert "<strong>Slack</strong>" not in page and "<strong>SMS</strong>" in page
 
 
 @pytest.mark.parametrize("data, message", [

@@ -33,6 +33,16 @@ def configured_channels() -> dict[str, Channel]:
     return channels
 
 
+# The settings that turn each of the people's channels on, for the pages that say why one is off.
+TURNED_ON_BY = {"email": "SMTP_HOST", "slack": "SLACK_WEBHOOK_URL (or SLACK_BOT_TOKEN and SLACK_CHANNEL)",
+                "sms": "TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER"}
+
+
+def channels_off() -> dict[str, str]:
+    """E-mail, Slack and SMS as far as they are off, each with the settings that turn it on."""
+    return {channel: settings for channel, settings in TURNED_ON_BY.items() if not is_configured(channel)}
+
+
 def is_configured(channel: str) -> bool:
     """Whether the channel can send at all: e-mail needs SMTP_HOST, SMS the three Twilio settings,
     Slack a team channel (personal incoming webhooks need nothing configured: see ``reachable``);

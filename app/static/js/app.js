@@ -57,20 +57,6 @@
     if (form && !window.confirm(form.getAttribute("data-confirm"))) event.preventDefault();
   }, true);
 
-  // Keys h and l follow the page's links marked data-key (an error's older and newer events), unless
-  // the key is typed into a field or comes with a modifier.
-  document.addEventListener("keydown", function (event) {
-    if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
-    var key = event.key;
-    if (key !== "h" && key !== "l") return;
-    var target = event.target;
-    if (target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName))) return;
-    var link = document.querySelector('a[data-key="' + key + '"]');
-    if (!link) return;
-    event.preventDefault();
-    window.location.assign(link.href);
-  });
-
   // A filter form that pushes its query into the address (hx-push-url) shows what the address says
   // after Back and Forward: htmx restores the page's markup, not the values chosen in its fields.
   function formFromAddress() {

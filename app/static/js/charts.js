@@ -100,6 +100,22 @@
     document.querySelectorAll("canvas[data-chart=workload]").forEach(workload);
   }
 
+  // The theme toggle recolours the labels, axes and max-load marks of the charts already drawn.
+  document.addEventListener("heartwatch:theme", function () {
+    if (typeof Chart === "undefined") return;
+    Object.values(Chart.instances).forEach(function (chart) {
+      var scales = chart.options.scales;
+      Object.keys(scales).forEach(function (axis) {
+        var names = chart.options.indexAxis === "y" && axis === "y";
+        scales[axis].ticks.color = cssVar(names ? "--fg" : "--muted");
+        if (scales[axis].grid.display !== false) scales[axis].grid.color = cssVar("--line");
+      });
+      chart.options.plugins.legend.labels.color = cssVar("--muted");
+      chart.data.datasets.forEach(function (set) { if (set.stack === "max") set.borderColor = cssVar("--fg"); });
+      chart.update();
+    });
+  });
+
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
   else init();
 })();

@@ -109,18 +109,48 @@ def ago(value: dt.datetime | str | None) -> str:
     return "just now"
 
 
-@bp.app_template_filter("when")
-def when(value: dt.datetime | str | None) -> str:
-    if value is None:
-        return "—"
+def _moment(value) -> dt.datetime | None:
+    """A datetime from what clients send for a time: a datetime, ISO 8601 text, or Unix seconds (as
+    Sentry's breadcrumbs have them); None when it is none of these."""
+    if isinstance(value, dt.datetime):
+        return _aware(value)
     if isinstance(value, str):
-        value = dt.datetime.fromisoformat(value)
-    return _aware(value).astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+        try:
+            return _aware(dt.datetime.fromisoformat(value.strip()))
+        except ValueError:
+            try:
+                value = float(value)
+            except ValueError:
+                return None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        try:
+            return dt.datetime.fromtimestamp(value, dt.timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return None
+    return None
+
+
+@bp.app_template_filter("when")
+def when(value) -> str:
+    """The time as the dashboard shows every time (UTC); text that is no time is shown as it came."""
+    if value is None or value == "":
+        return "—"
+    moment = _moment(value)
+    if moment is None:
+        return str(value)
+    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 @bp.app_template_filter("iso")
-def iso(value: dt.datetime | None) -> str:
-    return _aware(value).isoformat() if value else ""
+def iso(value) -> str:
+    moment = _moment(value) if value not in (None, "") else None
+    return moment.isoformat() if moment else ""
+
+
+@bp.app_template_filter("short_id")
+def short_id(value) -> str:
+    """The first eight characters of a UUID, as an error or event is named where space is short."""
+    return str(value or "")[:8]
 
 
 @bp.app_template_filter("firstline")

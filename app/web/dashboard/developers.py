@@ -11,6 +11,7 @@ from app.reports import team as team_view
 from app.triage import permissions
 from app.accounts import preferences
 from app.accounts import team
+from app.notify.channels import channels_off
 from app.web.dashboard.base import bp
 from app.web.dashboard.common import (
     actor, developer_or_404, form_ids, fragment, is_htmx, refuse, refuse_because,
@@ -96,11 +97,13 @@ def my_preferences():
             flash("Preferences saved.", "ok")
             return redirect(url_for("dashboard.my_preferences"), code=303)
     current = preferences.preferences_of(user)
+    offered = preferences.offered_channels(user)
     if request.method == "POST":
         # Show what was typed, not what is stored, next to the message that says what to fix.
         current.channels = {s: request.form.getlist(f"channels_{s}") for s in SEVERITIES}
         for name in ("quiet_hours_start", "quiet_hours_end", "timezone", "phone", "slack_member_id"):
             setattr(current, name, request.form.get(name))
     return render_template("dashboard/preferences.html", prefs=current, problem=problem,
-                           channels=preferences.PERSONAL_CHANNELS, severities=list(reversed(SEVERITIES)),
+                           channels=offered, channels_off={c: s for c, s in channels_off().items() if c not in offered},
+                           severities=list(reversed(SEVERITIES)),
                            time_zones=preferences.time_zones()), status

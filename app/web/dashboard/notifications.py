@@ -4,6 +4,7 @@ from __future__ import annotations
 from flask import flash, redirect, render_template, request, url_for
 
 from app.models import CHANNELS, NOTIFICATION_STATUSES
+from app.notify.channels import channels_off
 from app.notify.delivery import RETRYABLE_STATUSES, RetryRefused, retry_notification
 from app.reports import activity
 from app.triage import permissions
@@ -36,7 +37,7 @@ def notifications():
                            pages=max(1, -(-total // PER_PAGE)), filters=filters, args=args, problem=problem,
                            channels=CHANNELS, statuses=NOTIFICATION_STATUSES,
                            can_retry=permissions.can_retry_notifications(actor()),
-                           retryable=RETRYABLE_STATUSES), 400 if problem else 200
+                           retryable=RETRYABLE_STATUSES, channels_off=channels_off()), 400 if problem else 200
 
 
 @bp.post("/notifications/<int:notification_id>/retry")

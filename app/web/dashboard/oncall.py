@@ -118,8 +118,8 @@ def add_oncall_override(schedule_id: int):
     replaced = form_int("replaces_id", required=False)
     replaces = developer_or_404(replaced) if replaced else None
     try:
-        oncall.add_override(plan, developer, _local_input(request.form.get("starts_at"), "starts_at", tz),
-                            _local_input(request.form.get("ends_at"), "ends_at", tz), actor(), replaces=replaces,
+        starts_at, ends_at = (_local_input(request.form.get(name), name, tz) for name in ("starts_at", "ends_at"))
+        oncall.add_override(plan, developer, starts_at, ends_at, actor(), replaces=replaces,
                             reason=request.form.get("reason"))
     except oncall.OnCallError as exc:
         db.session.rollback()
@@ -128,7 +128,10 @@ def add_oncall_override(schedule_id: int):
         context = _calendar_context(plan, tz, problem=exc)
         context["pick"] = {k: request.form.get(k, "") for k in ("starts_at", "ends_at", "replaces_id")}
         return render_template("dashboard/oncall_schedule.html", **context), exc.status
-    flash(f"{developer.name} is on call" + (f" instead of {replaces.name}." if replaces else "."), "ok")
+    start, end = (moment.astimezone(tz).strftime("%a %d %b %H:%M") for moment in (starts_at, ends_at))
+    # An override that starts later says when: "is on call" alone reads as now.
+    when = f"until {end}" if starts_at <= utcnow() else f"from {start} until {end}"
+    flash(f"{developer.name} is on call {when}" + (f" instead of {replaces.name}." if replaces else "."), "ok")
     return _back(plan)
 
 
