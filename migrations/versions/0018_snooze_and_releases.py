@@ -2,7 +2,7 @@
 regressed-in and resolved-in releases), the releases filled from the stored facets
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-04 18:00:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 from app.models import triggers
 
 revision = "0018"
-down_revision = "0016"
+down_revision = "0017"
 branch_labels = None
 depends_on = None
 

@@ -6,7 +6,7 @@ facets the user, browser and OS rows that ingest writes from now on (app/recordi
 rules, and every error the count of its distinct users.
 
 Revision ID: 0019
-Revises: 0016
+Revises: 0018
 Create Date: 2026-12-04 18:00:00
 
 """
@@ -16,7 +16,7 @@ from sqlalchemy.dialects import postgresql
 
 from app.models import triggers
 
-revision, down_revision, branch_labels, depends_on = "0019", "0016", None, None
+revision, down_revision, branch_labels, depends_on = "0019", "0018", None, None
 
 # A user is its id, else its e-mail, else its address (text or a number, not empty); a browser or an OS is
 # the context's name and its version's first part ("Chrome 120").

@@ -10,7 +10,7 @@ none, and the upgrade stops, naming it, should an operator have made one. The do
 table back into a plain one, with every row.
 
 Revision ID: 0021
-Revises: 0016
+Revises: 0020
 Create Date: 2026-12-04 18:30:00
 
 """
@@ -22,7 +22,7 @@ from sqlalchemy import text
 from app.models import partitions
 
 revision = "0021"
-down_revision = "0016"
+down_revision = "0020"
 branch_labels = None
 depends_on = None
 
