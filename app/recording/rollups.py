@@ -57,12 +57,13 @@ def collect(into: dict, error_id: str, service_id: int, severity: str, timestamp
         entry[0] += 1
 
 
-def write(conn, counts: dict) -> None:
-    """The two upserts of a batch's summed counts, on the transaction's own DBAPI connection."""
+def write(conn, counts: dict, *, services_too: bool = True) -> None:
+    """The two upserts of a batch's summed counts, on the transaction's own DBAPI connection (only the
+    errors' when ``services_too`` is false: their events moved between errors of one service)."""
     if not counts:
         return
     services: dict[tuple, int] = {}
-    for (_, hour, severity), (events, service_id) in counts.items():
+    for (_, hour, severity), (events, service_id) in counts.items() if services_too else ():
         key = (hour, service_id, severity)
         services[key] = services.get(key, 0) + events
     error_keys, service_keys = sorted(counts), sorted(services)
@@ -70,14 +71,32 @@ def write(conn, counts: dict) -> None:
         driver_execute(conn, UPSERT_ERRORS_POSTGRESQL, (
             [k[0] for k in error_keys], [k[1] for k in error_keys], [k[2] for k in error_keys],
             [counts[k][0] for k in error_keys]))
-        driver_execute(conn, UPSERT_SERVICES_POSTGRESQL, (
-            [k[0] for k in service_keys], [k[1] for k in service_keys], [k[2] for k in service_keys],
-            [services[k] for k in service_keys]))
+        if service_keys:
+            driver_execute(conn, UPSERT_SERVICES_POSTGRESQL, (
+                [k[0] for k in service_keys], [k[1] for k in service_keys], [k[2] for k in service_keys],
+                [services[k] for k in service_keys]))
         return
     hours: dict[dt.datetime, str] = {}  # a batch's events share few hours: each is formatted once
     for hour in {k[1] for k in error_keys}:
         hours[hour] = sqlite_time(hour)
     driver_execute(conn, UPSERT_ERRORS_SQLITE,
                    [(k[0], hours[k[1]], k[2], counts[k][0]) for k in error_keys])
-    driver_execute(conn, UPSERT_SERVICES_SQLITE,
-                   [(hours[k[0]], k[1], k[2], services[k]) for k in service_keys])
+    if service_keys:
+        driver_execute(conn, UPSERT_SERVICES_SQLITE,
+                       [(hours[k[0]], k[1], k[2], services[k]) for k in service_keys])
+
+
+def rebuild_errors(conn, error_ids: list[str]) -> None:
+    """The errors' hourly counts again from their stored events (events moved between errors of one
+    service by a merge or an unmerge: app/triage/merge.py); the service's counts stay as they are. What
+    was counted of events since removed (retention, the event budget) is not kept."""
+    from sqlalchemy import delete, select
+
+    from app.models import ErrorHourlyCount, ErrorOccurrence
+
+    conn.execute(delete(ErrorHourlyCount).where(ErrorHourlyCount.error_id.in_(error_ids)))
+    o = ErrorOccurrence
+    counts: dict = {}
+    for row in conn.execute(select(o.error_id, o.service_id, o.severity, o.timestamp).where(o.error_id.in_(error_ids))):
+        collect(counts, row.error_id, row.service_id, row.severity, row.timestamp)
+    write(conn, counts, services_too=False)

@@ -18,10 +18,10 @@ from __future__ import annotations
 from sqlalchemy import String, case, delete, func, literal, select, update
 
 from app.extensions import db
-from app.models import MERGED_KIND, Developer, ErrorFacet, ErrorLog, ErrorMerge, ErrorOccurrence
+from app.models import MERGED_KIND, Developer, ErrorFacet, ErrorHourlyCount, ErrorLog, ErrorMerge, ErrorOccurrence
 from app.platform.audit import record_audit
 from app.platform.sql import dialect_insert
-from app.recording import facets
+from app.recording import facets, rollups
 from app.triage import permissions
 from app.triage.changes import TriageError
 
@@ -62,6 +62,7 @@ def merge_errors(target: ErrorLog, sources: list[ErrorLog], actor: Developer | N
     db.session.execute(update(ErrorOccurrence).where(ErrorOccurrence.error_id.in_(ids))
                        .values(error_id=target.id).execution_options(synchronize_session=False))
     _move_facets(ids, target.id)
+    _move_hourly_counts(ids, target.id)
     # Errors merged into these before now lead to the target itself.
     db.session.execute(update(ErrorLog).where(ErrorLog.merged_into_id.in_(ids))
                        .values(merged_into_id=target.id).execution_options(synchronize_session=False))
@@ -126,6 +127,7 @@ def unmerge_error(target: ErrorLog, actor: Developer | None, source_ids: list[st
                  details={"errors": [_summary(s) for s in sources]})
     db.session.flush()
     facets.rebuild(db.session.connection(), [target.id, *(s.id for s in sources)])
+    rollups.rebuild_errors(db.session.connection(), [target.id, *(s.id for s in sources)])
     db.session.commit()
     for error in (target, *sources):
         db.session.refresh(error)
@@ -163,4 +165,17 @@ def _move_facets(source_ids: list[str], target_id: str) -> None:
               "first_seen": case((new.first_seen < columns.first_seen, new.first_seen), else_=columns.first_seen),
               "last_seen": case((new.last_seen > columns.last_seen, new.last_seen), else_=columns.last_seen)}))
     db.session.execute(delete(ErrorFacet).where(ErrorFacet.error_id.in_(source_ids))
+                       .execution_options(synchronize_session=False))
+
+
+def _move_hourly_counts(source_ids: list[str], target_id: str) -> None:
+    """The merged errors' hourly counts added to the target's (the service's stay: the same events)."""
+    columns = ErrorHourlyCount.__table__.c
+    summed = (select(literal(target_id, String(36)), columns.hour, columns.severity, func.sum(columns.events))
+              .where(columns.error_id.in_(source_ids)).group_by(columns.hour, columns.severity))
+    insert = dialect_insert()(ErrorHourlyCount.__table__).from_select(["error_id", "hour", "severity", "events"],
+                                                                      summed)
+    db.session.execute(insert.on_conflict_do_update(index_elements=["error_id", "hour", "severity"],
+                                                    set_={"events": columns.events + insert.excluded.events}))
+    db.session.execute(delete(ErrorHourlyCount).where(ErrorHourlyCount.error_id.in_(source_ids))
                        .execution_options(synchronize_session=False))

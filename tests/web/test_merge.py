@@ -245,3 +245,23 @@ def test_unmerge_from_the_error_page(client, api, pair, lead):
     assert fresh(b).merged_into_id is None and len(events_of(b)) == 2
     again = client.post(f"/errors/{a}/unmerge", data={})
     assert again.status_code == 409 and "No error is merged into this one." in again.get_data(as_text=True)
+
+
+def hourly_of(error_id: str) -> int:
+    from app.models import ErrorHourlyCount
+
+    return db.session.execute(db.select(db.func.coalesce(db.func.sum(ErrorHourlyCount.events), 0))
+                              .where(ErrorHourlyCount.error_id == error_id)).scalar_one()
+
+
+def test_the_hourly_counts_move_with_a_merge_and_come_back_with_the_unmerge(api, client, service, pair):
+    a, b = pair
+    assert (hourly_of(a), hourly_of(b)) == (3, 2)
+    api.post(f"/api/errors/{a}/merge/", json={"error_ids": [b]})
+    assert (hourly_of(a), hourly_of(b)) == (5, 0)
+    assert api.get(f"/api/errors/{a}/chart/?period=24h").json["total"] == 5
+    record(client, service, "b")  # arrives in the merged error: counted there
+    assert (hourly_of(a), hourly_of(b)) == (6, 0)
+    api.post(f"/api/errors/{a}/unmerge/")
+    assert (hourly_of(a), hourly_of(b)) == (3, 3)
+    assert api.get(f"/api/errors/{b}/chart/?period=24h").json["total"] == 3
