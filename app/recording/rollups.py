@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from app.platform.sql import driver_execute, sqlite_time
+from app.platform.sql import driver_execute, pg_array_text, sqlite_time
 
 UTC = dt.timezone.utc
 UPSERT_ERRORS_POSTGRESQL = (
@@ -68,13 +68,15 @@ def write(conn, counts: dict, *, services_too: bool = True) -> None:
         services[key] = services.get(key, 0) + events
     error_keys, service_keys = sorted(counts), sorted(services)
     if conn.dialect.name == "postgresql":
+        # Each column as one array literal (app/platform/sql.py, pg_array_text), each hour formatted once.
+        hours = {hour: hour.isoformat() for hour in {k[1] for k in error_keys}}
         driver_execute(conn, UPSERT_ERRORS_POSTGRESQL, (
-            [k[0] for k in error_keys], [k[1] for k in error_keys], [k[2] for k in error_keys],
-            [counts[k][0] for k in error_keys]))
+            pg_array_text([k[0] for k in error_keys]), _array([hours[k[1]] for k in error_keys]),
+            pg_array_text([k[2] for k in error_keys]), _array([counts[k][0] for k in error_keys])))
         if service_keys:
             driver_execute(conn, UPSERT_SERVICES_POSTGRESQL, (
-                [k[0] for k in service_keys], [k[1] for k in service_keys], [k[2] for k in service_keys],
-                [services[k] for k in service_keys]))
+                _array([hours[k[0]] for k in service_keys]), _array([k[1] for k in service_keys]),
+                pg_array_text([k[2] for k in service_keys]), _array([services[k] for k in service_keys])))
         return
     hours: dict[dt.datetime, str] = {}  # a batch's events share few hours: each is formatted once
     for hour in {k[1] for k in error_keys}:
@@ -84,6 +86,11 @@ def write(conn, counts: dict, *, services_too: bool = True) -> None:
     if service_keys:
         driver_execute(conn, UPSERT_SERVICES_SQLITE,
                        [(hours[k[0]], k[1], k[2], services[k]) for k in service_keys])
+
+
+def _array(values) -> str:
+    """An array literal of numbers or times, which need no quoting."""
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 def rebuild_errors(conn, error_ids: list[str]) -> None:
