@@ -37,9 +37,10 @@ from app.ingest.incoming import IncomingError
 from app.models import SEVERITY_LEVEL, AuditEvent, ErrorLog, ErrorOccurrence, partitions
 from app.models.types import UTCDateTime, new_uuid, utcnow
 from app.platform import hooks, outbox
-from app.recording import facets, merges, releases, rollups
+from app.recording import facets, merges, occurrences, releases, rollups
 from app.recording.prepare import PreparedEvent, error_values, prepare
-from app.triage import kinds, snooze
+from app.recording import wakes
+from app.triage import kinds
 
 log = logging.getLogger("heartwatch.ingest")
 
@@ -202,35 +203,6 @@ def _statements_for(dialect: str) -> _Statements:
     return statements
 
 
-def _stored_occurrences(conn, statements: _Statements, ids: list[str]) -> dict[str, tuple]:
-    """Occurrences already stored under these ids: id -> (error id, service id, status, severity)."""
-    if not ids:
-        return {}
-    return {row[0]: tuple(row[1:]) for row in conn.execute(statements.known_occurrences, {"ids": ids})}
-
-
-def _insert_occurrences(conn, statements: _Statements, events: list[PreparedEvent]) -> dict[str, tuple]:
-    """Insert the events' occurrences; returns those another transaction stored first under the same
-    event id (a resend racing its original), as ``_stored_occurrences`` describes them."""
-    inserted = set(conn.execute(statements.insert_occurrences, [p.occurrence for p in events]).scalars())
-    missing = [p for p in events if p.occurrence_id not in inserted]
-    if not missing:
-        return {}
-    owners = _stored_occurrences(conn, statements, [p.occurrence_id for p in missing])
-    resent, again = {}, []
-    for p in missing:
-        owner = owners.get(p.occurrence_id)
-        if owner is not None and owner[1] == p.incoming.service_id:
-            resent[p.occurrence_id] = owner
-        else:  # another service's event id: this event is stored under an id of its own
-            p.occurrence_id = p.occurrence["id"] = new_uuid()
-            p.client_event_id = False
-            again.append(p.occurrence)
-    if again:
-        conn.execute(statements.insert_occurrences, again).all()
-    return resent
-
-
 def _duplicate(p: PreparedEvent, stored: tuple) -> RecordResult:
     error_id, service_id, status, severity = stored
     return RecordResult(error_id, p.occurrence_id, service_id, status, severity, duplicate=True)
@@ -245,7 +217,7 @@ def _write_batch(conn, batch: list[PreparedEvent]) -> list[RecordResult]:
     client_ids = [p.occurrence_id for p in batch if p.client_event_id]
     if client_ids and statements.postgresql:
         conn.execute(statements.lock_event_ids, {"ids": client_ids})
-    known = _stored_occurrences(conn, statements, client_ids)
+    known = occurrences.stored(conn, statements, client_ids)
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
     first_copies: dict[str, int] = {}
 
@@ -282,11 +254,11 @@ def _write_batch(conn, batch: list[PreparedEvent]) -> list[RecordResult]:
             p = batch[index]
             p.occurrence["id"], p.occurrence["error_id"] = p.occurrence_id, errors[key].id
             p.occurrence["fingerprint"] = p.fingerprint
-    resent = _insert_occurrences(conn, statements, [batch[i] for key in keys for i in groups[key]]) \
+    resent = occurrences.insert(conn, statements, [batch[i] for key in keys for i in groups[key]]) \
         if keys else {}
-    # Snoozed errors only (their row says so): has their count or rate come (app/triage/snooze.py)?
+    # Snoozed errors only (their row says so): has their count or rate come (app/recording/wakes.py)?
     snoozed = [errors[key] for key in keys if errors[key].snoozed_at is not None]
-    woken = snooze.wake_at_ingest(conn, snoozed, marker) if snoozed else {}
+    woken = wakes.wake_at_ingest(conn, snoozed, marker) if snoozed else {}
 
     audit_rows, outbox_rows = [], []
     seen: dict = {}  # the stored events' facets (app/recording/facets.py)
@@ -322,7 +294,7 @@ def _write_batch(conn, batch: list[PreparedEvent]) -> list[RecordResult]:
         if regressed and stored:
             details = {"occurrence_id": batch[stored[0]].occurrence_id}
             if wake is not None:
-                details.update(snooze.woke_details(wake[1], regression_count))
+                details.update(wakes.woke_details(wake[1], regression_count))
             audit_rows.append({"actor_label": "system", "action": "error.woke" if wake else "error.regressed",
                                "object_type": "error", "object_id": row.id, "error_id": row.id,
                                "created_at": marker, "details": details})

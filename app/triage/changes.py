@@ -14,6 +14,7 @@ from app.models.types import utcnow
 from app.platform import outbox
 from app.platform.audit import record_audit
 from app.platform.refusal import Refused
+from app.recording.wakes import clear_snooze
 from app.triage import kinds, permissions
 
 
@@ -135,9 +136,7 @@ def update_error(error: ErrorLog, actor: Developer | None, *, assignee: Develope
         record_audit(actor, "error.status_changed", "error", error.id, error_id=error.id,
                      details={"from": previous, "to": status})
     if error.status not in OPEN_STATUSES and error.snoozed_at is not None:
-        from app.triage import snooze
-
-        snooze.clear(error)
+        clear_snooze(error)
     for event in events:
         queue_event(error, event)
     db.session.commit()

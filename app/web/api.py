@@ -18,7 +18,7 @@ from app.reports import team
 from app.triage import changes as triage
 from app.triage import deletion
 from app.web import schemas
-from app.web import schemas_services
+from app.web import schemas_activity, schemas_services
 from app.web import serializers as out
 from app.web.errors import ApiError, register_json_errors
 from app.web.event_file import event_file
@@ -270,7 +270,7 @@ def list_notifications():
     stmt = queries.notifications_query(request.args.get("channel"), request.args.get("status"),
                                        request.args.get("error_id"))
     items, total = queries.paged(stmt, page, per_page)
-    return schemas.dump(out.page(schemas.NotificationPage, [out.notification(n, g.actor) for n in items], total,
+    return schemas.dump(out.page(schemas_activity.NotificationPage, [out.notification(n, g.actor) for n in items], total,
                                  page, per_page))
 
 
@@ -322,7 +322,7 @@ def retry_notification(notification_id: int):
 
 @bp.get("/tokens/")
 def list_tokens():
-    return schemas.dump(out.listing(schemas.TokenList, [out.token(t) for t in tokens.tokens_of(g.actor)]))
+    return schemas.dump(out.listing(schemas_activity.TokenList, [out.token(t) for t in tokens.tokens_of(g.actor)]))
 
 
 @bp.delete("/tokens/<int:token_id>")

@@ -18,8 +18,7 @@ from typing import Annotated, Any, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, ValidationError, WithJsonSchema, create_model
 
 
-from app.models import CHANNELS, KINDS, MERGED_KIND, NOTIFICATION_STATUSES, ROLES, SEVERITIES, STATUSES
-from app.models.notification import ANSWER_EXCERPT_LIMIT, ATTEMPT_OUTCOMES
+from app.models import KINDS, MERGED_KIND, ROLES, SEVERITIES, STATUSES
 from app.web.errors import ApiError
 
 REF_TEMPLATE = "#/components/schemas/{model}"
@@ -370,82 +369,24 @@ class Pattern(Answer):
     previous_24h: int
 
 
-class NotificationAttempt(Answer):
-    """One try of a delivery, oldest first: what came of it and why."""
-
-    number: int = Field(ge=1, description="1 for the first try.")
-    attempted_at: Time
-    outcome: Literal[ATTEMPT_OUTCOMES] = Field(description="The delivery's status this try led to.")
-    answer_status: int | None = Field(description="The receiver's status (HTTP status, SMTP reply code); null when "
-                                                  "nothing answered.")
-    reason: str | None = Field(examples=["webhook receiver answered 500", "SMTP server unreachable: timeout"])
-    answer: str | None = Field(max_length=ANSWER_EXCERPT_LIMIT,
-                               description="A short excerpt of what the receiver said, on one line; null unless "
-                                           "the caller may see where the delivery went (admins; a developer for "
-                                           "deliveries to themselves, webhooks excepted).")
-
-
-class Notification(Answer):
-    """One delivery (the audit trail of notifications), with every try of it in ``attempts``."""
-
-    id: int
-    error_id: Uuid | None
-    recipient_id: int | None
-    recipient: str = Field(description="Address, number, channel or URL.")
-    channel: Literal[CHANNELS]
-    event: str = Field(examples=["error.created", "error.regressed", "error.escalated"])
-    status: Literal[NOTIFICATION_STATUSES]
-    subject: str | None
-    retry_count: int
-    next_retry_at: Time | None
-    last_error: str | None = Field(description="The reason of the last failed try while the delivery is not sent; "
-                                               "every try's reason stays in `attempts`.")
-    created_at: Time
-    sent_at: Time | None
-    attempts: list[NotificationAttempt]
-
-
-class Escalation(Answer):
-    id: int
-    error_id: Uuid
-    level: int
-    reason: str
-    automatic: bool
-    escalated_from: DeveloperBrief | None
-    escalated_to: DeveloperBrief | None
-    created_at: Time
-
-
-class Token(Answer):
-    """A personal API token; never its secret, which is shown only once, when it is created."""
-
-    id: int
-    name: str
-    created_at: Time
-    last_used_at: Time | None = Field(description="Kept to the minute: written at most once a minute.")
-    revoked_at: Time | None = Field(description="A revoked token is refused (401) from then on.")
-
-
-def _page(name: str, item: type[Answer]) -> type[Answer]:
+def page_of(name: str, item: type[Answer]) -> type[Answer]:
     return create_model(name, __base__=Answer, __doc__=f"One page of {item.__name__} items; `total` counts them all.",
                         items=(list[item], ...), total=(int, ...), page=(int, Field(ge=1)),
                         per_page=(int, Field(ge=1, le=100)))
 
 
-def _listing(name: str, item: type[Answer]) -> type[Answer]:
+def listing_of(name: str, item: type[Answer]) -> type[Answer]:
     return create_model(name, __base__=Answer, __doc__=f"Every {item.__name__}; `total` counts them.",
                         items=(list[item], ...), total=(int, ...))
 
 
-ErrorPage = _page("ErrorPage", ErrorSummary)
-OccurrencePage = _page("OccurrencePage", Occurrence)
-PatternPage = _page("PatternPage", Pattern)
-NotificationPage = _page("NotificationPage", Notification)
-ReleasePage = _page("ReleasePage", ReleaseItem)
-ErrorList = _listing("ErrorList", ErrorSummary)
-DeveloperList = _listing("DeveloperList", Developer)
-WorkloadList = _listing("WorkloadList", WorkloadItem)
-TokenList = _listing("TokenList", Token)
+ErrorPage = page_of("ErrorPage", ErrorSummary)
+OccurrencePage = page_of("OccurrencePage", Occurrence)
+PatternPage = page_of("PatternPage", Pattern)
+ReleasePage = page_of("ReleasePage", ReleaseItem)
+ErrorList = listing_of("ErrorList", ErrorSummary)
+DeveloperList = listing_of("DeveloperList", Developer)
+WorkloadList = listing_of("WorkloadList", WorkloadItem)
 
 def dump(answer: Answer) -> dict:
     """An answer as the JSON-ready dict Flask sends."""

@@ -6,6 +6,7 @@ from app.reports.releases import error_releases
 from app.triage import permissions, snooze
 from app.triage.acknowledge import acknowledgement
 from app.web import schemas as s
+from app.web import schemas_activity as activity
 from app.web import schemas_services
 
 
@@ -104,31 +105,31 @@ def pattern(p) -> s.Pattern:
     )
 
 
-def notification(n, actor) -> s.Notification:
+def notification(n, actor) -> activity.Notification:
     """A delivery with its tries; the receivers' own words only for an ``actor`` who may see them."""
     shows_answers = permissions.can_see_receiver_answer(actor, n)
-    return s.Notification(
+    return activity.Notification(
         id=n.id, error_id=n.error_id, recipient_id=n.recipient_id, recipient=n.recipient,
         channel=n.channel, event=n.event, status=n.status, subject=n.subject,
         retry_count=n.retry_count, next_retry_at=n.next_retry_at, last_error=n.last_error,
         created_at=n.created_at, sent_at=n.sent_at,
-        attempts=[s.NotificationAttempt(number=a.number, attempted_at=a.attempted_at, outcome=a.outcome,
+        attempts=[activity.NotificationAttempt(number=a.number, attempted_at=a.attempted_at, outcome=a.outcome,
                                         answer_status=a.answer_status, reason=a.reason,
                                         answer=a.answer if shows_answers else None) for a in n.attempts],
     )
 
 
-def escalation(e) -> s.Escalation:
-    return s.Escalation(
+def escalation(e) -> activity.Escalation:
+    return activity.Escalation(
         id=e.id, error_id=e.error_id, level=e.level, reason=e.reason, automatic=e.automatic,
         escalated_from=developer_brief(e.escalated_from), escalated_to=developer_brief(e.escalated_to),
         created_at=e.created_at,
     )
 
 
-def token(row) -> s.Token:
+def token(row) -> activity.Token:
     # Never the secret: only its hash is stored, and it was shown once when it was created.
-    return s.Token(id=row.id, name=row.name, created_at=row.created_at, last_used_at=row.last_used_at,
+    return activity.Token(id=row.id, name=row.name, created_at=row.created_at, last_used_at=row.last_used_at,
                    revoked_at=row.revoked_at)
 
 

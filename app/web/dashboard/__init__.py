@@ -5,7 +5,7 @@ Every view requires a signed-in user; forms check the role on the server (a refu
 registers their routes on ``bp`` (app/web/dashboard/base.py).
 """
 from app.web.dashboard import (  # noqa: F401
-    account, chains, developers, error_forms, errors, escalations, notifications, oncall, overview, patterns, services,
+    account, chains, developers, error_bulk, error_forms, errors, escalations, notifications, oncall, overview, patterns, services,
     settings, tokens,
 )
 from app.web.dashboard.base import bp

@@ -1,4 +1,5 @@
-"""The error list (filters in the URL, bulk actions) and the error detail with its triage forms."""
+"""The error list (filters in the URL; its bulk actions: error_bulk.py) and the error detail with its triage
+forms."""
 from __future__ import annotations
 
 import datetime as dt
@@ -25,14 +26,12 @@ from app.web.dashboard import error_details
 from app.web.dashboard.base import bp
 from app.web.event_file import event_file
 from app.web.dashboard.common import (
-    actor, error_or_404, form_int, fragment, htmx_target, is_htmx, looks_like_id, page_arg, page_or_fragment, refuse,
+    actor, error_or_404, form_int, fragment, htmx_target, is_htmx, page_arg, page_or_fragment, refuse,
     refuse_because,
-    safe_back,
 )
 
 RANGES = {"1h": dt.timedelta(hours=1), "24h": dt.timedelta(hours=24), "7d": dt.timedelta(days=7),
           "30d": dt.timedelta(days=30)}
-BULK_ACTIONS = ("assign", "resolve", "ignore", "snooze", "merge")
 OCCURRENCES_PER_PAGE = 10
 
 
@@ -103,87 +102,14 @@ def errors():
 @bp.get("/security")
 def security():
     """Browsers' security reports (CSP violations): the error list of kind ``security``."""
-    context = _context_of(request.full_path)
+    context = list_context_of(request.full_path)
     status = 400 if context["problem"] else 200
     response = page_or_fragment("dashboard/errors.html", "partials/_error_table.html", "error-table", **context)
     response.status_code = status
     return response
 
 
-@bp.post("/errors/bulk")
-def bulk_errors():
-    """Assign, resolve, ignore or snooze the checked errors. Every error is checked first: if the role does
-    not allow the action on one of them, the answer is 403 and none changes."""
-    user = actor()
-    back = safe_back(request.form.get("next"), url_for("dashboard.errors"))
-    action = request.form.get("action", "")
-    ids = [i for i in request.form.getlist("error_id") if i][:500]
-    if not all(looks_like_id(i) for i in ids):
-        return _bulk_answer(back, "Unknown error ids.", "error", 400)
-    if action not in BULK_ACTIONS:
-        return _bulk_answer(back, f"Choose an action: {', '.join(BULK_ACTIONS)}.", "error", 400)
-    if not ids:
-        return _bulk_answer(back, "Select at least one error.", "error", 400)
-    chosen = [error_or_404(i) for i in dict.fromkeys(ids)]
-    target = rule = None
-    if action == "snooze":
-        try:
-            rule = snooze.read_rule({"minutes": request.form.get("minutes")})
-        except triage.TriageError as exc:
-            return _bulk_answer(back, f"{exc.message}.", "error", exc.status)
-    if action == "assign":
-        developer_id = (request.form.get("developer_id") or "").strip()
-        target = user if developer_id == "me" else (
-            db.session.get(Developer, form_int("developer_id")) if developer_id else None)
-        if target is None:
-            return _bulk_answer(back, "Choose whom to assign the errors to.", "error", 400)
-        refused = [e for e in chosen if not permissions.can_assign(user, e, target)]
-    else:
-        refused = [e for e in chosen if not permissions.can_work_on(user, e)]
-    if refused:
-        return _bulk_answer(back, f"Not allowed: {len(refused)} of the selected errors are assigned to someone "
-                                  "else. Nothing was changed.", "error", 403)
-    if action == "merge":
-        return _bulk_merge(back, chosen)
-    changed = 0
-    try:
-        for error in chosen:
-            if action == "assign":
-                if error.assigned_to_id != target.id:
-                    triage.assign_error(error, target, user)
-                    changed += 1
-            elif action == "resolve":
-                if error.status != "resolved":
-                    triage.resolve_error(error, user, request.form.get("note"))
-                    changed += 1
-            elif action == "snooze":
-                if error.is_open and not snooze.is_snoozed(error):
-                    snooze.snooze_error(error, user, rule)
-                    changed += 1
-            elif error.status != "ignored":
-                triage.set_status(error, "ignored", user)
-                changed += 1
-    except triage.TriageError as exc:
-        db.session.rollback()
-        return _bulk_answer(back, f"{exc.message} ({changed} changed before this one).", "error", exc.status)
-    verb = {"assign": f"assigned to {target.name}" if target else "assigned", "resolve": "resolved",
-            "ignore": "ignored", "snooze": "snoozed"}[action]
-    return _bulk_answer(back, f"{changed} error{'s' if changed != 1 else ''} {verb}.", "ok", 200)
-
-
-def _bulk_merge(back: str, chosen: list):
-    if len(chosen) < 2:
-        return _bulk_answer(back, "Select at least two errors to merge.", "error", 400)
-    try:
-        target, merged = error_details.merge_selected(chosen)
-    except triage.TriageError as exc:
-        db.session.rollback()
-        return _bulk_answer(back, f"Nothing was merged: {exc.message}.", "error", exc.status)
-    return _bulk_answer(back, f"{len(merged)} error{'s' if len(merged) != 1 else ''} merged into "
-                              f"{target.error_type} ({target.id[:8]}).", "ok", 200)
-
-
-def _context_of(url: str) -> dict:
+def list_context_of(url: str) -> dict:
     """The list context of the page a bulk form came from (the error list or the security list)."""
     parts = urlsplit(url)
     args = MultiDict(parse_qsl(parts.query, keep_blank_values=True))
@@ -193,15 +119,6 @@ def _context_of(url: str) -> dict:
         context["args"].pop("kind", None)
         return context
     return _list_context(args)[0]
-
-
-def _bulk_answer(back: str, message: str, category: str, status: int):
-    flash(message, category)
-    if is_htmx():
-        return fragment("partials/_error_table.html", status=status, **_context_of(back))
-    if status >= 400:
-        return fragment("dashboard/errors.html", status=status, **_context_of(back))
-    return redirect(back, code=303)
 
 
 # --- one error -----------------------------------------------------------------------------------
