@@ -90,7 +90,7 @@ def escalate_error(error: ErrorLog, actor: Developer | None, reason: str, *, to:
     db.session.flush()
     record_audit(actor, "error.escalated", "error", error.id, error_id=error.id,
                  details={"level": level, "to": target.id if target else None, "reason": reason[:500],
-                          "automatic": automatic, **({"chain_id": fired.get("chain_id"), "step": fired["step_index"] + 1,
+                          "automatic": automatic, **({"chain_id": fired["chain_id"], "step": fired["step_index"] + 1,
                                                       "round": fired["repeat_round"]} if fired else {})})
     queue_event(error, "error.escalated", outbox.escalated_marker(escalation.id))
     db.session.commit()
@@ -225,7 +225,7 @@ def advance_error(error_id: str, now: dt.datetime, values: dict | None = None) -
             fired.append(escalate_error(error, None, _reason(error, plan, entry, reached), automatic=True,
                                         level=entry.level, to=targets[0] if targets else None,
                                         fired={"chain_id": plan.id, "step_index": entry.index,
-                                               "repeat_round": entry.round, "plan": step}))
+                                               "repeat_round": entry.round, "plan": step, "created_at": now}))
         except (IntegrityError, TriageError):
             db.session.rollback()  # another worker fired this level first
             break

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
 
 import time_machine
 from sqlalchemy import select
@@ -223,3 +224,31 @@ def test_migrated_default_chain_reproduces_the_fixed_rule(app, team):
     assert ("+41790000010", "sms") in _told() and ("admin2@example.test", "email") in _told()
     assert db.session.execute(select(ErrorEscalation.chain_id).where(ErrorEscalation.level == 2)).scalar_one() \
         is not None
+
+
+def test_two_workers_sweeping_at_once_fire_each_step_once(app, team):
+    service, lead, _ = team
+    _paging_chain(service, {"kind": "lead", "channels": ["email"]},
+                  {"kind": "role", "role": "admin", "channels": ["email"]})
+    errors = [record_events(service, severity="critical", at=T0, error_type=f"Busy{n}")[0].error_id for n in range(4)]
+    moment = T0 + dt.timedelta(minutes=5)
+    start = threading.Barrier(2)
+    fired: list[list[int]] = []
+
+    def worker():
+        with app.app_context():
+            try:
+                start.wait()
+                fired.append(escalate_unresolved(moment))
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    db.session.expire_all()
+    rows = db.session.execute(select(ErrorEscalation.error_id, ErrorEscalation.level)).all()
+    assert sorted(rows) == sorted((error_id, level) for error_id in errors for level in (1, 2))
+    assert len(fired) == 2 and sum(len(ids) for ids in fired) == len(rows)
