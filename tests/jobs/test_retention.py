@@ -3,16 +3,19 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import time_machine
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.jobs.scheduled import WORK
 from app.models import ErrorLog, ErrorNotification, ErrorOccurrence
 from app.models.types import utcnow
 from app.platform import settings
 from app.triage import changes as triage
 from app.notify.planning import PlannedDelivery, record_planned
 from app.recording.retention import purge
+from tests.conftest import POSTGRES_URL
 from tests.factories import make_developer, make_service
 from tests.jobs.events import record_events
 
@@ -58,3 +61,11 @@ def test_retention_periods_are_settings(app):
     record_events(service, 2, at=now - dt.timedelta(days=8))
     settings.update_setting("retention_days", 7, None)
     assert purge()["occurrences"] == 2
+
+
+@pytest.mark.skipif(bool(POSTGRES_URL), reason="on PostgreSQL whole days are dropped (tests/recording/test_partitions.py)")
+def test_sqlite_deletes_old_occurrences_in_batches_and_has_no_partitions_to_make(app):
+    service = make_service()
+    record_events(service, 3, at=utcnow() - dt.timedelta(days=100))
+    assert purge(batch=2)["occurrences"] == 3
+    assert WORK["create_event_partitions"]() == {"partitioned": False}
