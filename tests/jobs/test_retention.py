@@ -3,16 +3,19 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 import time_machine
 from sqlalchemy import func, select
 
 from app.extensions import db
+from app.jobs.scheduled import WORK
 from app.models import ErrorLog, ErrorNotification, ErrorOccurrence
 from app.models.types import utcnow
 from app.platform import settings
 from app.triage import changes as triage
 from app.notify.planning import PlannedDelivery, record_planned
 from app.recording.retention import purge
+from tests.conftest import POSTGRES_URL
 from tests.factories import make_developer, make_service
 from tests.jobs.events import record_events
 
@@ -82,3 +85,9 @@ def test_hourly_counts_outlive_the_events_and_go_after_their_own_retention(app):
     settings.update_setting("retention_rollup_days", 30, None)
     assert purge(batch=1)["error_hourly_counts"] == 1
     assert kept() == [1] and count(ServiceHourlyCount) == 1 and count(ErrorOccurrence) == 1
+@pytest.mark.skipif(bool(POSTGRES_URL), reason="on PostgreSQL whole days are dropped (tests/recording/test_partitions.py)")
+def test_sqlite_deletes_old_occurrences_in_batches_and_has_no_partitions_to_make(app):
+    service = make_service()
+    record_events(service, 3, at=utcnow() - dt.timedelta(days=100))
+    assert purge(batch=2)["occurrences"] == 3
+    assert WORK["create_event_partitions"]() == {"partitioned": False}

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 
 import pytest
 from sqlalchemy import delete, func, select, text
@@ -176,3 +177,23 @@ def test_events_across_partitions_are_walked_downloaded_and_deleted_by_id(client
     admin = make_developer("Ada Admin", role="admin")
     assert ApiClient(client, make_token(admin)).delete(f"/api/errors/{error_id}/").status_code == 204
     assert db.session.execute(select(func.count()).select_from(ErrorOccurrence)).scalar_one() == 0
+
+
+def test_a_day_held_by_a_long_query_is_kept_for_the_next_run_without_stalling_retention(app, service, days, caplog):
+    settings.update_setting("retention_days", 7, None)
+    old_day = utcnow().date() - dt.timedelta(days=10)
+    create_days(old_day)
+    record_events(service, 2, at=dt.datetime.combine(old_day, dt.time(12), dt.timezone.utc))
+    reader = db.engine.connect()
+    transaction = reader.begin()
+    reader.execute(text("SELECT count(*) FROM error_occurrences")).scalar_one()  # holds the table until it ends
+    try:
+        began = time.monotonic()
+        counts = purge()
+        waited = time.monotonic() - began
+    finally:
+        transaction.rollback()
+        reader.close()
+    assert counts["occurrence_days"] == 0 and old_day in existing_days()
+    assert waited < 30 and f"partition {partitions.partition_name(old_day)} kept until the next run" in caplog.text
+    assert purge()["occurrence_days"] == 1 and old_day not in existing_days()
