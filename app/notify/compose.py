@@ -101,6 +101,10 @@ def build_notice(notice_key: str, recipient_id: int | None = None, channel: str 
         return summary_notice(rest)
     if event == "oncall.handoff":
         return handoff_notice(rest)
+    if event.startswith("oncall.swap_"):
+        from app.notify.swaps import swap_notice
+
+        return swap_notice(event, rest)
     return None
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from app.platform.sql import driver_execute, sqlite_time
+from app.platform.sql import driver_execute, pg_array_text, sqlite_time
 
 UTC = dt.timezone.utc
 UPSERT_ERRORS_POSTGRESQL = (
@@ -38,6 +38,11 @@ UPSERT_SERVICES_SQLITE = (
     "INSERT INTO service_hourly_counts (hour, service_id, severity, events) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (hour, service_id, severity) DO UPDATE SET events = events + excluded.events"
 )
+
+
+def _array(plain: list[str]) -> str:
+    # Times and numbers need no quoting inside an array literal.
+    return "{" + ",".join(plain) + "}"
 
 
 def hour_of(moment: dt.datetime) -> dt.datetime:
@@ -66,17 +71,17 @@ def write(conn, counts: dict) -> None:
         key = (hour, service_id, severity)
         services[key] = services.get(key, 0) + events
     error_keys, service_keys = sorted(counts), sorted(services)
-    if conn.dialect.name == "postgresql":
+    postgresql = conn.dialect.name == "postgresql"
+    # A batch's events share few hours: each is formatted once.
+    hours = {hour: hour.isoformat() if postgresql else sqlite_time(hour) for hour in {k[1] for k in error_keys}}
+    if postgresql:  # each column as one array literal, as the facets (app/platform/sql.py, pg_array_text)
         driver_execute(conn, UPSERT_ERRORS_POSTGRESQL, (
-            [k[0] for k in error_keys], [k[1] for k in error_keys], [k[2] for k in error_keys],
-            [counts[k][0] for k in error_keys]))
+            pg_array_text([k[0] for k in error_keys]), _array([hours[k[1]] for k in error_keys]),
+            pg_array_text([k[2] for k in error_keys]), _array([str(counts[k][0]) for k in error_keys])))
         driver_execute(conn, UPSERT_SERVICES_POSTGRESQL, (
-            [k[0] for k in service_keys], [k[1] for k in service_keys], [k[2] for k in service_keys],
-            [services[k] for k in service_keys]))
+            _array([hours[k[0]] for k in service_keys]), _array([str(k[1]) for k in service_keys]),
+            pg_array_text([k[2] for k in service_keys]), _array([str(services[k]) for k in service_keys])))
         return
-    hours: dict[dt.datetime, str] = {}  # a batch's events share few hours: each is formatted once
-    for hour in {k[1] for k in error_keys}:
-        hours[hour] = sqlite_time(hour)
     driver_execute(conn, UPSERT_ERRORS_SQLITE,
                    [(k[0], hours[k[1]], k[2], counts[k][0]) for k in error_keys])
     driver_execute(conn, UPSERT_SERVICES_SQLITE,
