@@ -40,6 +40,11 @@ UPSERT_SERVICES_SQLITE = (
 )
 
 
+def _array(plain: list[str]) -> str:
+    # Times and numbers need no quoting inside an array literal.
+    return "{" + ",".join(plain) + "}"
+
+
 def hour_of(moment: dt.datetime) -> dt.datetime:
     """The UTC hour a moment falls in (a naive moment is taken as UTC)."""
     if moment.tzinfo is not UTC:
@@ -67,30 +72,23 @@ def write(conn, counts: dict, *, services_too: bool = True) -> None:
         key = (hour, service_id, severity)
         services[key] = services.get(key, 0) + events
     error_keys, service_keys = sorted(counts), sorted(services)
-    if conn.dialect.name == "postgresql":
-        # Each column as one array literal (app/platform/sql.py, pg_array_text), each hour formatted once.
-        hours = {hour: hour.isoformat() for hour in {k[1] for k in error_keys}}
+    postgresql = conn.dialect.name == "postgresql"
+    # A batch's events share few hours: each is formatted once.
+    hours = {hour: hour.isoformat() if postgresql else sqlite_time(hour) for hour in {k[1] for k in error_keys}}
+    if postgresql:  # each column as one array literal, as the facets (app/platform/sql.py, pg_array_text)
         driver_execute(conn, UPSERT_ERRORS_POSTGRESQL, (
             pg_array_text([k[0] for k in error_keys]), _array([hours[k[1]] for k in error_keys]),
-            pg_array_text([k[2] for k in error_keys]), _array([counts[k][0] for k in error_keys])))
+            pg_array_text([k[2] for k in error_keys]), _array([str(counts[k][0]) for k in error_keys])))
         if service_keys:
             driver_execute(conn, UPSERT_SERVICES_POSTGRESQL, (
-                _array([hours[k[0]] for k in service_keys]), _array([k[1] for k in service_keys]),
-                pg_array_text([k[2] for k in service_keys]), _array([services[k] for k in service_keys])))
+                _array([hours[k[0]] for k in service_keys]), _array([str(k[1]) for k in service_keys]),
+                pg_array_text([k[2] for k in service_keys]), _array([str(services[k]) for k in service_keys])))
         return
-    hours: dict[dt.datetime, str] = {}  # a batch's events share few hours: each is formatted once
-    for hour in {k[1] for k in error_keys}:
-        hours[hour] = sqlite_time(hour)
     driver_execute(conn, UPSERT_ERRORS_SQLITE,
                    [(k[0], hours[k[1]], k[2], counts[k][0]) for k in error_keys])
     if service_keys:
         driver_execute(conn, UPSERT_SERVICES_SQLITE,
                        [(hours[k[0]], k[1], k[2], services[k]) for k in service_keys])
-
-
-def _array(values) -> str:
-    """An array literal of numbers or times, which need no quoting."""
-    return "{" + ",".join(map(str, values)) + "}"
 
 
 def rebuild_errors(conn, error_ids: list[str]) -> None:
