@@ -10,7 +10,7 @@ PORT ?= 5000
 export HEARTWATCH_BASE_URL ?= http://$(HOST):$(PORT)
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: install install-dev run web worker migrate bootstrap demo service admin test test-sqlite test-postgres test-unit test-integration test-browser bench bench-dashboard lint clean
+.PHONY: install install-dev run web worker migrate bootstrap demo service admin test test-sqlite test-postgres test-unit test-integration test-browser bench bench-dashboard bench-notify bench-scaleout lint clean
 
 install: $(VENV)/.installed-runtime  ## the app's dependencies in .venv
 
@@ -50,9 +50,9 @@ service: migrate  ## make service NAME=billing PLATFORM=python
 admin: migrate  ## make admin EMAIL=a@b.c PASSWORD=...
 	$(FLASK) create-admin --email "$(EMAIL)" --password "$(PASSWORD)"
 
-test: install-dev  ## the whole suite on SQLite; again on PostgreSQL and Redis when TEST_DATABASE_URL and REDIS_URL are set
-	$(MAKE) test-sqlite
-	@if [ -n "$$TEST_DATABASE_URL" ]; then $(MAKE) test-postgres; else echo "TEST_DATABASE_URL unset: PostgreSQL/Redis run skipped"; fi
+test: install-dev  ## the whole suite on SQLite; with TEST_DATABASE_URL and REDIS_URL set, on PostgreSQL and Redis too, side by side
+	@if [ -n "$$TEST_DATABASE_URL" ]; then MAKE="$(MAKE)" ./scripts/test-both.sh; \
+	else $(MAKE) test-sqlite && echo "TEST_DATABASE_URL unset: PostgreSQL/Redis run skipped"; fi
 
 test-sqlite: install-dev
 	env -u TEST_DATABASE_URL -u REDIS_URL $(BIN)/python -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
@@ -80,6 +80,9 @@ bench-dashboard: install-dev  ## dashboard page times with 100,000 errors (BENCH
 
 bench-notify: install-dev  ## ingest-to-e-mail latency, 200 critical errors (PostgreSQL too with BENCH_DATABASE_URL and BENCH_REDIS_URL)
 	$(BIN)/python bench/notify_latency.py --db $(if $(BENCH_DATABASE_URL),both,sqlite)
+
+bench-scaleout: install-dev  ## two web deployments and two workers on one PostgreSQL and Redis (BENCH_DATABASE_URL, BENCH_REDIS_URL)
+	$(BIN)/python bench/scaleout.py
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -59,7 +59,7 @@ def register(huey: Huey, app: Flask) -> dict:
 
     hooks.register(app, "error_event", hand_off)
     hooks.register(app, "notification_retry", schedule_retry)
-    hooks.register(app, "notification_send", lambda notification_id: deliver_notification(notification_id))
+    hooks.register(app, "notice_queued", lambda notification_id: deliver_notification(notification_id))
     hooks.register(app, "chat_reply", lambda url, body: post_chat_reply(url, body))
     return {"handle_error_event": handle_error_event, "deliver_notification": deliver_notification,
             "post_chat_reply": post_chat_reply}

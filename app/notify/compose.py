@@ -103,6 +103,10 @@ def build_notice(notice_key: str, recipient_id: int | None = None, channel: str 
         return handoff_notice(rest)
     if event == "comment.mention":
         return mention_notice(rest)
+    if event.startswith("oncall.swap_"):
+        from app.notify.swaps import swap_notice
+
+        return swap_notice(event, rest)
     return None
 
 

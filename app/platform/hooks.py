@@ -23,8 +23,8 @@ EXTENSION = "heartwatch.hooks"
 HOOKS = {
     "error_event": ("error_id", "event", "service_id", "severity", "status"),
     "notification_retry": ("notification_id", "eta"),
-    # A delivery planned in a committed change, to send now (a comment's mentions).
-    "notification_send": ("notification_id",),
+    # A delivery recorded by a change in the web (a swap request's e-mail), to send now.
+    "notice_queued": ("notification_id",),
     # An answer to Slack (the message updated in place, or a note to whoever clicked) for its response_url.
     "chat_reply": ("url", "body"),
 }

@@ -23,6 +23,8 @@ import datetime as dt
 
 from sqlalchemy.exc import DBAPIError
 
+from app.platform.sql import pg_array_text
+
 MAX_VALUE = 200  # error_facets.value
 MAX_TAG_KEY = 78  # error_facets.key is 80 characters, "t." included
 USER_KEYS = (("id", "user.id", "id:"), ("email", "user.email", "email:"), ("ip_address", "user.ip_address", "ip:"))
@@ -127,11 +129,17 @@ def write(conn, facets: dict) -> None:
         return
     keys = sorted(facets)
     if conn.dialect.name == "postgresql":
+        # Each column as one array literal (app/platform/sql.py, pg_array_text); a batch's events share
+        # few times, each formatted once.
         entries = [facets[key] for key in keys]
+        times: dict = {}
+        firsts = [times.get(e[1]) or times.setdefault(e[1], e[1].isoformat()) for e in entries]
+        lasts = [times.get(e[2]) or times.setdefault(e[2], e[2].isoformat()) for e in entries]
         with_users = any(key[1] == USER for key in keys)
         _execute(conn, UPSERT_POSTGRESQL_USERS if with_users else UPSERT_POSTGRESQL, (
-            [key[0] for key in keys], [key[1] for key in keys], [key[2] for key in keys],
-            [entry[0] for entry in entries], [entry[1] for entry in entries], [entry[2] for entry in entries]))
+            pg_array_text([key[0] for key in keys]), pg_array_text([key[1] for key in keys]),
+            pg_array_text([key[2] for key in keys]), "{" + ",".join([str(e[0]) for e in entries]) + "}",
+            "{" + ",".join(firsts) + "}", "{" + ",".join(lasts) + "}"))
         return
     params, users, times = [], [], {}
     for key in keys:

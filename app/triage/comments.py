@@ -69,7 +69,7 @@ def add_comment(error: ErrorLog, author: Developer, body) -> ErrorComment:
     ids = mentions.plan_mentions(comment, error, people)
     db.session.commit()
     for notification_id in ids:
-        hooks.after_commit("notification_send", notification_id=notification_id)
+        hooks.after_commit("notice_queued", notification_id=notification_id)
     return comment
 
 

@@ -1,6 +1,7 @@
 """Swap requests: a developer asks a colleague to take some of their on-call time; the colleague
 accepts (the time becomes an override: the colleague instead of the requester) or declines, and the
-requester may withdraw a request nobody answered yet. Each step is audited."""
+requester may withdraw a request nobody answered yet. Each step is audited, and e-mailed to the other
+person in the same transaction (app/notify/swaps.py)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -37,8 +38,16 @@ def request_swap(schedule: OnCallSchedule, requester: Developer, colleague: Deve
     db.session.flush()
     record_audit(actor, "oncall.swap_requested", "schedule", schedule.id,
                  details={"swap_id": swap.id, "requester": requester.id, "colleague": colleague.id})
-    db.session.commit()
+    _commit_with_notice(swap, "oncall.swap_requested")
     return swap
+
+
+def _commit_with_notice(swap: OnCallSwap, event: str) -> None:
+    from app.notify import swaps as notices
+
+    queued = notices.queue_swap_notice(swap, event)
+    db.session.commit()
+    notices.send_queued(queued)
 
 
 def _pending(swap: OnCallSwap) -> None:
@@ -57,7 +66,7 @@ def accept_swap(swap: OnCallSwap, actor: Developer) -> OnCallSwap:
     swap.status, swap.override_id, swap.answered_at = "accepted", override.id, utcnow()
     record_audit(actor, "oncall.swap_accepted", "schedule", swap.schedule_id,
                  details={"swap_id": swap.id, "override_id": override.id})
-    db.session.commit()
+    _commit_with_notice(swap, "oncall.swap_accepted")
     return swap
 
 
@@ -77,7 +86,7 @@ def _close(swap: OnCallSwap, actor: Developer, status: str) -> OnCallSwap:
     _pending(swap)
     swap.status, swap.answered_at = status, utcnow()
     record_audit(actor, f"oncall.swap_{status}", "schedule", swap.schedule_id, details={"swap_id": swap.id})
-    db.session.commit()
+    _commit_with_notice(swap, f"oncall.swap_{status}")
     return swap
 
 
