@@ -76,6 +76,8 @@ def test_merge_moves_events_counts_and_facets_and_audits_it(api, pair, lead):
     assert actions == [("error.merged_into", b, lead.id), ("error.merged", a, lead.id)]
     detail = api.get(f"/api/errors/{b}/").json
     assert detail["merged_into"] == a
+    stats = api.get("/api/errors/stats/").json  # counted once, as the error it went into
+    assert sum(stats["by_status"].values()) == 1 and stats["by_service"][0]["errors"] == 1
 
 
 def test_new_events_of_either_fingerprint_arrive_in_the_merged_error(api, client, service, pair):
