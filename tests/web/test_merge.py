@@ -226,9 +226,10 @@ def test_bulk_merge_from_the_list_merges_into_the_error_with_most_events(client,
     assert "1 error merged into ErrorA" in page and f'href="/errors/{b}"' not in page
     detail = client.get(f"/errors/{a}").get_data(as_text=True)
     assert 'id="merged-from"' in detail and f'href="/errors/{b}"' in detail
-    assert "merged 1 error into it" in detail
+    assert "merged 1 error into it" in detail and f'action="/errors/{a}/resolve"' in detail
     merged = client.get(f"/errors/{b}").get_data(as_text=True)
     assert "Merged into" in merged and f'href="/errors/{a}"' in merged
+    assert f'action="/errors/{b}/resolve"' not in merged  # triaged as the error it went into
 
 
 def test_bulk_merge_needs_two_errors(client, pair, lead):
