@@ -222,14 +222,18 @@ def occurrences_page(error: ErrorLog, page: int, per_page: int) -> tuple[list[Er
 def error_stats(hours: int = 24) -> dict:
     """Totals by severity, status and service; occurrences per hour over the window; mean time to resolve."""
     since = utcnow() - dt.timedelta(hours=hours)
-    by_severity = dict(db.session.execute(select(ErrorLog.severity, func.count()).group_by(ErrorLog.severity)).all())
-    by_status = dict(db.session.execute(select(ErrorLog.status, func.count()).group_by(ErrorLog.status)).all())
+    # An error merged into another is counted as that one (app/triage/merge.py).
+    listed = ErrorLog.kind != MERGED_KIND
+    by_severity = dict(db.session.execute(select(ErrorLog.severity, func.count()).where(listed)
+                                          .group_by(ErrorLog.severity)).all())
+    by_status = dict(db.session.execute(select(ErrorLog.status, func.count()).where(listed)
+                                        .group_by(ErrorLog.status)).all())
     by_service = [
         {"service_id": sid, "service": slug, "errors": count, "open": open_count or 0}
         for sid, slug, count, open_count in db.session.execute(
             select(Service.id, Service.slug, func.count(ErrorLog.id),
                    func.sum(func.cast(ErrorLog.status.in_(OPEN_STATUSES), db.Integer)))
-            .join(ErrorLog, ErrorLog.service_id == Service.id).group_by(Service.id, Service.slug)
+            .join(ErrorLog, ErrorLog.service_id == Service.id).where(listed).group_by(Service.id, Service.slug)
             .order_by(func.count(ErrorLog.id).desc())
         ).all()
     ]

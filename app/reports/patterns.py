@@ -19,7 +19,7 @@ from sqlalchemy import select, update
 
 from app.extensions import db
 from app.ingest.fingerprint import mask_message
-from app.models import ErrorHourlyCount, ErrorLog, ErrorPattern, Service
+from app.models import MERGED_KIND, ErrorHourlyCount, ErrorLog, ErrorPattern, Service
 from app.models.types import utcnow
 from app.platform.sql import dialect_insert
 from app.reports import hourly
@@ -54,7 +54,8 @@ def analyze_patterns(now: dt.datetime | None = None) -> dict:
     rows = db.session.execute(
         select(ErrorLog.id, ErrorLog.service_id, ErrorLog.error_type, ErrorLog.message, ErrorLog.endpoint,
                ErrorLog.occurrence_count, ErrorLog.first_seen, ErrorLog.last_seen)
-        .where(ErrorLog.last_seen >= since).execution_options(yield_per=2000))
+        .where(ErrorLog.last_seen >= since, ErrorLog.kind != MERGED_KIND)  # counted as their target's
+        .execution_options(yield_per=2000))
     for row in rows:
         groups[(row.error_type, mask_message(row.message))].append(row)
     groups = {key: members for key, members in groups.items() if len(members) >= MIN_ERRORS}

@@ -76,6 +76,8 @@ def test_merge_moves_events_counts_and_facets_and_audits_it(api, pair, lead):
     assert actions == [("error.merged_into", b, lead.id), ("error.merged", a, lead.id)]
     detail = api.get(f"/api/errors/{b}/").json
     assert detail["merged_into"] == a
+    stats = api.get("/api/errors/stats/").json  # counted once, as the error it went into
+    assert sum(stats["by_status"].values()) == 1 and stats["by_service"][0]["errors"] == 1
 
 
 def test_new_events_of_either_fingerprint_arrive_in_the_merged_error(api, client, service, pair):
@@ -224,9 +226,10 @@ def test_bulk_merge_from_the_list_merges_into_the_error_with_most_events(client,
     assert "1 error merged into ErrorA" in page and f'href="/errors/{b}"' not in page
     detail = client.get(f"/errors/{a}").get_data(as_text=True)
     assert 'id="merged-from"' in detail and f'href="/errors/{b}"' in detail
-    assert "merged 1 error into it" in detail
+    assert "merged 1 error into it" in detail and f'action="/errors/{a}/resolve"' in detail
     merged = client.get(f"/errors/{b}").get_data(as_text=True)
     assert "Merged into" in merged and f'href="/errors/{a}"' in merged
+    assert f'action="/errors/{b}/resolve"' not in merged  # triaged as the error it went into
 
 
 def test_bulk_merge_needs_two_errors(client, pair, lead):
