@@ -16,7 +16,7 @@ from app.models.types import utcnow
 from app.platform.sql import hour_bucket, seconds_between
 from app.platform.refusal import Refused
 from app.reports import search
-from app.triage import snooze
+from app.triage.snoozed import snoozed_clause
 from app.reports.events import latest as latest_occurrence  # noqa: F401  (one order of events)
 
 MAX_PER_PAGE = 100
@@ -154,7 +154,7 @@ def _filtered(stmt, filters: ErrorFilters):
             statuses.update(OPEN_STATUSES)
         stmt = stmt.where(ErrorLog.status.in_(sorted(statuses)))
     if filters.hide_snoozed:
-        stmt = stmt.where(~snooze.snoozed_clause())
+        stmt = stmt.where(~snoozed_clause())
     if filters.unassigned:
         stmt = stmt.where(ErrorLog.assigned_to_id.is_(None))
     elif filters.assigned_to is not None:

@@ -23,7 +23,8 @@ from app.models import OPEN_STATUSES, SEVERITY_LEVEL, Developer, ErrorEscalation
 from app.models.types import utcnow
 from app.platform import outbox
 from app.platform.audit import record_audit
-from app.triage import acknowledge, kinds, permissions, snooze
+from app.triage import acknowledge, kinds, permissions
+from app.triage.snoozed import is_snoozed, snoozed_clause
 from app.triage.changes import TriageError, hand_off, queue_event
 
 log = logging.getLogger("heartwatch.escalation")
@@ -65,7 +66,7 @@ def escalate_error(error: ErrorLog, actor: Developer | None, reason: str, *, to:
         raise TriageError(f"a {error.kind} report is not escalated", "kind", status=409)
     if not error.is_open:
         raise TriageError("only open errors can be escalated", "status", status=409)
-    if snooze.is_snoozed(error):
+    if is_snoozed(error):
         raise TriageError("the error is snoozed: unsnooze it to escalate it", "status", status=409)
     stretch = open_since(error)
     if level is None:
@@ -123,7 +124,7 @@ def _escalate_once(error_id: str, level: int, severity: str, after: dt.timedelta
     cutoff = now - after
     error = _lock_for_escalation(error_id)
     if error is None or not error.is_open or not kinds.is_routable(error) or error.severity != severity \
-            or snooze.is_snoozed(error) or _level_exists(error, level):
+            or is_snoozed(error) or _level_exists(error, level):
         db.session.rollback()
         return None
     if level == 1 and open_since(error) > cutoff:
@@ -173,7 +174,7 @@ def escalate_unresolved(now: dt.datetime | None = None) -> list[int]:
         # An acknowledged error waits while its acknowledgement holds (app/triage/acknowledge.py).
         base = select(ErrorLog.id).where(ErrorLog.severity_level == SEVERITY_LEVEL[severity],
                                          ErrorLog.status.in_(OPEN_STATUSES), kinds.routable_clause(),
-                                         ~snooze.snoozed_clause(), ~acknowledge.held_clause(now))
+                                         ~snoozed_clause(), ~acknowledge.held_clause(now))
         # Level 1: open long enough (first seen is a superset: regressions are checked row by row).
         # Level 2: level 1 is that old. Neither when the stretch has reached the level already.
         due = {

@@ -1,4 +1,5 @@
-"""Snoozing an error: it stays open but tells nobody until something wakes it.
+"""Snoozing an error: it stays open but tells nobody until something wakes it (its state, and the ingest's
+wake, are app/triage/snoozed.py's).
 
 A snoozed error sends no notification (app/notify/planning.py asks ``is_snoozed``), escalates no
 further (the sweep's candidates leave ``snoozed_clause`` out, app/triage/escalation.py), and leaves the
@@ -22,24 +23,22 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEvent, ErrorLog, ErrorOccurrence
-from app.models.types import UTCDateTime, utcnow
-from app.platform import outbox
+from app.models import ErrorLog
+from app.models.types import utcnow
 from app.platform.audit import record_audit
 from app.triage import kinds
 from app.triage.changes import TriageError, _require, hand_off, queue_event
+from app.triage.snoozed import clear, is_snoozed, snoozed_clause, until_reason, woke_details
 
 MAX_COUNT = 10**9
 MAX_MINUTES = 366 * 24 * 60
 WAKE_EVENT = "error.regressed"
 SWEEP_LIMIT = 500
-HOUR = dt.timedelta(hours=1)
 # The dashboard's choices of a snooze's time (minutes, words).
 CHOICES = ((60, "1 hour"), (480, "8 hours"), (1440, "24 hours"), (10080, "7 days"))
-SNOOZE_COLUMNS = ("snoozed_at", "snoozed_until", "snooze_events", "snooze_wake_count", "snooze_per_hour")
 
 
 @dataclass(frozen=True)
@@ -93,22 +92,6 @@ def read_rule(values: Mapping, now: dt.datetime | None = None) -> SnoozeRule:
     return rule
 
 
-def is_snoozed(error: ErrorLog) -> bool:
-    """Whether the error is snoozed: it tells nobody and escalates no further until it wakes."""
-    return error.snoozed_at is not None
-
-
-def snoozed_clause():
-    """``is_snoozed`` as a WHERE clause on error_logs."""
-    return ErrorLog.snoozed_at.is_not(None)
-
-
-def clear(error: ErrorLog) -> None:
-    """End the snooze in the session (the caller audits and commits)."""
-    for name in SNOOZE_COLUMNS:
-        setattr(error, name, None)
-
-
 def snooze_error(error: ErrorLog, actor, rule: SnoozeRule, *, now: dt.datetime | None = None) -> ErrorLog:
     """Snooze an open error until ``rule`` wakes it (snoozing again replaces the rule); audited."""
     _require(actor, error)
@@ -150,35 +133,7 @@ def wakes(error: ErrorLog) -> list[str]:
     return words
 
 
-# --- waking ------------------------------------------------------------------------------------
-
-def until_reason(until: dt.datetime) -> str:
-    return f"snoozed until {until.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
-
-
-def events_reason(events: int) -> str:
-    return f"{events} more event{'s' if events != 1 else ''} since snoozed"
-
-
-def rate_reason(per_hour: int) -> str:
-    return f"more than {per_hour} event{'s' if per_hour != 1 else ''} in an hour"
-
-
-def woke_details(reason: str, regression_count: int) -> dict:
-    """The ``error.woke`` audit row's details: why, and the marker of the regression event that tells it."""
-    return {"reason": reason, "marker": outbox.regressed_marker(regression_count)}
-
-
-def woke_reason(error_id: str, marker: str) -> str | None:
-    """Why the error woke, when the regression event of ``marker`` is a wake (for the notification)."""
-    rows = db.session.execute(select(AuditEvent.details).where(AuditEvent.error_id == error_id,
-                                                               AuditEvent.action == "error.woke")
-                              .order_by(AuditEvent.id.desc()).limit(20)).scalars()
-    for details in rows:
-        if (details or {}).get("marker") == marker:
-            return details.get("reason")
-    return None
-
+# --- waking by time ----------------------------------------------------------------------------
 
 def wake_due(now: dt.datetime | None = None) -> list[str]:
     """The scheduled job: wake every snoozed error whose time has come; returns their ids. Each under its
@@ -205,42 +160,4 @@ def wake_due(now: dt.datetime | None = None) -> list[str]:
         db.session.commit()
         hand_off(error, WAKE_EVENT)
         woken.append(error_id)
-    return woken
-
-
-ERRORS = ErrorLog.__table__
-OCCURRENCES = ErrorOccurrence.__table__
-_RULES = select(ERRORS.c.id, ERRORS.c.snoozed_at, ERRORS.c.snooze_events, ERRORS.c.snooze_wake_count,
-                ERRORS.c.snooze_per_hour).where(ERRORS.c.id.in_(bindparam("ids", expanding=True)))
-_RECENT = select(func.count()).select_from(
-    select(OCCURRENCES.c.id).where(OCCURRENCES.c.error_id == bindparam("error"),
-                                   OCCURRENCES.c.timestamp >= bindparam("since", type_=UTCDateTime()))
-    .limit(bindparam("cap")).subquery())
-_WAKE = (update(ERRORS).where(ERRORS.c.id == bindparam("error"), ERRORS.c.snoozed_at.is_not(None))
-         .values(**{name: None for name in SNOOZE_COLUMNS}, regressed_at=bindparam("woke_at", type_=UTCDateTime()),
-                 regression_count=ERRORS.c.regression_count + 1)
-         .returning(ERRORS.c.regression_count))
-
-
-def wake_at_ingest(conn, rows: list, marker: dt.datetime) -> dict[str, tuple[int, str]]:
-    """In the ingest writer's transaction, after its upsert and occurrences: wake those of ``rows`` (the
-    upsert's rows of errors that are snoozed, each with its new ``occurrence_count``) whose event count or
-    rate has come. Returns error id -> (new regression count, reason) of the errors woken. Costs nothing
-    for an error that is not snoozed: the writer calls it with the snoozed rows only."""
-    counts = {row.id: row.occurrence_count for row in rows}
-    woken: dict[str, tuple[int, str]] = {}
-    for error_id, snoozed_at, events, wake_count, per_hour in conn.execute(_RULES, {"ids": list(counts)}):
-        reason = None
-        if wake_count is not None and counts[error_id] >= wake_count:
-            reason = events_reason(events or 0)
-        elif per_hour is not None:
-            since = max(marker - HOUR, snoozed_at)
-            recent = conn.execute(_RECENT, {"error": error_id, "since": since, "cap": per_hour + 1}).scalar_one()
-            if recent > per_hour:
-                reason = rate_reason(per_hour)
-        if reason is None:
-            continue
-        regression_count = conn.execute(_WAKE, {"error": error_id, "woke_at": marker}).scalar()
-        if regression_count is not None:
-            woken[error_id] = (regression_count, reason)
     return woken

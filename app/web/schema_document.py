@@ -7,10 +7,10 @@ from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 from app.web.schemas import (
     REF_TEMPLATE, Assignment, Developer, DeveloperList, ErrorChange, ErrorDetail, ErrorList, ErrorPage, Escalation,
     EscalationRequest, Notification, NotificationPage, OccurrenceInPlace, OccurrencePage,
-    OnCallChange, PatternPage, ReleasePage, Resolution, SnoozeRequest, Stats,
+    OnCallChange, PatternPage, Resolution, Stats,
     TokenList, WorkloadList,
 )
-from app.web.schemas_services import ClientDiscarded, Service, ServiceChange
+from app.web.schemas_services import ClientDiscarded, ReleasePage, Service, ServiceChange, SnoozeRequest
 from app.web import schemas_schedules as oncall
 
 REQUESTS = (ErrorChange, Resolution, SnoozeRequest, Assignment, EscalationRequest, OnCallChange, ServiceChange,

@@ -17,6 +17,7 @@ from app.reports import overview as dashboard
 from app.reports import team as team_view
 from app.triage import acknowledge as acknowledgements
 from app.triage import deletion, escalation, snooze
+from app.triage.snoozed import is_snoozed
 from app.triage import permissions
 from app.reports import errors as queries
 from app.reports import releases, search
@@ -154,7 +155,7 @@ def bulk_errors():
                     triage.resolve_error(error, user, request.form.get("note"))
                     changed += 1
             elif action == "snooze":
-                if error.is_open and not snooze.is_snoozed(error):
+                if error.is_open and not is_snoozed(error):
                     snooze.snooze_error(error, user, rule)
                     changed += 1
             elif error.status != "ignored":
