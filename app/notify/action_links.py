@@ -4,7 +4,8 @@ A link carries a token signed with SECRET_KEY (itsdangerous, its own salt) namin
 recipient and the action, with a random id. It expires after ACTION_LINK_HOURS and works once: the id
 is stored when it is used (``used_action_tokens``, a primary key, so of two clicks at once one wins).
 Opening a link (GET) changes nothing and shows a page with a button; only that button's POST acts, so
-mail scanners that follow links do nothing. Heartwatch has no snooze state, so there is no snooze link.
+mail scanners that follow links do nothing. A snooze takes its conditions (a time, a count, a rate): there
+is no snooze link; the dashboard and the JSON API snooze.
 """
 from __future__ import annotations
 

@@ -29,7 +29,7 @@ from app.notify.planning import ERROR_EVENTS, ROUTED_EVENTS, SHARED_SLACK, SLACK
 from app.reports.errors import latest_occurrence
 from app.reports.stats import summary_details
 from app.reports.thresholds import ACTIONS, HOUR
-from app.triage import snooze
+from app.triage.snoozed import woke_reason
 
 
 def error_url(error_id: str) -> str:
@@ -170,7 +170,7 @@ def _error_notice(event: str, error_id: str, marker: str, recipient_id: int | No
     if event == "error.created":
         headline = f"New {sev} error in {name}"
     elif event == "error.regressed":
-        woke = snooze.woke_reason(error.id, marker)
+        woke = woke_reason(error.id, marker)
         headline = f"A snoozed error woke in {name}" if woke else f"A resolved error came back in {name}"
         details["regression_count"] = error.regression_count
         if woke:

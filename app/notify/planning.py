@@ -20,7 +20,8 @@ from app.models import Developer, ErrorEscalation, ErrorEventDispatch, ErrorLog,
 from app.models.types import utcnow
 from app.notify import channels as registry
 from app.notify import subscriptions as webhooks_out
-from app.triage import routing, snooze
+from app.triage import routing
+from app.triage.snoozed import is_snoozed
 from app.platform import outbox, settings
 from app.platform.sql import dialect_insert
 from app.accounts.preferences import DEFAULT_CHANNELS
@@ -178,7 +179,7 @@ def plan_error_event(error: ErrorLog, event: str, marker: str, now: dt.datetime,
     Returns the deliveries and the outcome kept on the dispatch row (the routing decision, who
     was told on which channel, the Slack members to mention), from which messages are composed.
     """
-    if snooze.is_snoozed(error):  # it is told when it wakes (app/triage/snooze.py)
+    if is_snoozed(error):  # it is told when it wakes (app/triage/snooze.py)
         return [], {"skipped": "the error is snoozed"}
     notice_key = error_notice_key(event, error.id, marker)
     outcome: dict = {"people": [], "mentions": []}

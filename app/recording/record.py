@@ -39,8 +39,7 @@ from app.models.types import UTCDateTime, new_uuid, utcnow
 from app.platform import hooks, outbox
 from app.recording import facets, merges, occurrences, releases, rollups
 from app.recording.prepare import PreparedEvent, error_values, prepare
-from app.recording import wakes
-from app.triage import kinds
+from app.triage import kinds, snoozed as snooze_state
 
 log = logging.getLogger("heartwatch.ingest")
 
@@ -256,9 +255,9 @@ def _write_batch(conn, batch: list[PreparedEvent]) -> list[RecordResult]:
             p.occurrence["fingerprint"] = p.fingerprint
     resent = occurrences.insert(conn, statements, [batch[i] for key in keys for i in groups[key]]) \
         if keys else {}
-    # Snoozed errors only (their row says so): has their count or rate come (app/recording/wakes.py)?
+    # Snoozed errors only (their row says so): has their count or rate come (app/triage/snoozed.py)?
     snoozed = [errors[key] for key in keys if errors[key].snoozed_at is not None]
-    woken = wakes.wake_at_ingest(conn, snoozed, marker) if snoozed else {}
+    woken = snooze_state.wake_at_ingest(conn, snoozed, marker) if snoozed else {}
 
     audit_rows, outbox_rows = [], []
     seen: dict = {}  # the stored events' facets (app/recording/facets.py)
@@ -294,7 +293,7 @@ def _write_batch(conn, batch: list[PreparedEvent]) -> list[RecordResult]:
         if regressed and stored:
             details = {"occurrence_id": batch[stored[0]].occurrence_id}
             if wake is not None:
-                details.update(wakes.woke_details(wake[1], regression_count))
+                details.update(snooze_state.woke_details(wake[1], regression_count))
             audit_rows.append({"actor_label": "system", "action": "error.woke" if wake else "error.regressed",
                                "object_type": "error", "object_id": row.id, "error_id": row.id,
                                "created_at": marker, "details": details})

@@ -16,7 +16,7 @@ from app.models.types import utcnow
 from app.platform.sql import seconds_between
 from app.platform.refusal import Refused
 from app.reports import hourly, search
-from app.triage import snooze
+from app.triage.snoozed import snoozed_clause
 from app.reports.events import latest as latest_occurrence  # noqa: F401  (one order of events)
 
 MAX_PER_PAGE = 100
@@ -164,7 +164,7 @@ def _filtered(stmt, filters: ErrorFilters):
             statuses.update(OPEN_STATUSES)
         stmt = stmt.where(ErrorLog.status.in_(sorted(statuses)))
     if filters.hide_snoozed:
-        stmt = stmt.where(~snooze.snoozed_clause())
+        stmt = stmt.where(~snoozed_clause())
     if filters.unassigned:
         stmt = stmt.where(ErrorLog.assigned_to_id.is_(None))
     elif filters.assigned_to is not None:

@@ -21,7 +21,7 @@ from app.extensions import db
 from app.models import OPEN_STATUSES, SEVERITIES, SEVERITY_LEVEL, Developer, ErrorFacet, ErrorLog, Service
 from app.platform.refusal import Refused
 from app.platform.sql import contains_ci
-from app.triage import snooze
+from app.triage.snoozed import snoozed_clause
 
 MAX_QUERY = 500
 MAX_TERMS = 20
@@ -29,7 +29,7 @@ MAX_VALUE = 200
 MAX_KEY = 64  # a tag's key is cut to this at ingest (app/ingest/incoming.py)
 
 # is: terms. The status ones replace a list's default status filter (the dashboard's "open", which leaves
-# snoozed errors out); ``is:snoozed`` is snoozed errors (app/triage/snooze.py), whatever their status.
+# snoozed errors out); ``is:snoozed`` is snoozed errors (app/triage/snoozed.py), whatever their status.
 STATUS_TERMS = {"unresolved": OPEN_STATUSES, "resolved": ("resolved",), "ignored": ("ignored",), "snoozed": None}
 ASSIGNMENT_TERMS = ("assigned", "unassigned")
 # Keys of error_facets a term asks directly; any other key is a tag (``t.<key>``).
@@ -231,7 +231,7 @@ def _condition(term: Term, current_developer_id: int | None):
         if word == "unassigned":
             return ErrorLog.assigned_to_id.is_(None)
         statuses = STATUS_TERMS[word]
-        return ErrorLog.status.in_(statuses) if statuses is not None else snooze.snoozed_clause()
+        return ErrorLog.status.in_(statuses) if statuses is not None else snoozed_clause()
     if key in SEVERITY_KEYS:
         # The level, not the name: it is the indexed column (and always agrees with the name).
         return ErrorLog.severity_level.in_(_severity_levels(term))

@@ -18,7 +18,8 @@ from app.triage import acknowledge
 from app.triage import changes as triage
 from app.triage.changes import TriageError
 
-# What each channel offers. Heartwatch has no snooze state, so no channel offers a snooze.
+# What each channel offers. A snooze takes its conditions, so only the dashboard and the JSON API offer it
+# (app/triage/snooze.py).
 ANSWERS = ("acknowledge", "resolve", "assign_to_me")
 SHORT_REF = 8
 _REF = re.compile(r"[0-9a-fA-F-]{%d,36}" % SHORT_REF)

@@ -14,8 +14,7 @@ from app.models.types import utcnow
 from app.platform import outbox
 from app.platform.audit import record_audit
 from app.platform.refusal import Refused
-from app.recording.wakes import clear_snooze
-from app.triage import kinds, permissions
+from app.triage import kinds, permissions, snoozed
 
 
 class TriageError(Refused):
@@ -79,7 +78,7 @@ def update_error(error: ErrorLog, actor: Developer | None, *, assignee: Develope
     status as they are; ``assignee`` is ``KEEP`` unless it changes. ``note`` goes with ``status="resolved"``,
     and so does ``in_next_release``: the error then stays resolved until an event comes from a release newer
     than the service's newest now (app/recording/releases.py). An error that is no longer open is no longer
-    snoozed (app/triage/snooze.py).
+    snoozed (app/triage/snoozed.py).
     """
     if severity is not None and severity not in SEVERITIES:
         raise TriageError(f"severity must be one of {', '.join(SEVERITIES)}", "severity")
@@ -135,8 +134,8 @@ def update_error(error: ErrorLog, actor: Developer | None, *, assignee: Develope
             error.resolved_at, error.resolved_by_id, error.resolved_in_release_id = None, None, None
         record_audit(actor, "error.status_changed", "error", error.id, error_id=error.id,
                      details={"from": previous, "to": status})
-    if error.status not in OPEN_STATUSES and error.snoozed_at is not None:
-        clear_snooze(error)
+    if error.status not in OPEN_STATUSES:
+        snoozed.clear(error)
     for event in events:
         queue_event(error, event)
     db.session.commit()

@@ -27,7 +27,8 @@ from app.models import OPEN_STATUSES, SEVERITY_LEVEL, Developer, ErrorEscalation
 from app.models.types import utcnow
 from app.platform import outbox
 from app.platform.audit import record_audit
-from app.triage import acknowledge, chain_plans, chains, kinds, permissions, schedules, snooze
+from app.triage import acknowledge, chain_plans, chains, kinds, permissions, schedules
+from app.triage.snoozed import is_snoozed, snoozed_clause
 from app.triage.changes import TriageError, hand_off, queue_event
 
 log = logging.getLogger("heartwatch.escalation")
@@ -68,7 +69,7 @@ def escalate_error(error: ErrorLog, actor: Developer | None, reason: str, *, to:
         raise TriageError(f"a {error.kind} report is not escalated", "kind", status=409)
     if not error.is_open:
         raise TriageError("only open errors can be escalated", "status", status=409)
-    if snooze.is_snoozed(error):
+    if is_snoozed(error):
         raise TriageError("the error is snoozed: unsnooze it to escalate it", "status", status=409)
     stretch = open_since(error)
     if level is None:
@@ -121,7 +122,7 @@ def escalation_candidates(now: dt.datetime):
     row by row). The sweep lists them with it and checks each again with it under the row's lock."""
     levels = [SEVERITY_LEVEL[s] for s in chain_plans.escalating_severities()]
     return select(ErrorLog.id).where(ErrorLog.status.in_(OPEN_STATUSES), ErrorLog.severity_level.in_(levels),
-                                     kinds.routable_clause(), ~snooze.snoozed_clause(), ~acknowledge.held_clause(now))
+                                     kinds.routable_clause(), ~snoozed_clause(), ~acknowledge.held_clause(now))
 
 
 def _reached(error: ErrorLog) -> tuple[int, dt.datetime]:

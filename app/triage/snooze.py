@@ -1,4 +1,5 @@
-"""Snoozing an error: it stays open but tells nobody until something wakes it.
+"""Snoozing an error: it stays open but tells nobody until something wakes it (its state, and the ingest's
+wake, are app/triage/snoozed.py's).
 
 A snoozed error sends no notification (app/notify/planning.py asks ``is_snoozed``), escalates no
 further (the sweep's candidates leave ``snoozed_clause`` out, app/triage/escalation.py), and leaves the
@@ -25,13 +26,12 @@ from dataclasses import dataclass
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import AuditEvent, ErrorLog
+from app.models import ErrorLog
 from app.models.types import utcnow
 from app.platform.audit import record_audit
 from app.triage import kinds
-from app.recording.wakes import woke_details
-from app.recording.wakes import clear_snooze as clear
 from app.triage.changes import TriageError, _require, hand_off, queue_event
+from app.triage.snoozed import clear, is_snoozed, snoozed_clause, until_reason, woke_details
 
 MAX_COUNT = 10**9
 MAX_MINUTES = 366 * 24 * 60
@@ -92,16 +92,6 @@ def read_rule(values: Mapping, now: dt.datetime | None = None) -> SnoozeRule:
     return rule
 
 
-def is_snoozed(error: ErrorLog) -> bool:
-    """Whether the error is snoozed: it tells nobody and escalates no further until it wakes."""
-    return error.snoozed_at is not None
-
-
-def snoozed_clause():
-    """``is_snoozed`` as a WHERE clause on error_logs."""
-    return ErrorLog.snoozed_at.is_not(None)
-
-
 def snooze_error(error: ErrorLog, actor, rule: SnoozeRule, *, now: dt.datetime | None = None) -> ErrorLog:
     """Snooze an open error until ``rule`` wakes it (snoozing again replaces the rule); audited."""
     _require(actor, error)
@@ -143,22 +133,7 @@ def wakes(error: ErrorLog) -> list[str]:
     return words
 
 
-# --- waking ------------------------------------------------------------------------------------
-
-def until_reason(until: dt.datetime) -> str:
-    return f"snoozed until {until.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
-
-
-def woke_reason(error_id: str, marker: str) -> str | None:
-    """Why the error woke, when the regression event of ``marker`` is a wake (for the notification)."""
-    rows = db.session.execute(select(AuditEvent.details).where(AuditEvent.error_id == error_id,
-                                                               AuditEvent.action == "error.woke")
-                              .order_by(AuditEvent.id.desc()).limit(20)).scalars()
-    for details in rows:
-        if (details or {}).get("marker") == marker:
-            return details.get("reason")
-    return None
-
+# --- waking by time ----------------------------------------------------------------------------
 
 def wake_due(now: dt.datetime | None = None) -> list[str]:
     """The scheduled job: wake every snoozed error whose time has come; returns their ids. Each under its

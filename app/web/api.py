@@ -181,7 +181,7 @@ def resolve_error(error_id: str):
 @bp.post("/errors/<error_id>/snooze/")
 def snooze_error(error_id: str):
     error = _error_or_404(error_id)
-    body = schemas.read(schemas.SnoozeRequest, _json_body())
+    body = schemas.read(schemas_services.SnoozeRequest, _json_body())
     snooze.snooze_error(error, g.actor, snooze.read_rule(body.model_dump()))
     return schemas.dump(out.error_detail(error, None))
 
@@ -293,7 +293,7 @@ def service_releases(service_id: int):
     service = _service_or_404(service_id)
     page, per_page = _page_args()
     rows, total = releases.service_releases(service.id, page, per_page)
-    return schemas.dump(out.page(schemas.ReleasePage, [out.release(r) for r in rows], total, page, per_page))
+    return schemas.dump(out.page(schemas_services.ReleasePage, [out.release(r) for r in rows], total, page, per_page))
 
 
 @bp.patch("/services/<int:service_id>/")

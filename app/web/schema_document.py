@@ -6,11 +6,10 @@ from pydantic.json_schema import GenerateJsonSchema, models_json_schema
 
 from app.web.schemas import (
     REF_TEMPLATE, Assignment, Developer, DeveloperList, ErrorChange, ErrorChart, ErrorDetail, ErrorList, ErrorPage,
-    EscalationRequest, OccurrenceInPlace, OccurrencePage, OnCallChange, PatternPage, ReleasePage, Resolution,
-    SnoozeRequest, Stats, WorkloadList,
+    EscalationRequest, OccurrenceInPlace, OccurrencePage, OnCallChange, PatternPage, Resolution, Stats, WorkloadList,
 )
 from app.web.schemas_activity import Escalation, Notification, NotificationPage, TokenList
-from app.web.schemas_services import ClientDiscarded, Service, ServiceChange
+from app.web.schemas_services import ClientDiscarded, ReleasePage, Service, ServiceChange, SnoozeRequest
 from app.web import schemas_chains as chains
 from app.web import schemas_error_details as details
 from app.web import schemas_schedules as oncall

@@ -63,22 +63,7 @@ class ErrorChange(Body):
 
 class Resolution(Body):
     note: str | None = None
-    in_next_release: bool = Field(False, description="Stay resolved until an event comes from a release newer "
-                                  "than the service's newest now (the order Heartwatch first saw its releases); "
-                                  "events of that release or older ones are counted and leave it resolved. A "
-                                  "`409` when the service has no release yet.")
-
-
-class SnoozeRequest(Body):
-    """What wakes the snoozed error: any of a time (`until`, or `minutes` from now), `events` more events than
-    now, more than `per_hour` events in an hour; at least one. Checked by app/triage/snooze.py."""
-
-    until: str | int | None = Field(None, description="ISO 8601 (no zone: UTC) or epoch seconds; in the future.",
-                                    examples=["2026-12-05T09:00:00Z"])
-    minutes: int | None = Field(None, description="From now, instead of `until` (1 to 527040).")
-    events: int | None = Field(None, description="Wake after this many more events (1 to 10⁹).")
-    per_hour: int | None = Field(None, description="Wake when more than this many events come within an hour "
-                                 "(1 to 10⁹).")
+    in_next_release: bool = Field(False, description="Stay resolved until an event of a newer release (409: none yet).")
 
 
 class Assignment(Body):
@@ -235,11 +220,10 @@ class OccurrenceInPlace(Occurrence):
 
 class Snooze(Answer):
     """A snooze and what wakes it (the first of them to come)."""
-
     since: Time
     until: Time | None
-    events: int | None = Field(description="Wakes after this many more events than when it was snoozed.")
-    wake_at_count: int | None = Field(description="The `occurrence_count` at which it wakes.")
+    events: int | None = Field(description="Wakes after this many more events: at `wake_at_count` events.")
+    wake_at_count: int | None
     per_hour: int | None = Field(description="Wakes when more than this many events come within an hour.")
 
 
@@ -261,24 +245,9 @@ class ErrorDetail(ErrorSummary):
     latest_occurrence: Occurrence | None = Field(description="Null in the answers of actions (resolve, assign).")
     snooze: Snooze | None
     first_release: str | None = Field(description="The release of its first event that had one.")
-    last_release: str | None = Field(description="The newest release its events came from (the order Heartwatch "
-                                                  "first saw the service's releases).")
-    resolved_in_release: str | None = Field(description="Resolved \"in next release\": the service's newest release "
-                                                        "when it was resolved; only an event of a newer one reopens it.")
-
-
-class ReleaseItem(Answer):
-    """One release of a service, with the errors first seen in it and those that regressed in it (at most 20
-    of each, the gravest first; the counts count them all)."""
-
-    id: int = Field(description="Grows in the order Heartwatch first saw the service's releases: the later, "
-                                "the newer.")
-    version: str
-    first_seen: Time
-    new_error_count: int
-    new_errors: list[ErrorSummary]
-    regression_count: int = Field(description="Errors whose latest regression came with this release.")
-    regressions: list[ErrorSummary]
+    last_release: str | None = Field(description="The newest release its events came from (first seen last).")
+    resolved_in_release: str | None = Field(description="Resolved in next release: only an event of a release "
+                                                        "newer than this one reopens it.")
 
 
 SeverityCounts = create_model("SeverityCounts", __base__=Answer, **{s: (int, ...) for s in reversed(SEVERITIES)})
@@ -383,7 +352,6 @@ def listing_of(name: str, item: type[Answer]) -> type[Answer]:
 ErrorPage = page_of("ErrorPage", ErrorSummary)
 OccurrencePage = page_of("OccurrencePage", Occurrence)
 PatternPage = page_of("PatternPage", Pattern)
-ReleasePage = page_of("ReleasePage", ReleaseItem)
 ErrorList = listing_of("ErrorList", ErrorSummary)
 DeveloperList = listing_of("DeveloperList", Developer)
 WorkloadList = listing_of("WorkloadList", WorkloadItem)

@@ -1,5 +1,6 @@
-"""The JSON API's schemas of services: their ingest settings and what their SDKs dropped (the rest of
-the API's schemas are in app/web/schemas.py, whose Body and Answer these build on)."""
+"""The JSON API's schemas of services: their ingest settings, their releases and what their SDKs dropped,
+and the snooze of an error (the rest of the API's schemas are in app/web/schemas.py, whose Body and Answer
+these build on)."""
 from __future__ import annotations
 
 import datetime as dt
@@ -9,7 +10,7 @@ from pydantic import ConfigDict, Field
 
 from app.ingest.settings import MAX_ENTRIES, MAX_ENTRY_CHARS
 from app.models import PLATFORMS
-from app.web.schemas import Answer, Body, absent_not_null
+from app.web.schemas import Answer, Body, ErrorSummary, Time, absent_not_null, page_of
 
 Entries = Annotated[list[Annotated[str, Field(min_length=1, max_length=MAX_ENTRY_CHARS)]] | None,
                     Field(max_length=MAX_ENTRIES)]
@@ -79,3 +80,32 @@ class ClientDiscarded(Answer):
     total: int
     by_reason: list[DiscardCount] = Field(description="Over the window, most first.")
     per_day: list[DiscardDay] = Field(description="Newest day first.")
+
+
+class SnoozeRequest(Body):
+    """What wakes the snoozed error: any of a time (`until`, or `minutes` from now), `events` more events than
+    now, more than `per_hour` events in an hour; at least one. Checked by app/triage/snooze.py."""
+
+    until: str | int | None = Field(None, description="ISO 8601 (no zone: UTC) or epoch seconds; in the future.",
+                                    examples=["2026-12-05T09:00:00Z"])
+    minutes: int | None = Field(None, description="From now, instead of `until` (1 to 527040).")
+    events: int | None = Field(None, description="Wake after this many more events (1 to 10⁹).")
+    per_hour: int | None = Field(None, description="Wake when more than this many events come within an hour "
+                                 "(1 to 10⁹).")
+
+
+class ReleaseItem(Answer):
+    """One release of a service, with the errors first seen in it and those that regressed in it (at most 20
+    of each, the gravest first; the counts count them all)."""
+
+    id: int = Field(description="Grows in the order Heartwatch first saw the service's releases: the later, "
+                                "the newer.")
+    version: str
+    first_seen: Time
+    new_error_count: int
+    new_errors: list[ErrorSummary]
+    regression_count: int = Field(description="Errors whose latest regression came with this release.")
+    regressions: list[ErrorSummary]
+
+
+ReleasePage = page_of("ReleasePage", ReleaseItem)

@@ -3,7 +3,8 @@ app/web/schemas.py, the same class the OpenAPI document's schema of that answer 
 from __future__ import annotations
 
 from app.reports.releases import error_releases
-from app.triage import permissions, snooze
+from app.triage import permissions
+from app.triage.snoozed import is_snoozed
 from app.triage.acknowledge import acknowledgement
 from app.web import schemas as s
 from app.web import schemas_activity as activity
@@ -27,7 +28,7 @@ def _summary_fields(error) -> dict:
         "merged_into": error.merged_into_id, "first_seen": error.first_seen,
         "last_seen": error.last_seen, "environment": error.environment, "release": error.release,
         "platform": error.platform, "regression_count": error.regression_count,
-        "snoozed": snooze.is_snoozed(error),
+        "snoozed": is_snoozed(error),
     }
 
 
@@ -48,14 +49,14 @@ def error_detail(error, latest) -> s.ErrorDetail:
         latest_occurrence=occurrence(latest) if latest else None,
         snooze=s.Snooze(since=error.snoozed_at, until=error.snoozed_until, events=error.snooze_events,
                         wake_at_count=error.snooze_wake_count, per_hour=error.snooze_per_hour)
-        if snooze.is_snoozed(error) else None,
+        if is_snoozed(error) else None,
         first_release=versions.first, last_release=versions.last, resolved_in_release=versions.resolved_in,
     )
 
 
-def release(row) -> s.ReleaseItem:
+def release(row) -> schemas_services.ReleaseItem:
     """A service's release with its new errors and regressions (``app.reports.releases.ReleaseRow``)."""
-    return s.ReleaseItem(id=row.release.id, version=row.release.version, first_seen=row.release.first_seen,
+    return schemas_services.ReleaseItem(id=row.release.id, version=row.release.version, first_seen=row.release.first_seen,
                          new_error_count=row.new_count, new_errors=[error_summary(e) for e in row.new_errors],
                          regression_count=row.regression_count,
                          regressions=[error_summary(e) for e in row.regressions])

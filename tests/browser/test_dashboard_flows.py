@@ -159,7 +159,7 @@ def test_assign_escalate_and_resolve_through_the_forms(page, live_server, servic
     expect(page.locator("#timeline")).to_contain_text("escalated it to level 1")
     expect(page.locator("#triage .escalations")).to_contain_text("customers cannot pay")
     page.locator("#triage textarea[name=note]").fill("retry the charge once")
-    page.locator("#triage button", has_text="Resolve").click()
+    page.locator("#triage").get_by_role("button", name="Resolve", exact=True).click()
     expect(page.locator("#error-badges .status")).to_have_text("resolved")
     expect(page.locator("#timeline")).to_contain_text("retry the charge once")
     error = db.session.get(ErrorLog, error_id)

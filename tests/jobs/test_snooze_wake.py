@@ -12,6 +12,7 @@ from app.jobs.scheduled import WORK
 from app.models import AuditEvent, ErrorEscalation, ErrorLog, ErrorNotification
 from app.models.types import utcnow
 from app.triage import snooze
+from app.triage.snoozed import is_snoozed
 from app.triage.escalation import escalate_unresolved
 from tests.jobs.events import record_events
 from tests.receivers import wait_until
@@ -50,12 +51,12 @@ def test_the_job_wakes_a_snooze_at_its_time_and_tells_it_like_a_regression_sayin
     created_mails = len(smtp_server.wait_for(1))
 
     assert snooze.wake_due(T0 + dt.timedelta(minutes=59)) == []
-    assert snooze.is_snoozed(fresh(error.id))
+    assert is_snoozed(fresh(error.id))
     assert snooze.wake_due(T0 + dt.timedelta(minutes=61)) == [error.id]
     assert snooze.wake_due(T0 + dt.timedelta(minutes=62)) == []  # once
 
     error = fresh(error.id)
-    assert not snooze.is_snoozed(error) and error.status == "assigned" and error.regression_count == 1
+    assert not is_snoozed(error) and error.status == "assigned" and error.regression_count == 1
     assert error.regressed_at == T0 + dt.timedelta(minutes=61)  # a new open stretch begins
     assert woke(error.id) == [{"reason": "snoozed until 2026-05-04 10:00 UTC", "marker": "r1"}]
     assert {n.recipient for n in notifications("error.regressed")} >= {"dev@example.test"}
@@ -70,7 +71,7 @@ def test_the_scheduled_job_runs_the_wake_with_the_clock(app, team):
     error = snoozed(service, T0, minutes=30)
     with time_machine.travel(T0 + dt.timedelta(minutes=31), tick=False):
         assert WORK["wake_snoozed_errors"]() == {"woken": 1}
-    assert not snooze.is_snoozed(fresh(error.id))
+    assert not is_snoozed(fresh(error.id))
 
 
 def test_a_snoozed_error_is_told_nothing_and_escalated_no_further_until_it_wakes(app, team):
@@ -95,11 +96,11 @@ def test_ingest_wakes_a_snooze_at_its_count_and_says_so(app, team, smtp_server):
     error = snoozed(service, T0, events=3)
     assert error.snooze_wake_count == 4
     record_events(service, 2, severity="high", at=T0 + dt.timedelta(minutes=1))
-    assert snooze.is_snoozed(fresh(error.id)) and notifications("error.regressed") == []
+    assert is_snoozed(fresh(error.id)) and notifications("error.regressed") == []
 
     record_events(service, 1, severity="high", at=T0 + dt.timedelta(minutes=2))
     error = fresh(error.id)
-    assert not snooze.is_snoozed(error) and error.regression_count == 1
+    assert not is_snoozed(error) and error.regression_count == 1
     assert woke(error.id)[0]["reason"] == "3 more events since snoozed"
     assert notifications("error.regressed")
     told = wait_until(lambda: [m for m in smtp_server.messages if "woke" in m["Subject"]])
@@ -113,7 +114,7 @@ def test_ingest_wakes_a_snooze_when_more_than_its_rate_comes_within_an_hour(app,
     record_events(service, 2, at=now + dt.timedelta(minutes=1))
     record_events(service, 1, at=now + dt.timedelta(minutes=70))  # the first two are more than an hour older
     record_events(service, 1, at=now + dt.timedelta(minutes=75))
-    assert snooze.is_snoozed(fresh(error.id))
+    assert is_snoozed(fresh(error.id))
     record_events(service, 2, at=now + dt.timedelta(minutes=80))  # four within the hour before 80 min
-    assert not snooze.is_snoozed(fresh(error.id))
+    assert not is_snoozed(fresh(error.id))
     assert woke(error.id)[0]["reason"] == "more than 3 events in an hour"

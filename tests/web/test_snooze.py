@@ -166,3 +166,12 @@ def test_the_bulk_bar_snoozes_the_checked_errors(client, service, lead):
     assert all(fresh(i).snoozed_until is not None for i in ids)
     again = client.post("/errors/bulk", data={"action": "snooze", "minutes": "nope", "error_id": ids})
     assert again.status_code == 400 and "whole number" in again.get_data(as_text=True)
+
+
+def test_a_snoozed_error_is_not_escalated_by_hand_and_ignoring_it_ends_the_snooze(api, client, service):
+    error_id = record(client, service, severity="critical")
+    api.post(f"/api/errors/{error_id}/snooze/", json={"minutes": 60})
+    response = api.post(f"/api/errors/{error_id}/escalate/", json={"reason": "customers are blocked"})
+    assert response.status_code == 409 and "snoozed" in response.json["error"]["message"]
+    ignored = api.patch(f"/api/errors/{error_id}/", json={"status": "ignored"})
+    assert ignored.status_code == 200 and ignored.json["snoozed"] is False

@@ -8,6 +8,7 @@ from app.extensions import db
 from app.models import Developer
 from app.triage import changes as triage
 from app.triage import permissions, snooze
+from app.triage.snoozed import is_snoozed
 from app.web.dashboard import error_details
 from app.web.dashboard.base import bp
 from app.web.dashboard.common import actor, error_or_404, form_int, fragment, is_htmx, looks_like_id, safe_back
@@ -63,7 +64,7 @@ def bulk_errors():
                     triage.resolve_error(error, user, request.form.get("note"))
                     changed += 1
             elif action == "snooze":
-                if error.is_open and not snooze.is_snoozed(error):
+                if error.is_open and not is_snoozed(error):
                     snooze.snooze_error(error, user, rule)
                     changed += 1
             elif error.status != "ignored":

@@ -1,13 +1,17 @@
-"""The ingest side of snoozes (app/triage/snooze.py): in the writer's transaction, wake the snoozed errors
-whose event count or rate has come. Kept apart from the triage rules so that the writer needs nothing of
-triage but this; the words of a wake's reason live here for both."""
+"""A snoozed error's state, as every part asks it: whether it is snoozed (``is_snoozed``, ``snoozed_clause``),
+ending a snooze in the session (``clear``), why it woke (the reasons, the ``error.woke`` audit row's details,
+``woke_reason`` for the notification), and the ingest writer's wake (``wake_at_ingest``). The rules and the
+changes (snoozing, unsnoozing, the scheduled wake) are app/triage/snooze.py's, which builds on this module;
+this one imports no change of state, so the ingest, the planning and the read side can ask it.
+"""
 from __future__ import annotations
 
 import datetime as dt
 
 from sqlalchemy import bindparam, func, select, update
 
-from app.models import ErrorLog, ErrorOccurrence
+from app.extensions import db
+from app.models import AuditEvent, ErrorLog, ErrorOccurrence
 from app.models.types import UTCDateTime
 from app.platform import outbox
 
@@ -15,10 +19,24 @@ HOUR = dt.timedelta(hours=1)
 SNOOZE_COLUMNS = ("snoozed_at", "snoozed_until", "snooze_events", "snooze_wake_count", "snooze_per_hour")
 
 
-def clear_snooze(error: ErrorLog) -> None:
-    """End the snooze in the session (the caller audits and commits): resolving, ignoring, unsnoozing."""
+def is_snoozed(error: ErrorLog) -> bool:
+    """Whether the error is snoozed: it tells nobody and escalates no further until it wakes."""
+    return error.snoozed_at is not None
+
+
+def snoozed_clause():
+    """``is_snoozed`` as a WHERE clause on error_logs."""
+    return ErrorLog.snoozed_at.is_not(None)
+
+
+def clear(error: ErrorLog) -> None:
+    """End the snooze in the session (the caller audits and commits)."""
     for name in SNOOZE_COLUMNS:
         setattr(error, name, None)
+
+
+def until_reason(until: dt.datetime) -> str:
+    return f"snoozed until {until.astimezone(dt.timezone.utc):%Y-%m-%d %H:%M} UTC"
 
 
 def events_reason(events: int) -> str:
@@ -32,6 +50,17 @@ def rate_reason(per_hour: int) -> str:
 def woke_details(reason: str, regression_count: int) -> dict:
     """The ``error.woke`` audit row's details: why, and the marker of the regression event that tells it."""
     return {"reason": reason, "marker": outbox.regressed_marker(regression_count)}
+
+
+def woke_reason(error_id: str, marker: str) -> str | None:
+    """Why the error woke, when the regression event of ``marker`` is a wake (for the notification)."""
+    rows = db.session.execute(select(AuditEvent.details).where(AuditEvent.error_id == error_id,
+                                                               AuditEvent.action == "error.woke")
+                              .order_by(AuditEvent.id.desc()).limit(20)).scalars()
+    for details in rows:
+        if (details or {}).get("marker") == marker:
+            return details.get("reason")
+    return None
 
 
 ERRORS = ErrorLog.__table__
