@@ -14,6 +14,11 @@ from app.models.types import JSONType, UTCDateTime, new_uuid, utcnow
 SEVERITIES = ("info", "low", "medium", "high", "critical")
 SEVERITY_LEVEL = {name: level for level, name in enumerate(SEVERITIES, start=1)}
 STATUSES = ("new", "assigned", "in_progress", "resolved", "ignored")
+SHORT_REF = 8  # where a person types an error's id (SMS, Slack's command): its first characters
+
+
+def short_ref(error_id: str) -> str:
+    return error_id[:SHORT_REF]
 OPEN_STATUSES = ("new", "assigned", "in_progress")
 # What an error is: an application's error, or a browser's security report (listed apart, never
 # routed nor notified: app/triage/kinds.py).

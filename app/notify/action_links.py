@@ -1,11 +1,12 @@
-"""One-click links in notification e-mails: acknowledge or resolve the error without signing in.
+"""One-click links in notification e-mails: acknowledge, resolve or snooze the error for an hour without
+signing in.
 
 A link carries a token signed with SECRET_KEY (itsdangerous, its own salt) naming the error, the
 recipient and the action, with a random id. It expires after ACTION_LINK_HOURS and works once: the id
 is stored when it is used (``used_action_tokens``, a primary key, so of two clicks at once one wins).
 Opening a link (GET) changes nothing and shows a page with a button; only that button's POST acts, so
-mail scanners that follow links do nothing. A snooze takes its conditions (a time, a count, a rate): there
-is no snooze link; the dashboard and the JSON API snooze.
+mail scanners that follow links do nothing. The snooze link snoozes for an hour (app/triage/answers.py);
+other conditions (a count, a rate) are for the dashboard and the JSON API.
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ from app.platform.refusal import Refused
 from app.triage import answers
 
 SALT = "heartwatch.action-link"
-LINK_ACTIONS = {"acknowledge": "Acknowledge", "resolve": "Resolve"}
+LINK_ACTIONS = {"acknowledge": "Acknowledge", "resolve": "Resolve", "snooze_hour": "Snooze for an hour"}
 MAX_TOKEN_LENGTH = 512
 
 

@@ -14,19 +14,15 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Developer, ErrorLog
-from app.triage import acknowledge
+from app.models.error import SHORT_REF, short_ref  # noqa: F401 (the typed answers name errors so)
+from app.triage import acknowledge, snooze
 from app.triage import changes as triage
 from app.triage.changes import TriageError
 
-# What each channel offers. A snooze takes its conditions, so only the dashboard and the JSON API offer it
-# (app/triage/snooze.py).
-ANSWERS = ("acknowledge", "resolve", "assign_to_me")
-SHORT_REF = 8
+# What each channel offers (the e-mail links: acknowledge, resolve, snooze for an hour; app/notify/action_links.py).
+ANSWERS = ("acknowledge", "resolve", "assign_to_me", "snooze_hour")
+SNOOZE_MINUTES = 60
 _REF = re.compile(r"[0-9a-fA-F-]{%d,36}" % SHORT_REF)
-
-
-def short_ref(error_id: str) -> str:
-    return error_id[:SHORT_REF]
 
 
 def find_error(ref: str) -> ErrorLog:
@@ -62,6 +58,9 @@ def answer(error: ErrorLog, developer: Developer, action: str, *, via: str) -> s
     if action == "assign_to_me":
         triage.assign_error(error, developer, developer, reason=f"taken from {via}")
         return f"Assigned to {developer.name}."
+    if action == "snooze_hour":
+        snooze.snooze_error(error, developer, snooze.read_rule({"minutes": SNOOZE_MINUTES}))
+        return f"Snoozed for an hour by {developer.name}: nothing is told until it wakes."
     raise TriageError(f"the answer must be one of {', '.join(ANSWERS)}", "action")
 
 

@@ -28,7 +28,7 @@ def mailed(app, client, smtp_server):
 
 def links(mail) -> dict[str, str]:
     text = mail.get_body(("plain",)).get_content()
-    found = dict(re.findall(r"^  (Acknowledge|Resolve): (http\S+)", text, re.M))
+    found = dict(re.findall(r"^  (Acknowledge|Resolve|Snooze for an hour): (http\S+)", text, re.M))
     html = mail.get_body(("html",)).get_content()
     assert all(url in html for url in found.values())
     return found
@@ -43,11 +43,9 @@ def actions(error_id: str, action: str) -> int:
         AuditEvent.error_id == error_id, AuditEvent.action == action)).scalar_one()
 
 
-def test_the_mail_offers_acknowledge_and_resolve_and_no_snooze(mailed):
+def test_the_mail_offers_acknowledge_resolve_and_snooze_for_an_hour(mailed):
     _, _, mail = mailed
-    found = links(mail)
-    assert sorted(found) == ["Acknowledge", "Resolve"]
-    assert "snooze" not in mail.get_body(("plain",)).get_content().lower()
+    assert sorted(links(mail)) == ["Acknowledge", "Resolve", "Snooze for an hour"]
 
 
 def test_opening_a_link_changes_nothing_and_its_button_acts_once(client, mailed):
@@ -68,6 +66,18 @@ def test_opening_a_link_changes_nothing_and_its_button_acts_once(client, mailed)
     assert replay.status_code == 409 and b"used already" in replay.data
     assert client.get(url).status_code == 409
     assert actions(error_id, "error.acknowledged") == 1
+
+
+def test_the_snooze_link_snoozes_for_an_hour_as_its_recipient_and_the_chain_waits(client, mailed):
+    error_id, developer, mail = mailed
+    before = dt.datetime.now(dt.timezone.utc)
+    done = client.post(path(links(mail)["Snooze for an hour"]))
+    assert done.status_code == 200 and b"Snoozed for an hour by Ola Oncall" in done.data
+    error = db.session.get(ErrorLog, error_id)
+    db.session.refresh(error)
+    assert error.snoozed_at is not None and error.status != "resolved"
+    assert dt.timedelta(minutes=59) < error.snoozed_until - before < dt.timedelta(minutes=61)
+    assert actions(error_id, "error.snoozed") == 1
 
 
 def test_the_resolve_link_resolves_as_its_recipient(client, mailed):

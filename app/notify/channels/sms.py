@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import urllib.parse
 
-from app.triage.answers import short_ref
+from app.models.error import short_ref
 from app.notify.channels.base import Channel, DeliveryResult, Message, Notice, TransportError, http_outcome, http_post, single_line
 
 SMS_LIMIT = 160  # one GSM segment; longer texts cost more and arrive split
