@@ -65,8 +65,18 @@ def upgrade():
     connection.execute(sa.text(FILL_ERRORS))
 
 
+def _sqlite_foreign_keys(state: str) -> None:
+    # The batch drop below copies error_logs on SQLite: with foreign keys on, dropping the original would
+    # delete every row that references it (events, escalations ...). Outside the transaction: SQLite
+    # ignores the pragma inside one.
+    with op.get_context().autocommit_block():
+        op.execute(f"PRAGMA foreign_keys={state}")
+
+
 def downgrade():
     dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        _sqlite_foreign_keys("OFF")
     for index, _ in INDEXES:
         op.drop_index(index, table_name="error_logs")
     # SQLite rebuilds the table, and its triggers with it: they are made again after.
@@ -78,3 +88,5 @@ def downgrade():
     for statement in triggers.statements(dialect):
         op.execute(statement)
     op.drop_table("releases")
+    if dialect == "sqlite":
+        _sqlite_foreign_keys("ON")

@@ -10,6 +10,7 @@
     ["/", "go to the search box"], ["?", "show these keys"], ["Esc", "close this list"]
   ];
   var SELECTED = "kbd-selected";
+  var selectedHref = null;  // the selected error, kept when the table is swapped (a search, a filter)
 
   function typing(target) {
     return target && (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName));
@@ -31,11 +32,24 @@
       rows[at].classList.remove(SELECTED);
       rows[at].removeAttribute("aria-current");
     }
-    rows[next].classList.add(SELECTED);
-    rows[next].setAttribute("aria-current", "true");
+    select(rows[next]);
     rows[next].scrollIntoView({ block: "nearest" });
     return true;
   }
+
+  function select(row) {
+    row.classList.add(SELECTED);
+    row.setAttribute("aria-current", "true");
+    selectedHref = row.querySelector("a.error-title").getAttribute("href");
+  }
+
+  // A refreshed table (the live search, a filter) keeps the selected error selected while it is listed.
+  document.addEventListener("htmx:afterSwap", function () {
+    if (!selectedHref) return;
+    errorRows().forEach(function (row) {
+      if (row.querySelector("a.error-title").getAttribute("href") === selectedHref) select(row);
+    });
+  });
 
   function follow(link) {
     if (!link) return false;
