@@ -62,6 +62,8 @@ REGIONS = ["eu-west-1", "us-east-1", "ap-south-1"]
 USERS = 5000
 MIGRATION_0014 = Path(__file__).resolve().parents[1] / "migrations" / "versions" / "0014_error_facets.py"
 MIGRATION_0020 = MIGRATION_0014.with_name("0020_hourly_rollups.py")
+MIGRATION_0018 = MIGRATION_0014.with_name("0018_snooze_and_releases.py")
+MIGRATION_0019 = MIGRATION_0014.with_name("0019_merge_and_comments.py")
 
 
 def _migration(path: Path):
@@ -191,6 +193,17 @@ def load(errors: int, occurrences: int, seed: int = 7) -> dict:
     # The facets and the hourly counts as migrations 0014 and 0020 fill them from stored occurrences
     # (ingest writes the same rows).
     db.session.execute(text(facets_backfill()))
+    # The user, browser and OS facets and the users counts (0019), the releases and the errors' first
+    # and last release (0018), the hourly counts (0020), each as its migration fills them.
+    users = _migration(MIGRATION_0019)
+    for statement in users.backfill_statements("postgresql"):
+        db.session.execute(text(statement))
+    db.session.execute(text("UPDATE error_logs SET users_count = (SELECT count(*) FROM error_facets f "
+                            "WHERE f.error_id = error_logs.id AND f.key = 'user') "
+                            "WHERE id IN (SELECT error_id FROM error_facets WHERE key = 'user')"))
+    releases = _migration(MIGRATION_0018)
+    db.session.execute(text(releases.FILL_RELEASES))
+    db.session.execute(text(releases.FILL_ERRORS))
     for statement in _migration(MIGRATION_0020).backfill_statements("postgresql"):
         db.session.execute(text(statement))
     db.session.commit()
@@ -258,6 +271,11 @@ def time_pages(app, runs: int, heaviest: str) -> list[tuple[str, float, float]]:
     client = app.test_client()
     assert client.post("/login", data={"email": "lead@bench.test", "password": PASSWORD}).status_code == 303
     some_error = db.session.execute(text("SELECT id FROM error_logs WHERE status = 'new' LIMIT 1")).scalar()
+    middle_event = db.session.execute(text(
+        "SELECT id FROM error_occurrences WHERE error_id = :e ORDER BY timestamp, id OFFSET "
+        "(SELECT occurrence_count / 2 FROM error_logs WHERE id = :e) LIMIT 1"), {"e": heaviest}).scalar()
+    busiest_service = db.session.execute(text("SELECT service_id FROM error_logs WHERE id = :e"),
+                                         {"e": heaviest}).scalar()
     pages = [
         ("overview (every cache cold)", "/", "all"),
         ("overview (5-second cache expired)", "/", "overview"),
@@ -279,6 +297,10 @@ def time_pages(app, runs: int, heaviest: str) -> list[tuple[str, float, float]]:
         ("errors: page 40", "/errors?status=all&page=40", None),
         ("errors: HTMX table fragment", "/errors?severity=high", None),
         ("error detail (heaviest error)", f"/errors/{heaviest}", None),
+        ("error detail: its middle event (heaviest error)", f"/errors/{heaviest}/events/{middle_event}", None),
+        ("error chart, 90 days (heaviest error)", f"/errors/{heaviest}/chart?period=90d", None),
+        ("errors: most users first", "/errors?status=all&sort=-users", None),
+        ("releases of the busiest service", f"/services/{busiest_service}/releases", None),
         ("error detail (typical error)", f"/errors/{some_error}", None),
         ("developers and workload", "/developers", None),
         ("patterns", "/patterns", None),

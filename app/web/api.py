@@ -13,7 +13,7 @@ from app.triage import acknowledge, escalation, snooze
 from app.reports import discards
 from app.reports import errors as queries
 from app.reports import events
-from app.reports import overview, releases
+from app.reports import error_charts, releases
 from app.reports import team
 from app.triage import changes as triage
 from app.triage import deletion
@@ -116,8 +116,8 @@ def get_error(error_id: str):
 @bp.get("/errors/<error_id>/chart/")
 def error_chart(error_id: str):
     error = _error_or_404(error_id)
-    period = queries.parse_choice_arg(request.args.get("period"), "period", "14d", tuple(overview.CHART_PERIODS))
-    return schemas.dump(schemas.ErrorChart.model_validate(overview.error_chart(error.id, period)))
+    period = queries.parse_choice_arg(request.args.get("period"), "period", "14d", tuple(error_charts.CHART_PERIODS))
+    return schemas.dump(schemas.ErrorChart.model_validate(error_charts.error_chart(error.id, period)))
 
 
 @bp.get("/errors/<error_id>/occurrences/")

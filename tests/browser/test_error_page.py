@@ -175,3 +175,22 @@ def test_back_and_forward_bring_the_filter_form_along(page, live_server, service
     with table_update("status=all"):
         page.select_option("select[name=status]", "all")
     expect(page).to_have_url(re.compile(r"severity=critical.*status=all|status=all.*severity=critical"))
+
+
+def test_the_chart_s_period_links_swap_the_chart_in_place(page, live_server, service, lead, busy_error):
+    sign_in(page, live_server, lead.email)
+    page.goto(f"{live_server}/errors/{busy_error}")
+    chart = page.locator("#error-chart")
+    expect(chart.locator("rect")).to_have_count(14)
+    chart.get_by_role("link", name="90 days").click()
+    expect(page.locator("#error-chart rect")).to_have_count(90)
+    expect(page.locator("#error-chart figcaption")).to_contain_text("in the last 90 days, per day")
+    assert page.url.endswith(f"/errors/{busy_error}")  # swapped in place, not a new page
+    page.locator("#error-chart").get_by_role("link", name="24 hours").click()
+    expect(page.locator("#error-chart rect")).to_have_count(24)
+    expect(page.locator("#error-chart a[aria-current=true]")).to_have_text("24 hours")
+    page.goto(f"{live_server}/errors?status=all")
+    expect(page.locator(f'tr:has(input[value="{busy_error}"]) td.spark-cell svg.spark')).to_have_count(1)
+    screenshot(page, "dashboard-errors-sparklines")
+    page.goto(f"{live_server}/errors/{busy_error}?chart=90d")
+    screenshot(page, "dashboard-error-chart-90d")

@@ -16,7 +16,7 @@ from app.platform.settings import SettingError
 from app.platform.sql import database_now
 from app.recording.budget import JOB_NAME, shares, trim_to_budget
 from app.recording.record import record_errors
-from app.reports import overview
+from app.reports import error_charts
 
 NOW = dt.datetime(2026, 5, 4, 12, 0, tzinfo=dt.timezone.utc)
 START = NOW - dt.timedelta(days=2)
@@ -48,7 +48,7 @@ def exact_figures(error_id: str) -> tuple:
                                .where(ErrorHourlyCount.error_id == error_id)).scalar_one(),
             dict(db.session.execute(select(ErrorFacet.value, ErrorFacet.events)
                                     .where(ErrorFacet.error_id == error_id, ErrorFacet.key == "t.n")).all()),
-            overview.occurrence_series(error_id, days=3, now=NOW)["values"])
+            [b["events"] for b in error_charts.error_chart(error_id, "14d", now=NOW)["buckets"][-3:]])
 
 
 def trim(**kwargs) -> dict:

@@ -131,7 +131,7 @@ def counters(now: dt.datetime | None = None, open_by_service: dict | None = None
             "new_last_hour": new_last_hour, "unassigned": sum(v[2] for v in per_service.values())}
 
 
-def _truncated(unit: str, column):
+def truncated(unit: str, column):
     """The timestamp truncated to the UTC hour or day. PostgreSQL's date_trunc is several times
     cheaper than formatting every row as text (measured in bench/dashboard.py); labels are made in
     Python from the few groups instead."""
@@ -140,7 +140,7 @@ def _truncated(unit: str, column):
     return func.strftime("%Y-%m-%dT%H:00" if unit == "hour" else "%Y-%m-%d", column)
 
 
-def _label(value, unit: str) -> str:
+def bucket_label(value, unit: str) -> str:
     if isinstance(value, str):
         return value
     return value.strftime("%Y-%m-%dT%H:00" if unit == "hour" else "%Y-%m-%d")
@@ -149,10 +149,10 @@ def _label(value, unit: str) -> str:
 def _counts(unit: str, since: dt.datetime, until: dt.datetime | None = None) -> list[list]:
     """[label, severity, count] of the events from ``since`` to ``until`` (whole hours) by hour or day."""
     rows = ServiceHourlyCount
-    bucket = rows.hour if unit == "hour" else _truncated("day", rows.hour)
+    bucket = rows.hour if unit == "hour" else truncated("day", rows.hour)
     stmt = (select(bucket, rows.severity, func.sum(rows.events)).where(hourly.in_window(rows, since, until))
             .group_by(bucket, rows.severity))
-    return [[_label(label, unit), severity, int(count)] for label, severity, count in db.session.execute(stmt)]
+    return [[bucket_label(label, unit), severity, int(count)] for label, severity, count in db.session.execute(stmt)]
 
 
 def _stacked(labels: list[str], rows) -> dict:
@@ -263,44 +263,6 @@ def recent_errors(limit: int = 15) -> list[ErrorLog]:
 
 # --- one error -----------------------------------------------------------------------------------
 
-def occurrence_series(error_id: str, days: int = 14, now: dt.datetime | None = None) -> dict:
-    """An error's events per day (UTC) over the last ``days`` days, today included (for its small chart)."""
-    now = now or utcnow()
-    today = now.replace(hour=0, minute=0, second=0, microsecond=0)
-    first = today - dt.timedelta(days=days - 1)
-    labels = [(first + dt.timedelta(days=d)).strftime("%Y-%m-%d") for d in range(days)]
-    rows = {label: count for label, count in _error_counts(error_id, "day", first)}
-    return {"labels": labels, "values": [int(rows.get(label, 0)) for label in labels]}
-
-
-def _error_counts(error_id: str, unit: str, since: dt.datetime) -> list[tuple[str, int]]:
-    """(label, events) of one error by hour or UTC day from ``since`` (a whole hour) on."""
-    rows = ErrorHourlyCount
-    bucket = rows.hour if unit == "hour" else _truncated("day", rows.hour)
-    return [(_label(label, unit), int(count)) for label, count in db.session.execute(
-        select(bucket, func.sum(rows.events)).where(rows.error_id == error_id, hourly.in_window(rows, since))
-        .group_by(bucket)).all()]
-
-
-CHART_PERIODS = {"24h": ("hour", 24), "14d": ("day", 14), "90d": ("day", 90)}
-
-
-def error_chart(error_id: str, period: str, now: dt.datetime | None = None) -> dict:
-    """An error's events over ``period`` (a key of CHART_PERIODS): 24 hourly buckets, or 14 or 90 daily
-    (UTC) buckets, the current one included and every bucket listed, empty ones as 0."""
-    unit, size = CHART_PERIODS[period]
-    now = now or utcnow()
-    step = dt.timedelta(hours=1) if unit == "hour" else dt.timedelta(days=1)
-    current = now.replace(minute=0, second=0, microsecond=0)
-    if unit == "day":
-        current = current.replace(hour=0)
-    starts = [current - step * n for n in range(size - 1, -1, -1)]
-    counts = dict(_error_counts(error_id, unit, starts[0]))
-    buckets = [{"start": start, "events": counts.get(_label(start, unit), 0)} for start in starts]
-    return {"error_id": error_id, "period": period, "interval": unit, "buckets": buckets,
-            "total": sum(b["events"] for b in buckets)}
-
-
 # --- patterns ------------------------------------------------------------------------------------
 
 def pattern_sparklines(pattern_ids: list[int], days: int = 14, now: dt.datetime | None = None) -> dict[int, list[int]]:
@@ -311,7 +273,7 @@ def pattern_sparklines(pattern_ids: list[int], days: int = 14, now: dt.datetime 
     first = now.replace(hour=0, minute=0, second=0, microsecond=0) - dt.timedelta(days=days - 1)
     labels = [(first + dt.timedelta(days=d)).strftime("%Y-%m-%d") for d in range(days)]
     index = {label: i for i, label in enumerate(labels)}
-    bucket = _truncated("day", ErrorHourlyCount.hour)
+    bucket = truncated("day", ErrorHourlyCount.hour)
     rows = db.session.execute(
         select(ErrorLog.pattern_id, bucket, func.sum(ErrorHourlyCount.events))
         .join(ErrorLog, and_(ErrorLog.id == ErrorHourlyCount.error_id, ErrorLog.pattern_id.in_(pattern_ids)))
@@ -319,7 +281,7 @@ def pattern_sparklines(pattern_ids: list[int], days: int = 14, now: dt.datetime 
     ).all()
     result = {pid: [0] * days for pid in pattern_ids}
     for pid, day, count in rows:
-        label = _label(day, "day")
+        label = bucket_label(day, "day")
         if label in index:
             result[pid][index[label]] = int(count)
     return result

@@ -20,7 +20,7 @@ from app.triage import acknowledge as acknowledgements
 from app.triage import deletion, escalation, snooze
 from app.triage import permissions
 from app.reports import errors as queries
-from app.reports import releases, search
+from app.reports import error_charts, releases, search
 from app.triage import changes as triage
 from app.web.dashboard import error_details
 from app.web.dashboard.base import bp
@@ -87,6 +87,7 @@ def _list_context(args: MultiDict, endpoint: str = "dashboard.errors") -> tuple[
         "sorts": queries.SORTS, "list_url": link(page=filters.page if filters.page > 1 else None),
         "list_endpoint": endpoint, "kind": filters.kind, "search_sets_status": search.sets_status(filters.terms),
         "snooze_choices": snooze.CHOICES,
+        "sparklines": error_charts.sparklines([e.id for e in errors]), "points": dashboard.sparkline_points,
     }
     return context, status
 
@@ -154,13 +155,19 @@ def _occurrences_context(error, page: int) -> dict:
     return {"occurrences": items, "occurrences_more": more, "occurrences_page": page, "occurrences_pages": pages}
 
 
+def _chart_context(error, period: str | None) -> dict:
+    """The error's chart over the chosen period (``?chart=24h|14d|90d``; 14 days unless chosen)."""
+    period = period if period in error_charts.CHART_PERIODS else "14d"
+    return {"chart": error_charts.error_chart(error.id, period), "chart_words": error_charts.CHART_WORDS}
+
+
 def _detail_context(error, occurrence=None, problem: str | None = None) -> dict:
     occurrence = occurrence or events.latest(error.id)
     notifications = db.session.execute(
         queries.notifications_query(error_id=error.id).limit(50)).scalars().all()
     context = {
         "occurrence": occurrence, "place": events.place(error, occurrence) if occurrence else None,
-        "chart": dashboard.occurrence_series(error.id),
+        **_chart_context(error, request.args.get("chart")),
         "notifications": notifications,
         "can_retry": permissions.can_retry_notifications(actor()),
         "pattern": None,
@@ -195,6 +202,13 @@ def error_event(error_id: str, occurrence_id: str):
 def download_event(error_id: str, occurrence_id: str):
     error = error_or_404(error_id)
     return event_file(_event_or_404(error, occurrence_id))
+
+
+@bp.get("/errors/<error_id>/chart")
+def error_chart(error_id: str):
+    """The chart alone, for the period links (HTMX swaps it in place; without JavaScript they reload the page)."""
+    error = error_or_404(error_id)
+    return fragment("partials/_error_chart.html", error=error, **_chart_context(error, request.args.get("period")))
 
 
 @bp.get("/errors/<error_id>/occurrences")
