@@ -253,7 +253,7 @@ def test_detail_shows_request_user_tags_breadcrumbs_occurrences_and_a_small_char
     login(client, lead)
     body = client.get(f"/errors/{error_id}").get_data(as_text=True)
     for text in ("https://shop.example/cart?id=3", "u-77", "jo@example.org", "Firefox 128", "GET /api/cart",
-                 "shop@2.1.0", "production", "2 received", "Event <strong>2</strong> of 2", "events per day"):
+                 "shop@2.1.0", "production", "2 received", "Event <strong>2</strong> of 2", "in the last 14 days, per day (UTC)"):
         assert text in body, text
     assert body.count("<rect ") == 14  # one bar per day
 
