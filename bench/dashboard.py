@@ -294,6 +294,8 @@ def time_pages(app, runs: int, heaviest: str) -> list[tuple[str, float, float]]:
         ("errors: search is:unresolved env:production severity:>=high",
          "/errors?q=is:unresolved+env:production+severity:%3E%3Dhigh", None),
         ("errors: search free text 'payment failed'", "/errors?status=all&q=payment+failed", None),
+        ("errors: search a quoted phrase", "/errors?status=all&q=%22payment+failed%22", None),
+        ("errors: search service:django-ai assigned:me", "/errors?q=service:django-ai+assigned:me", None),
         ("errors: page 40", "/errors?status=all&page=40", None),
         ("errors: HTMX table fragment", "/errors?severity=high", None),
         ("error detail (heaviest error)", f"/errors/{heaviest}", None),
