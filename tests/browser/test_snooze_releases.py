@@ -86,3 +86,27 @@ def test_the_releases_page(page, live_server, service, lead):
     cards.nth(0).get_by_role("link", name="ZeroDivisionError").click()
     expect(page.locator(".facts")).to_contain_text("shop@2.4.1")
     assert problems == []
+
+
+def test_resolving_in_the_next_release_from_the_error_page_holds_until_a_newer_release(page, live_server, service,
+                                                                                       lead):
+    problems = watch_console(page)
+    error_id = post_error(live_server, service, error_type="CartTotalError", message="total off by one",
+                          severity="high", release="shop@2.0")
+    sign_in(page, live_server, lead.email)
+    page.goto(f"{live_server}/errors/{error_id}")
+    page.get_by_role("button", name="Resolve in next release").click()
+    expect(page.locator("#error-badges")).to_contain_text("resolved")
+    post_error(live_server, service, error_type="CartTotalError", message="total off by one", severity="high",
+               release="shop@2.0")  # the same release: still resolved
+    page.reload()
+    expect(page.locator("#error-badges")).to_contain_text("resolved")
+    post_error(live_server, service, error_type="CartTotalError", message="total off by one", severity="high",
+               release="shop@2.1")  # newer: a regression of 2.1
+    page.reload()
+    expect(page.locator("#error-badges")).not_to_contain_text("resolved")
+    expect(page.locator("#timeline")).to_contain_text("regress")
+    db.session.expire_all()
+    error = db.session.get(ErrorLog, error_id)
+    assert error.status in ("new", "assigned") and (error.regression_count, error.occurrence_count) == (1, 3)
+    assert problems == []
