@@ -175,6 +175,9 @@ def test_keys_move_through_the_error_list_search_and_show_their_help(page, live_
     screenshot(page, "dashboard-key-help")
     page.keyboard.press("Escape")
     expect(help_box).to_be_hidden()
+    # Closed, the list keeps no focus on its Close button (an Enter would go to the button).
+    page.wait_for_function("!document.getElementById('key-help').contains(document.activeElement)")
+    expect(page.locator("#error-table tbody tr.kbd-selected a.error-title")).to_have_attribute("href", expected)
 
     page.keyboard.press("Enter")
     page.wait_for_url(f"{live_server}{expected}")

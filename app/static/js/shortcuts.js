@@ -65,6 +65,13 @@
     return true;
   }
 
+  // Closed, the list leaves no focus behind on its Close button: the browser moves focus off a hidden
+  // element only at its next rendering, and an Enter pressed before that would go to the button.
+  function closeHelp(dialog) {
+    dialog.close();
+    if (dialog.contains(document.activeElement)) document.activeElement.blur();
+  }
+
   function helpDialog() {
     var dialog = document.getElementById("key-help");
     if (dialog) return dialog;
@@ -89,10 +96,10 @@
     close.type = "button";
     close.className = "btn small";
     close.textContent = "Close";
-    close.addEventListener("click", function () { dialog.close(); });
+    close.addEventListener("click", function () { closeHelp(dialog); });
     dialog.append(title, list, close);
     // A click on the backdrop (outside the box) closes it too.
-    dialog.addEventListener("click", function (event) { if (event.target === dialog) dialog.close(); });
+    dialog.addEventListener("click", function (event) { if (event.target === dialog) closeHelp(dialog); });
     document.body.appendChild(dialog);
     return dialog;
   }
@@ -101,7 +108,7 @@
     if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || event.isComposing) return;
     var open = document.getElementById("key-help");
     if (open && open.open) {
-      if (event.key === "Escape") { open.close(); event.preventDefault(); }
+      if (event.key === "Escape") { closeHelp(open); event.preventDefault(); }
       return;
     }
     if (typing(event.target)) return;
@@ -114,7 +121,8 @@
       case "?": helpDialog().showModal(); done = true; break;
       case "Enter":
         // A focused link or button opens itself; Enter on the page opens the selected error.
-        if (!event.target.closest || !event.target.closest("a, button, summary, [tabindex]")) {
+        if (!event.target.closest || !event.target.closest("a, button, summary, [tabindex]")
+            || event.target.closest("dialog:not([open])")) {
           done = follow(document.querySelector("#error-table tr." + SELECTED + " a.error-title"));
         }
         break;
