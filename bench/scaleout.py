@@ -44,7 +44,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -57,6 +56,7 @@ from urllib.parse import urlsplit
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.notify_latency import flask, free_port, procfile  # noqa: E402
 from bench.stores import Database, clear_redis  # noqa: E402
 
 VENV_BIN = Path(sys.executable).parent
@@ -67,28 +67,6 @@ EVERY_MINUTE = ("interval_retry_notifications_minutes", "interval_outbox_minutes
                 "interval_thresholds_minutes", "interval_handoff_minutes")
 START_TIMEOUT = 60.0
 SETTLE_TIMEOUT = 120.0
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def procfile(name: str) -> str:
-    for line in (ROOT / "Procfile").read_text().splitlines():
-        key, _, command = line.partition(":")
-        if key.strip() == name:
-            return command.strip()
-    raise SystemExit(f"Procfile has no {name}: line")
-
-
-def flask(env: dict, *args: str) -> str:
-    done = subprocess.run([str(VENV_BIN / "flask"), "--app", "wsgi", *args], cwd=ROOT, env=env,
-                          capture_output=True, text=True, timeout=120)
-    if done.returncode != 0:
-        raise SystemExit(f"flask {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
 
 
 def set_every_minute(env: dict) -> None:
