@@ -174,7 +174,8 @@ class _Statements:
         self.known_occurrences = (
             select(OCCURRENCES.c.id, ERRORS.c.id, ERRORS.c.service_id, ERRORS.c.status, ERRORS.c.severity)
             .join(ERRORS, ERRORS.c.id == OCCURRENCES.c.error_id)
-            .where(OCCURRENCES.c.id.in_(bindparam("ids", expanding=True)))
+            .where(OCCURRENCES.c.id.in_(bindparam("ids", expanding=True)),
+                   OCCURRENCES.c.received_at >= bindparam("since", type_=OCCURRENCES.c.received_at.type))
         )
 
     def upsert_errors(self, conn, rows: list[dict], marker: dt.datetime) -> dict[tuple[int, str], object]:
@@ -216,7 +217,7 @@ def _write_batch(conn, batch: list[PreparedEvent]) -> list[RecordResult]:
     client_ids = [p.occurrence_id for p in batch if p.client_event_id]
     if client_ids and statements.postgresql:
         conn.execute(statements.lock_event_ids, {"ids": client_ids})
-    known = occurrences.stored(conn, statements, client_ids)
+    known = occurrences.stored(conn, statements, client_ids, occurrences.resend_since(batch))
     groups: dict[tuple[int, str], list[int]] = defaultdict(list)
     first_copies: dict[str, int] = {}
 

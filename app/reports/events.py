@@ -56,11 +56,13 @@ def latest(error_id: str) -> ErrorOccurrence | None:
 
 
 def event_of(error: ErrorLog, occurrence_id: str) -> ErrorOccurrence | None:
-    """The error's event with this id; ``None`` when there is none (or it is another error's)."""
+    """The error's event with this id; ``None`` when there is none (or it is another error's). A client
+    that resends an event id after the writer's resend window (app/recording/occurrences.py) has it
+    stored twice; the first copy is the one shown."""
     if not occurrence_id or len(occurrence_id) > 36 or "\x00" in occurrence_id:
         return None
-    occurrence = db.session.get(Event, occurrence_id)
-    return occurrence if occurrence is not None and occurrence.error_id == error.id else None
+    return db.session.execute(select(Event).where(Event.id == occurrence_id, Event.error_id == error.id)
+                              .order_by(Event.received_at).limit(1)).scalar_one_or_none()
 
 
 def place(error: ErrorLog, occurrence: ErrorOccurrence) -> EventPlace:

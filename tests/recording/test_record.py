@@ -11,6 +11,7 @@ from app.ingest.incoming import IncomingError, error_chain
 from app.ingest.stacktraces import make_frame
 from app.models import AuditEvent, ErrorLog, ErrorOccurrence
 from app.models.types import utcnow
+from app.reports import events
 from app.triage import changes as triage
 from app.recording.record import record_error, record_errors
 from app.recording.writer import submit_error
@@ -186,6 +187,26 @@ def test_a_resent_event_is_stored_once(service):
     assert again.error_id == first.error_id
     assert (again.duplicate, again.is_new, again.event) == (True, False, None)
     assert error_row(first.error_id).occurrence_count == 1 and occurrence_count() == 1
+
+
+def received_before(occurrence_id: str, hours: float) -> None:
+    """Move the stored event back, as if it had been received ``hours`` ago (on PostgreSQL into an
+    older partition)."""
+    db.session.execute(db.update(ErrorOccurrence).where(ErrorOccurrence.id == occurrence_id)
+                       .values(received_at=at(hours=hours)))
+    db.session.commit()
+
+
+@pytest.mark.parametrize("hours, stored_again", [(23, False), (25, True)])
+def test_a_resend_is_looked_for_within_the_resend_window(service, hours, stored_again):
+    first = record_error(event(service, event_id=EVENT_ID))
+    received_before(EVENT_ID, hours)
+    again = record_error(event(service, event_id=EVENT_ID))
+    assert again.duplicate is not stored_again
+    assert occurrence_count() == error_row(first.error_id).occurrence_count == (2 if stored_again else 1)
+    # Either way the event's page shows the first copy.
+    shown = events.event_of(error_row(first.error_id), EVENT_ID)
+    assert shown is not None and shown.received_at <= at(hours=hours - 1)
 
 
 def test_the_same_event_twice_in_one_batch_is_stored_once(service):
