@@ -218,3 +218,28 @@ def test_a_form_post_without_csrf_token_changes_nothing(csrf_app, client, lead, 
 
 def test_a_nul_byte_in_the_email_is_a_failed_sign_in(client, lead):
     assert login(client, lead.email + "\x00").status_code == 401
+
+
+@pytest.mark.parametrize("forwarded_host, referer, status", [
+    ("heartwatch.example.com:8443", "https://heartwatch.example.com:8443/login", 303),  # nginx's $host:$server_port
+    ("heartwatch.example.com:443", "https://heartwatch.example.com/login", 303),        # the same on 443
+    ("heartwatch.example.com", "https://heartwatch.example.com:8443/login", 400),       # $host alone drops the port
+])
+def test_sign_in_behind_a_proxy_needs_the_forwarded_host_with_its_port(app, lead, forwarded_host, referer, status):
+    """docs/deploy.md's nginx site: on https the form's CSRF check compares the Referer with the host
+    the proxy forwarded."""
+    from app import create_app
+    from app.config import TestConfig
+
+    served = create_app(TestConfig, SQLALCHEMY_DATABASE_URI=app.config["SQLALCHEMY_DATABASE_URI"],
+                        REDIS_URL=app.config["REDIS_URL"], INGEST_SPOOL_DIR=app.config["INGEST_SPOOL_DIR"],
+                        PROXY_HOPS=1, WTF_CSRF_ENABLED=True)
+    proxy = {"X-Forwarded-For": "203.0.113.7", "X-Forwarded-Proto": "https", "X-Forwarded-Host": forwarded_host}
+    browser = served.test_client()
+    page = browser.get("/login", headers=proxy).get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
+    answer = browser.post("/login", data={"email": lead.email, "password": PASSWORD, "csrf_token": token},
+                          headers={**proxy, "Referer": referer})
+    assert answer.status_code == status, answer.get_data(as_text=True)
+    if status == 400:
+        assert "The referrer does not match the host" in answer.get_data(as_text=True)
